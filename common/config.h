@@ -1,0 +1,99 @@
+/*
+ * config — gatecast.ini: every key, its type, default, bounds and meaning in
+ * one table (config.c), loaded from an INI file and --set overrides.
+ *
+ * Format: "[section]" lines, "key = value" lines, comments start with '#' or
+ * ';' at the beginning of a line (after optional blanks). Values are trimmed;
+ * a value may be wrapped in double quotes to keep blanks. Unknown sections or
+ * keys, malformed lines, values of the wrong type or out of bounds are errors
+ * that name the file and line (or the --set argument). Durations are seconds
+ * (fractions allowed, stored as milliseconds); sizes accept a K/M/G suffix
+ * (powers of 1024). This module does no I/O besides reading the file and no
+ * logging: it reports errors in a caller-provided buffer.
+ */
+#ifndef GATECAST_COMMON_CONFIG_H
+#define GATECAST_COMMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct config {
+	/* [cluster] */
+	char *cluster_run_dir;     /* run_dir: ipc sockets live here; "/tmp/gatecast" */
+
+	/* [register] */
+	char *register_listen;     /* listen: nng URL; "tcp://127.0.0.1:1238" */
+	char *register_connect;    /* connect: comma-separated nng URLs members
+	                            * announce to; "" = same as listen */
+	uint32_t register_lease_ms;    /* lease: 3 s */
+	uint32_t register_renew_ms;    /* renew: 1 s; must be < lease */
+
+	/* [gateway] */
+	uint32_t gateway_count;        /* count: 0 = one per CPU core */
+	char *gateway_ws_listen;       /* ws_listen: "0.0.0.0:7272" */
+	char *gateway_push_listen;     /* push_listen: "127.0.0.1:8806" */
+	char *gateway_inbox;           /* inbox: nng URL; "" = ipc://<run_dir>/gateway-<pid>.ipc */
+	uint32_t gateway_ping_interval_ms; /* ping_interval: 25 s */
+	uint32_t gateway_idle_timeout_ms;  /* idle_timeout: 60 s */
+	uint32_t gateway_handshake_timeout_ms; /* handshake_timeout: 10 s */
+	uint64_t gateway_max_message;  /* max_message: 64K */
+	uint64_t gateway_max_output;   /* max_output: 1M */
+	uint64_t gateway_max_line;     /* max_line: 1M */
+	uint32_t gateway_max_connections; /* max_connections: 100000 */
+	uint32_t gateway_request_timeout_ms; /* request_timeout: 5 s; push request deadline */
+	uint32_t gateway_worker_wait_ms; /* worker_wait: 5 s; events wait this long for a worker */
+	uint32_t gateway_max_pending;    /* max_pending: 65536 events/requests waiting */
+	uint32_t gateway_max_uid_len;    /* max_uid_len: 128 */
+	uint32_t gateway_max_group_len;  /* max_group_len: 128 */
+
+	/* [worker] */
+	uint32_t worker_count;         /* count: 0 = one per CPU core */
+	char *worker_app;              /* app: "builtin" | "echo" */
+	char *worker_inbox;            /* inbox: "" = ipc://<run_dir>/worker-<pid>.ipc */
+	uint32_t worker_query_timeout_ms; /* query_timeout: 3 s; gathering gateway answers */
+
+	/* [auth] */
+	char *auth_mode;               /* mode: "none" (the only value for now) */
+
+	/* [log] */
+	char *log_level;               /* level: "info" */
+	char *log_file;                /* file: "" = stderr */
+
+	/* [launcher] */
+	uint32_t launcher_restart_min_ms; /* restart_backoff_min: 0.2 s */
+	uint32_t launcher_restart_max_ms; /* restart_backoff_max: 10 s */
+	uint32_t launcher_stop_timeout_ms; /* stop_timeout: 10 s */
+};
+
+/* Fills c with the defaults. Strings are heap copies owned by c. */
+void config_defaults(struct config *c);
+/* Frees the strings. */
+void config_fini(struct config *c);
+
+/* Reads path into c (on top of what c holds). Returns 0, or -errno when the
+ * file cannot be read, or -EINVAL with err (size errlen) set to
+ * "<path>:<line>: <what>". */
+int config_load_file(struct config *c, const char *path, char *err, size_t errlen);
+
+/* Applies one "section.key=value" override. 0 or -EINVAL with err set. */
+int config_set(struct config *c, const char *assignment, char *err, size_t errlen);
+
+/* Checks cross-key rules after everything is loaded (renew < lease,
+ * auth.mode == "none", app known, ...). 0 or -EINVAL with err set. */
+int config_validate(const struct config *c, char *err, size_t errlen);
+
+/* Writes every key as "section.key = value  # meaning" lines (for --help and
+ * docs) into a malloc'ed string the caller frees. */
+char *config_describe(const struct config *c);
+
+/* Parses the common command line of every gatecast program:
+ *   -c FILE | --config FILE, --set section.key=value (repeatable)
+ * starting at argv[first]. Unrecognised arguments are left for the caller:
+ * their indexes are written to rest[] (count in *nrest; rest must have argc
+ * slots). Loads defaults, then the file, then the --set values in order, then
+ * validates. Returns 0 or -EINVAL with err set. */
+int config_from_args(struct config *c, int argc, char **argv, int first, int *rest, int *nrest,
+	char *err, size_t errlen);
+
+#endif

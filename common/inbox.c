@@ -1,0 +1,80 @@
+/*
+ * inbox — see inbox.h.
+ */
+#include "common/inbox.h"
+
+#include <event2/event.h>
+#include <nng/protocol/pipeline0/pull.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/xmalloc.h"
+
+/* Messages handled per readiness callback before yielding to other events,
+ * so one busy peer cannot starve client sockets. */
+#define INBOX_BATCH 256
+
+struct inbox {
+	nng_socket sock;
+	struct event *ev;
+	inbox_fn *fn;
+	void *arg;
+	char *url;
+};
+
+static void
+inbox_on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct inbox *ib = arg;
+	for (int i = 0; i < INBOX_BATCH; i++) {
+		nng_msg *msg;
+		if (nng_recvmsg(ib->sock, &msg, NNG_FLAG_NONBLOCK) != 0)
+			return;
+		ib->fn(ib->arg, msg);
+	}
+	/* More may be waiting: the fd stays readable, the loop calls us again. */
+}
+
+struct inbox *
+inbox_new(struct event_base *base, const char *url, inbox_fn *fn, void *arg, int *err)
+{
+	struct inbox *ib = xcalloc(1, sizeof *ib);
+	int rc, fd;
+
+	ib->fn = fn;
+	ib->arg = arg;
+	ib->url = xstrdup(url);
+	if ((rc = nng_pull0_open(&ib->sock)) != 0)
+		goto fail_nosock;
+	nng_socket_set_int(ib->sock, NNG_OPT_RECVBUF, 8192);
+	nng_socket_set_size(ib->sock, NNG_OPT_RECVMAXSZ, 64u << 20);
+	if ((rc = nng_listen(ib->sock, url, NULL, 0)) != 0)
+		goto fail;
+	if ((rc = nng_socket_get_int(ib->sock, NNG_OPT_RECVFD, &fd)) != 0)
+		goto fail;
+	ib->ev = event_new(base, fd, EV_READ | EV_PERSIST, inbox_on_readable, ib);
+	event_add(ib->ev, NULL);
+	return ib;
+fail:
+	nng_close(ib->sock);
+fail_nosock:
+	free(ib->url);
+	free(ib);
+	*err = -rc;
+	return NULL;
+}
+
+void
+inbox_free(struct inbox *ib)
+{
+	if (ib == NULL)
+		return;
+	if (ib->ev != NULL)
+		event_free(ib->ev);
+	nng_close(ib->sock);
+	if (strncmp(ib->url, "ipc://", 6) == 0)
+		unlink(ib->url + 6);
+	free(ib->url);
+	free(ib);
+}

@@ -1,0 +1,28 @@
+/*
+ * inbox — a process's one nng pull0 socket, read from the libevent loop.
+ *
+ * Every gateway and worker listens on one inbox address; peers dial it with
+ * push0 (see outlink.h). The loop watches NNG_OPT_RECVFD and drains messages
+ * with non-blocking receives, so all nng traffic is handled on the loop
+ * thread: no nng callbacks, no locks.
+ */
+#ifndef GATECAST_COMMON_INBOX_H
+#define GATECAST_COMMON_INBOX_H
+
+#include <nng/nng.h>
+
+struct event_base;
+struct inbox;
+
+/* Called for each message received. Takes ownership of msg. */
+typedef void inbox_fn(void *arg, nng_msg *msg);
+
+/* Listens on url ("ipc:///tmp/x.ipc", "tcp://127.0.0.1:7300"). Returns the
+ * inbox or NULL with *err set to a negative nng error (nng_strerror(-*err)
+ * tells what). The url is copied; arg is borrowed. */
+struct inbox *inbox_new(struct event_base *base, const char *url, inbox_fn *fn, void *arg,
+	int *err);
+/* Stops listening, frees. NULL is fine. An ipc socket file is removed. */
+void inbox_free(struct inbox *ib);
+
+#endif

@@ -1,0 +1,25 @@
+/*
+ * net — TCP listening sockets and address parsing for the public ports.
+ *
+ * Every listener sets SO_REUSEPORT so several gateway processes on one host
+ * share a port (the kernel spreads new connections over them), and is
+ * non-blocking and close-on-exec.
+ */
+#ifndef GATECAST_COMMON_NET_H
+#define GATECAST_COMMON_NET_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+/* Opens a listening TCP socket on "host:port" ("0.0.0.0:7272",
+ * "127.0.0.1:8806", "[::1]:7272"). Returns the fd, or -errno (-EINVAL for a
+ * malformed address). backlog is passed to listen(2). */
+int net_listen(const char *hostport, int backlog);
+
+/* Makes fd non-blocking and close-on-exec. 0 or -errno. */
+int net_nonblock(int fd);
+
+/* Formats a peer address as "ip:port" into out. Returns out. */
+const char *net_addr_str(const struct sockaddr *sa, char *out, size_t n);
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * outlink — see outlink.h.
+ */
+#include "common/outlink.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <nng/protocol/pipeline0/push.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmalloc.h"
+
+struct outlink {
+	nng_socket sock;
+	struct event *ev;   /* SENDFD watcher, armed only while the FIFO is non-empty */
+	nng_msg **q;        /* ring of waiting messages */
+	size_t cap, head, len;
+	size_t max_queue;
+	char *url;
+};
+
+static void
+outlink_drain(struct outlink *ol)
+{
+	while (ol->len > 0) {
+		nng_msg *m = ol->q[ol->head];
+		if (nng_sendmsg(ol->sock, m, NNG_FLAG_NONBLOCK) != 0)
+			break;
+		ol->q[ol->head] = NULL;
+		ol->head = (ol->head + 1) % ol->cap;
+		ol->len--;
+	}
+	if (ol->len == 0)
+		event_del(ol->ev);
+	else
+		event_add(ol->ev, NULL);
+}
+
+static void
+outlink_on_writable(evutil_socket_t fd, short what, void *arg)
+{
+	outlink_drain(arg);
+}
+
+struct outlink *
+outlink_new(struct event_base *base, const char *url, size_t max_queue, int *err)
+{
+	struct outlink *ol = xcalloc(1, sizeof *ol);
+	int rc, fd;
+
+	ol->max_queue = max_queue ? max_queue : 1;
+	ol->url = xstrdup(url);
+	if ((rc = nng_push0_open(&ol->sock)) != 0)
+		goto fail_nosock;
+	nng_socket_set_int(ol->sock, NNG_OPT_SENDBUF, 8192);
+	nng_socket_set_ms(ol->sock, NNG_OPT_RECONNMINT, 50);
+	nng_socket_set_ms(ol->sock, NNG_OPT_RECONNMAXT, 1000);
+	if ((rc = nng_dial(ol->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0)
+		goto fail;
+	if ((rc = nng_socket_get_int(ol->sock, NNG_OPT_SENDFD, &fd)) != 0)
+		goto fail;
+	ol->ev = event_new(base, fd, EV_READ | EV_PERSIST, outlink_on_writable, ol);
+	return ol;
+fail:
+	nng_close(ol->sock);
+fail_nosock:
+	free(ol->url);
+	free(ol);
+	*err = -rc;
+	return NULL;
+}
+
+void
+outlink_free(struct outlink *ol)
+{
+	if (ol == NULL)
+		return;
+	event_free(ol->ev);
+	nng_close(ol->sock);
+	for (size_t i = 0; i < ol->len; i++)
+		nng_msg_free(ol->q[(ol->head + i) % ol->cap]);
+	free(ol->q);
+	free(ol->url);
+	free(ol);
+}
+
+int
+outlink_send(struct outlink *ol, nng_msg *msg)
+{
+	if (ol->len == 0 && nng_sendmsg(ol->sock, msg, NNG_FLAG_NONBLOCK) == 0)
+		return 0;
+	if (ol->len >= ol->max_queue) {
+		nng_msg_free(msg);
+		return -ENOBUFS;
+	}
+	if (ol->len == ol->cap) {
+		size_t ncap = ol->cap ? ol->cap * 2 : 64;
+		nng_msg **nq = xmalloc(ncap * sizeof *nq);
+		for (size_t i = 0; i < ol->len; i++)
+			nq[i] = ol->q[(ol->head + i) % ol->cap];
+		free(ol->q);
+		ol->q = nq;
+		ol->cap = ncap;
+		ol->head = 0;
+	}
+	ol->q[(ol->head + ol->len) % ol->cap] = msg;
+	ol->len++;
+	event_add(ol->ev, NULL);
+	return 0;
+}
+
+int
+outlink_send_bytes(struct outlink *ol, const void *p, size_t n)
+{
+	nng_msg *m;
+	if (nng_msg_alloc(&m, n) != 0)
+		abort(); /* out of memory: see xmalloc.h */
+	if (n)
+		memcpy(nng_msg_body(m), p, n);
+	return outlink_send(ol, m);
+}
+
+size_t
+outlink_queued(const struct outlink *ol)
+{
+	return ol->len;
+}
+
+const char *
+outlink_url(const struct outlink *ol)
+{
+	return ol->url;
+}

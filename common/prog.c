@@ -1,0 +1,114 @@
+/*
+ * prog — see prog.h.
+ */
+#include "common/prog.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+
+static prog_stop_fn *prog_stop;
+static void *prog_stop_arg;
+
+static void
+prog_on_signal(evutil_socket_t signo, short what, void *arg)
+{
+	if (signo == SIGHUP) {
+		log_reopen();
+		log_info("log_reopened", NULL);
+		return;
+	}
+	if (prog_stop != NULL)
+		prog_stop(prog_stop_arg, (int)signo);
+}
+
+void
+prog_init(struct prog *p, const char *role, const char *usage, int argc, char **argv,
+	prog_stop_fn *stop_fn, void *arg)
+{
+	char err[512];
+	int *rest = xcalloc((size_t)argc + 1, sizeof *rest);
+	int nrest = 0;
+
+	memset(p, 0, sizeof *p);
+	p->role = role;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			struct config d;
+			config_defaults(&d);
+			char *keys = config_describe(&d);
+			printf("%s\nOptions:\n  -c, --config FILE     read FILE (INI)\n"
+			       "  --set section.key=V   override one key (repeatable)\n"
+			       "  -h, --help            this text\n\nConfig keys and defaults:\n%s",
+				usage, keys);
+			free(keys);
+			config_fini(&d);
+			exit(0);
+		}
+	}
+	if (config_from_args(&p->cfg, argc, argv, 1, rest, &nrest, err, sizeof err) != 0) {
+		fprintf(stderr, "%s: %s\n", role, err);
+		exit(2);
+	}
+	if (nrest > 0) {
+		fprintf(stderr, "%s: unexpected argument \"%s\" (see --help)\n", role, argv[rest[0]]);
+		exit(2);
+	}
+	free(rest);
+	int lvl = log_level_parse(p->cfg.log_level);
+	if (log_init(role, lvl < 0 ? LOG_INFO : (enum log_level)lvl, p->cfg.log_file) != 0)
+		fprintf(stderr, "%s: cannot open log file %s, logging to stderr\n", role,
+			p->cfg.log_file);
+
+	signal(SIGPIPE, SIG_IGN);
+	p->base = event_base_new();
+	if (p->base == NULL) {
+		log_error("event_base_failed", NULL);
+		exit(1);
+	}
+	prog_stop = stop_fn;
+	prog_stop_arg = arg;
+	int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	for (int i = 0; i < 3; i++) {
+		p->sigs[i] = evsignal_new(p->base, sigs[i], prog_on_signal, NULL);
+		event_add(p->sigs[i], NULL);
+	}
+}
+
+void
+prog_fini(struct prog *p)
+{
+	for (int i = 0; i < 4; i++)
+		if (p->sigs[i] != NULL)
+			event_free(p->sigs[i]);
+	if (p->base != NULL)
+		event_base_free(p->base);
+	config_fini(&p->cfg);
+}
+
+char *
+prog_inbox_url(const struct config *c, const char *configured, const char *role,
+	unsigned long long id)
+{
+	if (configured != NULL && configured[0] != '\0')
+		return xstrdup(configured);
+	if (mkdir(c->cluster_run_dir, 0700) != 0 && errno != EEXIST)
+		log_warn("run_dir_failed", "dir=%s errno=%d", c->cluster_run_dir, errno);
+	struct buf b = BUF_INIT;
+	buf_printf(&b, "ipc://%s/%s-%016llx.ipc", c->cluster_run_dir, role, id);
+	return buf_steal(&b, NULL);
+}
+
+void
+prog_set_stop_arg(void *arg)
+{
+	prog_stop_arg = arg;
+}

@@ -1,0 +1,40 @@
+/*
+ * prog — what every gatecast program does before its own work: read the
+ * command line and config (-c FILE, --set k=v, --help), start logging, and
+ * make the event loop with SIGINT/SIGTERM/SIGHUP handlers.
+ */
+#ifndef GATECAST_COMMON_PROG_H
+#define GATECAST_COMMON_PROG_H
+
+#include "common/config.h"
+
+struct event_base;
+
+/* Called on SIGINT/SIGTERM from the loop (not from a signal handler). */
+typedef void prog_stop_fn(void *arg, int signo);
+
+struct prog {
+	struct config cfg;
+	struct event_base *base;
+	const char *role;
+	struct event *sigs[4];
+};
+
+/* Parses argv (extra non-config arguments are an error unless the program
+ * takes them: see config_from_args), handles --help (prints usage and every
+ * config key, exits 0), exits 2 on a bad command line or config. Ignores
+ * SIGPIPE. stop_fn runs on SIGINT/SIGTERM; SIGHUP reopens the log file. */
+void prog_init(struct prog *p, const char *role, const char *usage, int argc, char **argv,
+	prog_stop_fn *stop_fn, void *arg);
+void prog_fini(struct prog *p);
+/* Replaces the argument given to the stop callback (for objects created
+ * after prog_init). */
+void prog_set_stop_arg(void *arg);
+
+/* The default inbox address for this process: the config value when set,
+ * else "ipc://<run_dir>/<role>-<id hex>.ipc". Creates run_dir. Returns a
+ * malloc'ed string. */
+char *prog_inbox_url(const struct config *c, const char *configured, const char *role,
+	unsigned long long id);
+
+#endif

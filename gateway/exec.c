@@ -1,0 +1,302 @@
+/*
+ * exec — see exec.h.
+ */
+#include "gateway/exec.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmalloc.h"
+#include "gateway/client.h"
+#include "gateway/conn_index.h"
+#include "gateway/frame.h"
+#include "gateway/ws.h"
+#include "proto/clientid.h"
+
+/* Strings gathered into scratch by offset (scratch may move while growing);
+ * turned into pstr at the end. */
+struct exec_strs {
+	struct buf *b;
+	size_t *off;
+	uint32_t *len;
+	size_t n, cap;
+};
+
+static void
+exec_strs_add(struct exec_strs *s, const char *p, size_t len)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 16;
+		s->off = xrealloc(s->off, s->cap * sizeof *s->off);
+		s->len = xrealloc(s->len, s->cap * sizeof *s->len);
+	}
+	s->off[s->n] = s->b->len;
+	s->len[s->n] = (uint32_t)len;
+	s->n++;
+	buf_append(s->b, p, len);
+}
+
+static void
+exec_strs_name(void *arg, const char *name, size_t len)
+{
+	exec_strs_add(arg, name, len);
+}
+
+static void
+exec_strs_finish(struct exec_strs *s, struct proto_result *r)
+{
+	r->strs.n = (uint32_t)s->n;
+	r->strs.v = xcalloc(s->n + 1, sizeof *r->strs.v);
+	for (size_t i = 0; i < s->n; i++) {
+		r->strs.v[i].p = s->b->p + s->off[i];
+		r->strs.v[i].n = s->len[i];
+	}
+	free(s->off);
+	free(s->len);
+}
+
+struct exec_send {
+	struct exec_ctx *x;
+	struct frame *f;
+	int64_t delivered;
+};
+
+static void
+exec_send_one(void *arg, uint64_t id, void *conn)
+{
+	struct exec_send *es = arg;
+	struct client *cl = conn;
+	if (cl->stamp == es->x->stamp)
+		return;
+	cl->stamp = es->x->stamp;
+	if (ws_send(cl->ws, es->f) == 0)
+		es->delivered++;
+}
+
+static struct client *
+exec_client(struct exec_ctx *x, struct pstr id)
+{
+	uint64_t gw, seq;
+	if (!clientid_parse(id.p, id.n, &gw, &seq) || gw != x->self)
+		return NULL;
+	return conn_index_get(x->ix, seq);
+}
+
+static void
+exec_client_id(void *arg, uint64_t id, void *conn)
+{
+	struct exec_strs *s = arg;
+	struct exec_ctx *x = *(struct exec_ctx **)(s + 1);
+	char cid[CLIENTID_LEN + 1];
+	clientid_format(x->self, id, cid);
+	exec_strs_add(s, cid, CLIENTID_LEN);
+}
+
+static void
+exec_fail(struct proto_result *r, const char *code, const char *message)
+{
+	r->ok = false;
+	r->error = pstr_c(code);
+	r->message = pstr_c(message);
+}
+
+/* Marks excluded clients as already served by this send. */
+static void
+exec_exclude(struct exec_ctx *x, const struct pstr_list *ex)
+{
+	for (uint32_t i = 0; i < ex->n; i++) {
+		struct client *cl = exec_client(x, ex->v[i]);
+		if (cl != NULL)
+			cl->stamp = x->stamp;
+	}
+}
+
+void
+exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, struct proto_result *r,
+	struct buf *scratch)
+{
+	struct exec_send es = {x, NULL, 0};
+	struct {
+		struct exec_strs s;
+		struct exec_ctx *x;
+	} acc = {{scratch, NULL, NULL, 0, 0}, x};
+	struct client *cl = NULL;
+	const struct pstr *uid = cmd->uids.n ? &cmd->uids.v[0] : NULL;
+	const struct pstr *group = cmd->groups.n ? &cmd->groups.v[0] : NULL;
+	bool gather = false;
+
+	r->ok = true;
+	switch (cmd->type) {
+	case CMD_SEND_TO_UID:
+	case CMD_SEND_TO_GROUP:
+	case CMD_SEND_TO_ALL:
+	case CMD_SEND_TO_CLIENT:
+		es.f = frame_new(cmd->binary ? FRAME_BINARY : FRAME_TEXT, cmd->data.p, cmd->data.n);
+		x->stamp++;
+		break;
+	case CMD_CLOSE_CLIENT:
+	case CMD_BIND_UID:
+	case CMD_UNBIND_UID:
+	case CMD_JOIN_GROUP:
+	case CMD_LEAVE_GROUP:
+	case CMD_GET_UID_BY_CLIENT_ID:
+	case CMD_SET_SESSION:
+	case CMD_UPDATE_SESSION:
+	case CMD_GET_SESSION:
+		if (cmd->clients.n == 0 || (cl = exec_client(x, cmd->clients.v[0])) == NULL) {
+			exec_fail(r, "not_found", "client is not connected");
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+
+	switch (cmd->type) {
+	case CMD_SEND_TO_UID:
+		gather = true;
+		for (uint32_t i = 0; i < cmd->uids.n; i++) {
+			const struct pstr *u = &cmd->uids.v[i];
+			if (conn_index_each_of_uid(x->ix, u->p, u->n, exec_send_one, &es) > 0)
+				exec_strs_add(&acc.s, u->p, u->n);
+		}
+		break;
+	case CMD_SEND_TO_GROUP:
+		exec_exclude(x, &cmd->exclude);
+		for (uint32_t i = 0; i < cmd->groups.n; i++)
+			conn_index_each_of_group(x->ix, cmd->groups.v[i].p, cmd->groups.v[i].n,
+				exec_send_one, &es);
+		break;
+	case CMD_SEND_TO_ALL:
+		exec_exclude(x, &cmd->exclude);
+		conn_index_each(x->ix, exec_send_one, &es);
+		break;
+	case CMD_SEND_TO_CLIENT:
+		for (uint32_t i = 0; i < cmd->clients.n; i++) {
+			struct client *t = exec_client(x, cmd->clients.v[i]);
+			if (t != NULL)
+				exec_send_one(&es, t->seq, t);
+		}
+		break;
+	case CMD_CLOSE_CLIENT:
+		if (cmd->has_data) {
+			struct frame *f = frame_new(cmd->binary ? FRAME_BINARY : FRAME_TEXT,
+				cmd->data.p, cmd->data.n);
+			ws_send(cl->ws, f);
+			frame_unref(f);
+		}
+		ws_close(cl->ws, WS_CLOSE_NORMAL, "closed by the application");
+		break;
+	case CMD_BIND_UID:
+		if (uid == NULL) {
+			exec_fail(r, "bad_request", "uid missing");
+			return;
+		}
+		conn_index_bind(x->ix, cl->seq, uid->p, uid->n);
+		break;
+	case CMD_UNBIND_UID: {
+		size_t len;
+		const char *cur = conn_index_uid(x->ix, cl->seq, &len);
+		/* With a uid given, unbind only that uid (GatewayWorker semantics). */
+		if (cur != NULL && (uid == NULL || (uid->n == len && memcmp(uid->p, cur, len) == 0)))
+			conn_index_unbind(x->ix, cl->seq);
+		break;
+	}
+	case CMD_JOIN_GROUP:
+	case CMD_LEAVE_GROUP:
+		if (group == NULL) {
+			exec_fail(r, "bad_request", "group missing");
+			return;
+		}
+		if (cmd->type == CMD_JOIN_GROUP)
+			conn_index_join(x->ix, cl->seq, group->p, group->n);
+		else
+			conn_index_leave(x->ix, cl->seq, group->p, group->n);
+		break;
+	case CMD_UNGROUP:
+		if (group != NULL)
+			r->count = (int64_t)conn_index_ungroup(x->ix, group->p, group->n);
+		break;
+	case CMD_IS_UID_ONLINE:
+		if (uid != NULL)
+			r->count = (int64_t)conn_index_count_of_uid(x->ix, uid->p, uid->n);
+		break;
+	case CMD_GET_CLIENT_ID_BY_UID:
+		gather = true;
+		if (uid != NULL)
+			conn_index_each_of_uid(x->ix, uid->p, uid->n, exec_client_id, &acc);
+		break;
+	case CMD_GET_UID_BY_CLIENT_ID: {
+		size_t len;
+		const char *cur = conn_index_uid(x->ix, cl->seq, &len);
+		gather = true;
+		if (cur != NULL)
+			exec_strs_add(&acc.s, cur, len);
+		break;
+	}
+	case CMD_GET_CLIENT_COUNT_BY_GROUP:
+		if (group != NULL)
+			r->count = (int64_t)conn_index_count_of_group(x->ix, group->p, group->n);
+		break;
+	case CMD_GET_UID_LIST_BY_GROUP:
+	case CMD_GET_UID_COUNT_BY_GROUP:
+		gather = true;
+		if (group != NULL)
+			conn_index_each_uid_of_group(x->ix, group->p, group->n, exec_strs_name, &acc.s);
+		break;
+	case CMD_GET_ALL_UID_COUNT:
+		gather = true;
+		conn_index_each_uid_name(x->ix, exec_strs_name, &acc.s);
+		break;
+	case CMD_GET_ALL_CLIENT_COUNT:
+		r->count = (int64_t)conn_index_count(x->ix);
+		break;
+	case CMD_GET_ALL_GROUP_ID_LIST:
+		gather = true;
+		conn_index_each_group_name(x->ix, exec_strs_name, &acc.s);
+		break;
+	case CMD_SET_SESSION:
+	case CMD_UPDATE_SESSION: {
+		json_t *v = json_loadb(cmd->session.p, cmd->session.n, 0, NULL);
+		if (!json_is_object(v)) {
+			json_decref(v);
+			exec_fail(r, "bad_request", "session must be a JSON object");
+			return;
+		}
+		if (cmd->type == CMD_SET_SESSION || cl->session == NULL) {
+			json_decref(cl->session);
+			cl->session = v;
+		} else {
+			json_object_update(cl->session, v);
+			json_decref(v);
+		}
+		break;
+	}
+	case CMD_GET_SESSION:
+		if (cl->session != NULL) {
+			char *s = json_dumps(cl->session, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			size_t off = scratch->len;
+			buf_append_str(scratch, s);
+			free(s);
+			r->session.p = scratch->p + off;
+			r->session.n = (uint32_t)(scratch->len - off);
+		}
+		break;
+	default:
+		exec_fail(r, "unknown_type", "this gateway does not know the command");
+		return;
+	}
+	if (es.f != NULL) {
+		r->delivered = es.delivered;
+		x->delivered_total += (uint64_t)es.delivered;
+		frame_unref(es.f);
+	}
+	if (gather) {
+		exec_strs_finish(&acc.s, r);
+		r->count = r->count ? r->count : (int64_t)r->strs.n;
+	} else {
+		free(acc.s.off);
+		free(acc.s.len);
+	}
+}

@@ -1,0 +1,456 @@
+/*
+ * gateway — see gateway.h. This file is the wiring: WebSocket events become
+ * PROTO_EVENTs, push requests become PROTO_REQUESTs, both routed to the
+ * worker that owns the client (rendezvous hash, so when a worker leaves only
+ * its clients move); PROTO_OPs from workers go to exec; PROTO_REPLYs to the
+ * push port.
+ */
+#include "gateway/gateway.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/inbox.h"
+#include "common/log.h"
+#include "common/net.h"
+#include "common/outlink.h"
+#include "common/prog.h"
+#include "common/xmalloc.h"
+#include "gateway/client.h"
+#include "gateway/conn_index.h"
+#include "gateway/exec.h"
+#include "gateway/http_upgrade.h"
+#include "gateway/push_port.h"
+#include "gateway/ws.h"
+#include "proto/clientid.h"
+#include "proto/msg.h"
+#include "register/member.h"
+#include "register/peers.h"
+
+#define GW_SWEEP_MS 100
+#define GW_STOP_GRACE_MS 3000
+#define GW_OUTLINK_QUEUE 65536
+
+enum gw_wait_kind { WAIT_REQUEST, WAIT_MESSAGE, WAIT_OTHER };
+
+/* An event or request waiting for a worker. */
+struct gw_wait {
+	nng_msg *msg;
+	uint64_t key;
+	uint64_t deadline;
+	uint64_t ref; /* request id or client seq */
+	uint8_t kind;
+};
+
+struct gateway {
+	struct event_base *base;
+	const struct config *cfg;
+	uint64_t id;
+	char *inbox_url;
+	struct inbox *inbox;
+	struct member *member;
+	struct peers *workers;
+	struct ws_server *ws;
+	struct push_port *push;
+	struct conn_index *ix;
+	struct exec_ctx exec;
+	uint64_t next_seq;
+	struct gw_wait *waitq; /* ring */
+	size_t wq_head, wq_len, wq_cap;
+	struct event *sweep_ev;
+	struct buf scratch, enc;
+	bool stopping;
+	uint64_t stop_deadline;
+	struct frame *err_no_worker, *err_overloaded;
+};
+
+static uint64_t
+gw_mix(uint64_t x)
+{
+	x ^= x >> 31;
+	x *= 0x9e3779b97f4a7c15ULL;
+	x ^= x >> 29;
+	return x;
+}
+
+/* ---- to the workers ------------------------------------------------------- */
+
+static nng_msg *
+gw_msg(const struct buf *b)
+{
+	nng_msg *m;
+	if (nng_msg_alloc(&m, b->len) != 0)
+		abort();
+	memcpy(nng_msg_body(m), b->p, b->len);
+	return m;
+}
+
+static void
+gw_wait_push(struct gateway *gw, nng_msg *msg, uint64_t key, uint8_t kind, uint64_t ref)
+{
+	if (gw->wq_len == gw->wq_cap) {
+		size_t ncap = gw->wq_cap ? gw->wq_cap * 2 : 64;
+		struct gw_wait *nq = xmalloc(ncap * sizeof *nq);
+		for (size_t i = 0; i < gw->wq_len; i++)
+			nq[i] = gw->waitq[(gw->wq_head + i) % gw->wq_cap];
+		free(gw->waitq);
+		gw->waitq = nq;
+		gw->wq_cap = ncap;
+		gw->wq_head = 0;
+	}
+	struct gw_wait *w = &gw->waitq[(gw->wq_head + gw->wq_len) % gw->wq_cap];
+	gw->wq_len++;
+	w->msg = msg;
+	w->key = key;
+	w->kind = kind;
+	w->ref = ref;
+	w->deadline = clock_ms() + gw->cfg->gateway_worker_wait_ms;
+}
+
+/* Routes msg (ownership taken) to the worker owning key, or queues it while
+ * there is none. Returns 0, or -ENOBUFS when the queue is full. */
+static int
+gw_to_worker(struct gateway *gw, uint64_t key, nng_msg *msg, uint8_t kind, uint64_t ref)
+{
+	if (gw->wq_len == 0 && peers_count(gw->workers) > 0) {
+		const struct peer *p = peers_pick(gw->workers, key);
+		return outlink_send(p->link, msg);
+	}
+	if (gw->wq_len >= gw->cfg->gateway_max_pending) {
+		nng_msg_free(msg);
+		return -ENOBUFS;
+	}
+	gw_wait_push(gw, msg, key, kind, ref);
+	return 0;
+}
+
+static void
+gw_send_error_frame(struct gateway *gw, uint64_t seq, struct frame *f)
+{
+	struct client *cl = conn_index_get(gw->ix, seq);
+	if (cl != NULL)
+		ws_send(cl->ws, f);
+}
+
+/* A queued entry could not be delivered: answer it. */
+static void
+gw_wait_fail(struct gateway *gw, struct gw_wait *w, const char *code)
+{
+	bool overloaded = strcmp(code, "overloaded") == 0;
+	if (w->kind == WAIT_REQUEST)
+		push_port_fail(gw->push, w->ref, code,
+			overloaded ? "the worker queue is full" : "no worker available within gateway.worker_wait");
+	else if (w->kind == WAIT_MESSAGE)
+		gw_send_error_frame(gw, w->ref, overloaded ? gw->err_overloaded : gw->err_no_worker);
+	else
+		log_warn("event_dropped", "reason=%s", code);
+	nng_msg_free(w->msg);
+}
+
+static void
+gw_wait_flush(struct gateway *gw)
+{
+	while (gw->wq_len > 0 && peers_count(gw->workers) > 0) {
+		struct gw_wait w = gw->waitq[gw->wq_head];
+		gw->wq_head = (gw->wq_head + 1) % gw->wq_cap;
+		gw->wq_len--;
+		const struct peer *p = peers_pick(gw->workers, w.key);
+		if (outlink_send(p->link, w.msg) != 0) {
+			w.msg = NULL;
+			nng_msg_alloc(&w.msg, 0);
+			gw_wait_fail(gw, &w, "overloaded");
+		}
+	}
+}
+
+/* ---- WebSocket events ------------------------------------------------------ */
+
+static void
+gw_event(struct gateway *gw, struct client *cl, uint8_t kind, const void *data, size_t len,
+	bool binary, uint16_t code)
+{
+	char cid[CLIENTID_LEN + 1];
+	struct proto_msg pm;
+	size_t ulen = 0;
+	const char *uid = conn_index_uid(gw->ix, cl->seq, &ulen);
+
+	clientid_format(gw->id, cl->seq, cid);
+	memset(&pm, 0, sizeof pm);
+	pm.type = PROTO_EVENT;
+	pm.u.event.gateway = gw->id;
+	pm.u.event.client_id.p = cid;
+	pm.u.event.client_id.n = CLIENTID_LEN;
+	pm.u.event.kind = kind;
+	pm.u.event.binary = binary;
+	pm.u.event.data.p = data;
+	pm.u.event.data.n = (uint32_t)len;
+	pm.u.event.uid.p = uid;
+	pm.u.event.uid.n = (uint32_t)ulen;
+	pm.u.event.close_code = code;
+	buf_reset(&gw->enc);
+	proto_encode(&pm, &gw->enc);
+	uint8_t wk = kind == EVENT_MESSAGE ? WAIT_MESSAGE : WAIT_OTHER;
+	if (gw_to_worker(gw, gw_mix(cl->seq), gw_msg(&gw->enc), wk, cl->seq) != 0) {
+		if (kind == EVENT_MESSAGE)
+			ws_send(cl->ws, gw->err_overloaded);
+		else
+			log_warn("event_dropped", "reason=overloaded kind=%u", kind);
+	}
+}
+
+static void
+gw_on_open(void *arg, struct ws_conn *c, const struct http_upgrade *req)
+{
+	struct gateway *gw = arg;
+	struct client *cl = xcalloc(1, sizeof *cl);
+	cl->ws = c;
+	cl->seq = ++gw->next_seq;
+	ws_set_user(c, cl);
+	conn_index_add(gw->ix, cl->seq, cl);
+	gw_event(gw, cl, EVENT_CONNECT, req->query.p, req->query.n, false, 0);
+}
+
+static void
+gw_on_message(void *arg, struct ws_conn *c, const void *data, size_t len, bool binary)
+{
+	struct gateway *gw = arg;
+	gw_event(gw, ws_user(c), EVENT_MESSAGE, data, len, binary, 0);
+}
+
+static void
+gw_on_close(void *arg, struct ws_conn *c, uint16_t code)
+{
+	struct gateway *gw = arg;
+	struct client *cl = ws_user(c);
+	if (!gw->stopping)
+		gw_event(gw, cl, EVENT_CLOSE, NULL, 0, false, code);
+	conn_index_remove(gw->ix, cl->seq);
+	json_decref(cl->session);
+	free(cl);
+	ws_set_user(c, NULL);
+}
+
+static const struct ws_ops gw_ws_ops = {
+	.on_open = gw_on_open,
+	.on_message = gw_on_message,
+	.on_close = gw_on_close,
+};
+
+/* ---- push requests --------------------------------------------------------- */
+
+static int
+gw_submit(void *arg, uint64_t req, uint64_t key, const struct proto_cmd *cmd,
+	const char **error_code, const char **message)
+{
+	struct gateway *gw = arg;
+	struct proto_msg pm;
+	memset(&pm, 0, sizeof pm);
+	pm.type = PROTO_REQUEST;
+	pm.u.request.gateway = gw->id;
+	pm.u.request.req = req;
+	pm.u.request.cmd = *cmd;
+	buf_reset(&gw->enc);
+	proto_encode(&pm, &gw->enc);
+	/* The top bit keeps push connections and clients apart in the hash. */
+	int rc = gw_to_worker(gw, gw_mix(key) | (1ULL << 63), gw_msg(&gw->enc), WAIT_REQUEST, req);
+	if (rc != 0) {
+		*error_code = "overloaded";
+		*message = "the worker queue is full";
+	}
+	return rc;
+}
+
+/* ---- the inbox: orders and replies from workers ---------------------------- */
+
+static void
+gw_on_op(struct gateway *gw, const struct proto_op *op)
+{
+	struct proto_result r;
+	memset(&r, 0, sizeof r);
+	buf_reset(&gw->scratch);
+	exec_op(&gw->exec, &op->cmd, &r, &gw->scratch);
+	if (op->op != 0) {
+		const struct peer *p = peers_find(gw->workers, op->worker);
+		if (p != NULL) {
+			struct proto_msg pm;
+			memset(&pm, 0, sizeof pm);
+			pm.type = PROTO_RESULT;
+			pm.u.result = r;
+			pm.u.result.id = op->op;
+			buf_reset(&gw->enc);
+			proto_encode(&pm, &gw->enc);
+			if (outlink_send(p->link, gw_msg(&gw->enc)) != 0)
+				log_warn("result_dropped", "worker=%016llx reason=queue_full",
+					(unsigned long long)op->worker);
+		}
+		/* An op from a worker we do not know yet: it will time out at the
+		 * worker; the view catches up within one renew period. */
+	}
+	free(r.strs.v);
+}
+
+static void
+gw_on_inbox(void *arg, nng_msg *msg)
+{
+	struct gateway *gw = arg;
+	struct proto_msg pm;
+	int rc = proto_decode(nng_msg_body(msg), nng_msg_len(msg), &pm);
+	if (rc != 0) {
+		log_warn("bad_message", "err=%d len=%zu", rc, nng_msg_len(msg));
+		nng_msg_free(msg);
+		return;
+	}
+	if (pm.type == PROTO_OP)
+		gw_on_op(gw, &pm.u.op);
+	else if (pm.type == PROTO_REPLY)
+		push_port_complete(gw->push, &pm.u.result);
+	else
+		log_warn("unexpected_message", "type=%u", pm.type);
+	proto_msg_fini(&pm);
+	nng_msg_free(msg);
+}
+
+/* ---- cluster view ---------------------------------------------------------- */
+
+static void
+gw_on_peer(void *arg, const struct peer *p, int joined)
+{
+	log_info(joined ? "worker_joined" : "worker_left", "worker=%016llx", (unsigned long long)p->id);
+}
+
+static void
+gw_on_view(void *arg, const struct member_view *view)
+{
+	struct gateway *gw = arg;
+	peers_update(gw->workers, view);
+	gw_wait_flush(gw);
+}
+
+static void
+gw_on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct gateway *gw = arg;
+	uint64_t now = clock_ms();
+	while (gw->wq_len > 0 && gw->waitq[gw->wq_head].deadline <= now) {
+		struct gw_wait w = gw->waitq[gw->wq_head];
+		gw->wq_head = (gw->wq_head + 1) % gw->wq_cap;
+		gw->wq_len--;
+		gw_wait_fail(gw, &w, "no_worker");
+	}
+	if (gw->stopping && (ws_server_count(gw->ws) == 0 || now >= gw->stop_deadline))
+		event_base_loopbreak(gw->base);
+}
+
+/* ---- lifetime ---------------------------------------------------------------- */
+
+static struct frame *
+gw_error_frame(const char *code, const char *message)
+{
+	struct buf b = BUF_INIT;
+	buf_printf(&b, "{\"type\":\"error\",\"error\":\"%s\",\"message\":\"%s\"}", code, message);
+	struct frame *f = frame_new(FRAME_TEXT, b.p, b.len);
+	buf_fini(&b);
+	return f;
+}
+
+struct gateway *
+gateway_new(struct event_base *base, const struct config *c)
+{
+	struct gateway *gw = xcalloc(1, sizeof *gw);
+	int err = 0, wfd = -1, pfd = -1;
+
+	gw->base = base;
+	gw->cfg = c;
+	gw->id = clientid_new_instance();
+	gw->ix = conn_index_new();
+	gw->exec.ix = gw->ix;
+	gw->exec.self = gw->id;
+	buf_init(&gw->scratch);
+	buf_init(&gw->enc);
+	gw->err_no_worker = gw_error_frame("no_worker", "no worker available, try again");
+	gw->err_overloaded = gw_error_frame("overloaded", "the gateway is overloaded, try again");
+
+	if ((wfd = net_listen(c->gateway_ws_listen, 4096)) < 0) {
+		log_error("listen_failed", "addr=%s errno=%d", c->gateway_ws_listen, -wfd);
+		goto fail;
+	}
+	if ((pfd = net_listen(c->gateway_push_listen, 1024)) < 0) {
+		log_error("listen_failed", "addr=%s errno=%d", c->gateway_push_listen, -pfd);
+		goto fail;
+	}
+	gw->inbox_url = prog_inbox_url(c, c->gateway_inbox, "gateway", (unsigned long long)gw->id);
+	gw->inbox = inbox_new(base, gw->inbox_url, gw_on_inbox, gw, &err);
+	if (gw->inbox == NULL) {
+		log_error("inbox_failed", "url=%s err=\"%s\"", gw->inbox_url, nng_strerror(-err));
+		goto fail;
+	}
+	gw->workers = peers_new(base, ROLE_WORKER, GW_OUTLINK_QUEUE, gw_on_peer, gw);
+	gw->ws = ws_server_new(base, c, wfd, &gw_ws_ops, gw);
+	wfd = -1;
+	gw->push = push_port_new(base, c, pfd, gw_submit, gw);
+	pfd = -1;
+	gw->sweep_ev = event_new(base, -1, EV_PERSIST, gw_on_sweep, gw);
+	struct timeval tv = {0, GW_SWEEP_MS * 1000};
+	event_add(gw->sweep_ev, &tv);
+	gw->member = member_new(base, c, ROLE_GATEWAY, gw->id, gw->inbox_url, gw_on_view, gw, &err);
+	if (gw->member == NULL) {
+		log_error("register_failed", "err=\"%s\"", nng_strerror(-err));
+		goto fail;
+	}
+	log_info("ready", "id=%016llx ws=%s push=%s inbox=%s", (unsigned long long)gw->id,
+		c->gateway_ws_listen, c->gateway_push_listen, gw->inbox_url);
+	return gw;
+fail:
+	if (wfd >= 0)
+		close(wfd);
+	if (pfd >= 0)
+		close(pfd);
+	gateway_free(gw);
+	return NULL;
+}
+
+void
+gateway_stop(struct gateway *gw)
+{
+	if (gw->stopping)
+		return;
+	gw->stopping = true;
+	gw->stop_deadline = clock_ms() + GW_STOP_GRACE_MS;
+	log_info("stopping", "clients=%zu", ws_server_count(gw->ws));
+	member_leave(gw->member);
+	push_port_stop_accepting(gw->push);
+	ws_server_shutdown(gw->ws, WS_CLOSE_GOING_AWAY, "server shutting down");
+}
+
+void
+gateway_free(struct gateway *gw)
+{
+	if (gw == NULL)
+		return;
+	member_free(gw->member);
+	ws_server_free(gw->ws);
+	push_port_free(gw->push);
+	while (gw->wq_len > 0) {
+		nng_msg_free(gw->waitq[gw->wq_head].msg);
+		gw->wq_head = (gw->wq_head + 1) % gw->wq_cap;
+		gw->wq_len--;
+	}
+	free(gw->waitq);
+	peers_free(gw->workers);
+	inbox_free(gw->inbox);
+	if (gw->sweep_ev)
+		event_free(gw->sweep_ev);
+	conn_index_free(gw->ix);
+	frame_unref(gw->err_no_worker);
+	frame_unref(gw->err_overloaded);
+	buf_fini(&gw->scratch);
+	buf_fini(&gw->enc);
+	free(gw->inbox_url);
+	free(gw);
+}

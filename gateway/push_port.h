@@ -1,0 +1,61 @@
+/*
+ * push_port — the internal push port: newline-delimited JSON requests from
+ * the application's backend, exactly one reply line per request, in request
+ * order, any number pipelined.
+ *
+ * Each valid line becomes a request with a gateway-unique id handed to the
+ * submit callback (which routes it to a worker); the reply comes back through
+ * push_port_complete. Every request is answered: by its REPLY, by
+ * push_port_fail (e.g. no worker in time), or by "timeout" when
+ * gateway.request_timeout passes. Lines over gateway.max_line get a
+ * "too_large" reply and the connection is closed; any other bad line gets an
+ * error reply and the connection stays.
+ *
+ * Bounds: at most gateway.max_pending requests in flight per gateway
+ * ("overloaded" beyond), at most PUSH_PORT_MAX_INFLIGHT per connection (then
+ * the port stops reading that connection until replies drain), and at most
+ * gateway.max_output bytes of unread replies per connection (then it is
+ * closed).
+ */
+#ifndef GATECAST_GATEWAY_PUSH_PORT_H
+#define GATECAST_GATEWAY_PUSH_PORT_H
+
+#include <stdint.h>
+
+#include "proto/msg.h"
+
+struct config;
+struct event_base;
+struct push_port;
+
+#define PUSH_PORT_MAX_INFLIGHT 4096
+
+/* Hands a parsed request to the cluster. key routes it (all requests of
+ * one push connection share a key, so they reach one worker in order). cmd
+ * is borrowed for the call. Returns 0, or a negative errno: the port then
+ * answers the request at once with error_code (set by the callee, a static
+ * string) and a message. */
+typedef int push_submit_fn(void *arg, uint64_t req, uint64_t key, const struct proto_cmd *cmd,
+	const char **error_code, const char **message);
+
+struct push_port_stats {
+	uint64_t connections, requests, replies, errors, timeouts;
+};
+
+/* Listens on the bound socket fd (takes ownership). */
+struct push_port *push_port_new(struct event_base *base, const struct config *c, int fd,
+	push_submit_fn *submit, void *arg);
+void push_port_free(struct push_port *pp);
+/* Stops accepting new connections (existing ones are answered). */
+void push_port_stop_accepting(struct push_port *pp);
+/* Requests still waiting for an answer. */
+size_t push_port_pending(const struct push_port *pp);
+const struct push_port_stats *push_port_stats(const struct push_port *pp);
+
+/* A REPLY arrived: r->id is the request id. Unknown or expired ids are
+ * ignored (the request was already answered "timeout"). */
+void push_port_complete(struct push_port *pp, const struct proto_result *r);
+/* Answers request req with an error now (no-op when already answered). */
+void push_port_fail(struct push_port *pp, uint64_t req, const char *code, const char *message);
+
+#endif

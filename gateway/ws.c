@@ -1,0 +1,713 @@
+/*
+ * ws — see ws.h.
+ *
+ * Life of a connection:
+ *   accept → HANDSHAKE (on the handshake list) → 101 → OPEN (active/pinged
+ *   lists) → CLOSING (close frame queued; closing list) → DEAD (fd closed,
+ *   on_close called) → freed at the end of the loop turn.
+ * Output: wslay's own frames (pong, close) arrive through send_callback and
+ * are copied into our queue; application frames are shared references. The
+ * queue is written in ws_after_turn with one writev per connection.
+ */
+#include "gateway/ws.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <wslay/wslay.h>
+
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/net.h"
+#include "common/utf8.h"
+#include "common/xmalloc.h"
+
+#define WS_MAX_HEAD 8192
+#define WS_CLOSING_GRACE_MS 2000
+#define WS_SWEEP_MS 250
+#define WS_IOV_MAX 64
+
+enum ws_list { L_NONE, L_HANDSHAKE, L_ACTIVE, L_PINGED, L_CLOSING, L_DEAD, L__N };
+enum ws_state { S_HANDSHAKE, S_OPEN, S_CLOSING, S_DEAD };
+
+struct ws_conn {
+	struct ws_server *srv;
+	struct ws_conn *prev, *next; /* on lists[list] */
+	uint64_t t;                  /* when it entered its list (ms) */
+	struct event ev;
+	int fd;
+	uint8_t list, state;
+	bool want_write, dirty, opened, got_bytes, eof;
+	wslay_event_context_ptr ws;
+	struct buf *head;            /* request head; freed once consumed */
+	size_t pre_off, pre_len;     /* bytes after the head still to feed wslay */
+	struct frame **outq;         /* ring */
+	uint32_t out_head, out_n, out_cap, out_off;
+	size_t out_bytes;
+	void *user;
+};
+
+struct ws_list_head {
+	struct ws_conn *head, *tail;
+};
+
+struct ws_server {
+	struct event_base *base;
+	const struct config *cfg;
+	const struct ws_ops *ops;
+	void *arg;
+	int lfd;
+	struct event *accept_ev, *sweep_ev, *turn_ev;
+	struct ws_list_head lists[L__N];
+	struct ws_conn **dirty;
+	size_t ndirty, dirty_cap;
+	size_t count;
+	bool turn_armed, shutting_down;
+	struct frame *ping;
+	struct ws_stats st;
+};
+
+/* ---- lists -------------------------------------------------------------- */
+
+static void
+ws_unlink(struct ws_conn *c)
+{
+	struct ws_list_head *l = &c->srv->lists[c->list];
+	if (c->list == L_NONE)
+		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		l->head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		l->tail = c->prev;
+	c->prev = c->next = NULL;
+	c->list = L_NONE;
+}
+
+static void
+ws_move(struct ws_conn *c, enum ws_list to, uint64_t now)
+{
+	ws_unlink(c);
+	struct ws_list_head *l = &c->srv->lists[to];
+	c->list = (uint8_t)to;
+	c->t = now;
+	c->prev = l->tail;
+	c->next = NULL;
+	if (l->tail)
+		l->tail->next = c;
+	else
+		l->head = c;
+	l->tail = c;
+}
+
+/* ---- end of loop turn: write, then free the dead ------------------------ */
+
+static void ws_flush(struct ws_conn *c);
+static void ws_on_io(evutil_socket_t fd, short what, void *arg);
+
+static void
+ws_arm_turn(struct ws_server *s)
+{
+	if (!s->turn_armed) {
+		s->turn_armed = true;
+		event_active(s->turn_ev, EV_TIMEOUT, 0);
+	}
+}
+
+static void
+ws_mark_dirty(struct ws_conn *c)
+{
+	struct ws_server *s = c->srv;
+	if (c->dirty || c->state == S_DEAD)
+		return;
+	c->dirty = true;
+	if (s->ndirty == s->dirty_cap) {
+		s->dirty_cap = s->dirty_cap ? s->dirty_cap * 2 : 256;
+		s->dirty = xrealloc(s->dirty, s->dirty_cap * sizeof *s->dirty);
+	}
+	s->dirty[s->ndirty++] = c;
+	ws_arm_turn(s);
+}
+
+static void
+ws_free_conn(struct ws_conn *c)
+{
+	while (c->out_n > 0) {
+		frame_unref(c->outq[c->out_head]);
+		c->out_head = (c->out_head + 1) % c->out_cap;
+		c->out_n--;
+	}
+	free(c->outq);
+	if (c->ws)
+		wslay_event_context_free(c->ws);
+	if (c->head) {
+		buf_fini(c->head);
+		free(c->head);
+	}
+	free(c);
+}
+
+static void
+ws_after_turn(evutil_socket_t fd, short what, void *arg)
+{
+	struct ws_server *s = arg;
+	s->turn_armed = false;
+	/* ws_flush may mark others dirty? No: it only writes. Iterate by index
+	 * since nothing appends during the loop. */
+	for (size_t i = 0; i < s->ndirty; i++) {
+		struct ws_conn *c = s->dirty[i];
+		c->dirty = false;
+		if (c->state != S_DEAD)
+			ws_flush(c);
+	}
+	s->ndirty = 0;
+	struct ws_conn *c;
+	while ((c = s->lists[L_DEAD].head) != NULL) {
+		if (c->dirty) /* marked again during the flush above; next turn */
+			break;
+		ws_unlink(c);
+		ws_free_conn(c);
+	}
+	if (s->lists[L_DEAD].head != NULL || s->ndirty > 0)
+		ws_arm_turn(s);
+}
+
+/* ---- death -------------------------------------------------------------- */
+
+static void
+ws_kill(struct ws_conn *c, uint16_t code)
+{
+	struct ws_server *s = c->srv;
+	if (c->state == S_DEAD)
+		return;
+	c->state = S_DEAD;
+	event_del(&c->ev);
+	close(c->fd);
+	c->fd = -1;
+	ws_move(c, L_DEAD, 0);
+	s->count--;
+	s->st.closed++;
+	if (c->opened)
+		s->ops->on_close(s->arg, c, code);
+	ws_arm_turn(s);
+}
+
+static uint16_t
+ws_received_code(struct ws_conn *c)
+{
+	if (c->ws == NULL || !wslay_event_get_close_received(c->ws))
+		return WS_CLOSE_ABNORMAL;
+	return wslay_event_get_status_code_received(c->ws);
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+static void
+ws_set_events(struct ws_conn *c, bool want_write)
+{
+	if (c->want_write == want_write || c->state == S_DEAD)
+		return;
+	c->want_write = want_write;
+	event_del(&c->ev);
+	event_assign(&c->ev, c->srv->base, c->fd, EV_READ | EV_PERSIST | (want_write ? EV_WRITE : 0),
+		ws_on_io, c);
+	event_add(&c->ev, NULL);
+}
+
+static void
+ws_enqueue(struct ws_conn *c, struct frame *f)
+{
+	if (c->out_n == c->out_cap) {
+		uint32_t ncap = c->out_cap ? c->out_cap * 2 : 4;
+		struct frame **nq = xmalloc(ncap * sizeof *nq);
+		for (uint32_t i = 0; i < c->out_n; i++)
+			nq[i] = c->outq[(c->out_head + i) % c->out_cap];
+		free(c->outq);
+		c->outq = nq;
+		c->out_cap = ncap;
+		c->out_head = 0;
+	}
+	c->outq[(c->out_head + c->out_n) % c->out_cap] = f;
+	c->out_n++;
+	c->out_bytes += f->len;
+	ws_mark_dirty(c);
+}
+
+/* The close handshake is complete when our close frame is written and the
+ * peer's was received (RFC 6455 §7.1.1: then the server closes TCP). */
+static void
+ws_check_closed(struct ws_conn *c)
+{
+	if (c->ws == NULL || c->out_n > 0)
+		return;
+	if (wslay_event_get_close_sent(c->ws) && wslay_event_get_close_received(c->ws))
+		ws_kill(c, ws_received_code(c));
+	else if (wslay_event_get_close_sent(c->ws) && c->state == S_OPEN) {
+		/* wslay queued a close on its own (protocol error, too big):
+		 * wait briefly for the peer's close, then drop. */
+		c->state = S_CLOSING;
+		ws_move(c, L_CLOSING, clock_ms());
+	}
+}
+
+static void
+ws_flush(struct ws_conn *c)
+{
+	struct ws_server *s = c->srv;
+	while (c->out_n > 0) {
+		struct iovec iov[WS_IOV_MAX];
+		int n = 0;
+		for (uint32_t i = 0; i < c->out_n && n < WS_IOV_MAX; i++) {
+			struct frame *f = c->outq[(c->out_head + i) % c->out_cap];
+			size_t off = i == 0 ? c->out_off : 0;
+			iov[n].iov_base = f->data + off;
+			iov[n].iov_len = f->len - off;
+			n++;
+		}
+		ssize_t w = writev(c->fd, iov, n);
+		if (w < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				ws_set_events(c, true);
+				return;
+			}
+			if (errno == EINTR)
+				continue;
+			ws_kill(c, ws_received_code(c));
+			return;
+		}
+		s->st.bytes_out += (uint64_t)w;
+		size_t left = (size_t)w;
+		while (left > 0 && c->out_n > 0) {
+			struct frame *f = c->outq[c->out_head];
+			size_t rest = f->len - c->out_off;
+			if (left < rest) {
+				c->out_off += (uint32_t)left;
+				left = 0;
+				break;
+			}
+			left -= rest;
+			c->out_off = 0;
+			c->out_bytes -= f->len;
+			c->out_head = (c->out_head + 1) % c->out_cap;
+			c->out_n--;
+			s->st.frames_out++;
+			frame_unref(f);
+		}
+	}
+	ws_set_events(c, false);
+	ws_check_closed(c);
+}
+
+int
+ws_send(struct ws_conn *c, struct frame *f)
+{
+	if (c->state != S_OPEN)
+		return -EPIPE;
+	if (c->out_bytes + f->len > c->srv->cfg->gateway_max_output) {
+		c->srv->st.closed_slow++;
+		log_info("slow_consumer", "queued=%zu limit=%llu", c->out_bytes,
+			(unsigned long long)c->srv->cfg->gateway_max_output);
+		/* Keep only a frame already partly written (framing must stay
+		 * intact), then say why and close. */
+		while (c->out_n > (c->out_off ? 1u : 0u)) {
+			uint32_t last = (c->out_head + c->out_n - 1) % c->out_cap;
+			c->out_bytes -= c->outq[last]->len;
+			frame_unref(c->outq[last]);
+			c->out_n--;
+		}
+		ws_close(c, WS_CLOSE_POLICY, "slow consumer");
+		return -ENOBUFS;
+	}
+	ws_enqueue(c, frame_ref(f));
+	return 0;
+}
+
+/* Drives wslay's pending output (pong, close) into our queue. */
+static void
+ws_pump(struct ws_conn *c)
+{
+	while (c->state != S_DEAD && wslay_event_want_write(c->ws))
+		if (wslay_event_send(c->ws) != 0)
+			break;
+	ws_mark_dirty(c);
+}
+
+void
+ws_close(struct ws_conn *c, uint16_t code, const char *reason)
+{
+	if (c->state != S_OPEN)
+		return;
+	size_t rl = reason ? strlen(reason) : 0;
+	if (rl > 123)
+		rl = 123;
+	wslay_event_queue_close(c->ws, code, (const uint8_t *)reason, rl);
+	c->state = S_CLOSING;
+	ws_move(c, L_CLOSING, clock_ms());
+	ws_pump(c);
+}
+
+/* ---- wslay callbacks ---------------------------------------------------- */
+
+static ssize_t
+ws_cb_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *arg)
+{
+	struct ws_conn *c = arg;
+	if (c->head != NULL) {
+		size_t n = c->pre_len - c->pre_off;
+		if (n > len)
+			n = len;
+		memcpy(buf, c->head->p + c->pre_off, n);
+		c->pre_off += n;
+		if (c->pre_off == c->pre_len) {
+			buf_fini(c->head);
+			free(c->head);
+			c->head = NULL;
+		}
+		c->got_bytes = true;
+		return (ssize_t)n;
+	}
+	ssize_t r = read(c->fd, buf, len);
+	if (r > 0) {
+		c->got_bytes = true;
+		return r;
+	}
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return -1;
+	}
+	c->eof = true;
+	wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+	return -1;
+}
+
+static ssize_t
+ws_cb_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags, void *arg)
+{
+	struct ws_conn *c = arg;
+	if (c->state == S_DEAD) {
+		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+		return -1;
+	}
+	/* Accept everything: wslay's frames are complete in our queue, so
+	 * they never interleave with application frames. */
+	ws_enqueue(c, frame_new_raw(data, len));
+	return (ssize_t)len;
+}
+
+static void
+ws_cb_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *m, void *arg)
+{
+	struct ws_conn *c = arg;
+	struct ws_server *s = c->srv;
+	if (c->state != S_OPEN)
+		return;
+	if (m->opcode == WSLAY_TEXT_FRAME || m->opcode == WSLAY_BINARY_FRAME) {
+		bool binary = m->opcode == WSLAY_BINARY_FRAME;
+		if (!binary && !utf8_valid(m->msg, m->msg_length)) {
+			ws_close(c, WS_CLOSE_BAD_DATA, "invalid UTF-8");
+			return;
+		}
+		s->st.messages_in++;
+		s->ops->on_message(s->arg, c, m->msg, m->msg_length, binary);
+	}
+	/* ping → pong and close → close are answered by wslay itself. */
+}
+
+static const struct wslay_event_callbacks ws_callbacks = {
+	.recv_callback = ws_cb_recv,
+	.send_callback = ws_cb_send,
+	.on_msg_recv_callback = ws_cb_msg,
+};
+
+/* ---- input -------------------------------------------------------------- */
+
+static void
+ws_refuse(struct ws_conn *c, int status)
+{
+	struct buf b = BUF_INIT;
+	http_upgrade_response_error(status, &b);
+	ssize_t w = write(c->fd, b.p, b.len); /* best effort: we close anyway */
+	(void)w;
+	buf_fini(&b);
+	c->srv->st.refused_handshake++;
+	ws_kill(c, WS_CLOSE_ABNORMAL);
+}
+
+static void
+ws_read_frames(struct ws_conn *c)
+{
+	c->got_bytes = false;
+	int rc = wslay_event_recv(c->ws);
+	if (c->got_bytes && (c->list == L_ACTIVE || c->list == L_PINGED))
+		ws_move(c, L_ACTIVE, clock_ms());
+	if (c->state == S_DEAD)
+		return;
+	if (rc != 0 || c->eof) {
+		/* Send what wslay queued (e.g. close 1002), best effort. */
+		ws_pump(c);
+		ws_flush(c);
+		ws_kill(c, ws_received_code(c));
+		return;
+	}
+	ws_pump(c);
+}
+
+static void
+ws_read_head(struct ws_conn *c)
+{
+	struct ws_server *s = c->srv;
+	struct buf *h = c->head;
+	buf_reserve(h, WS_MAX_HEAD + 1 - h->len);
+	for (;;) {
+		size_t room = WS_MAX_HEAD + 1 - h->len;
+		if (room == 0)
+			break;
+		ssize_t r = read(c->fd, h->p + h->len, room);
+		if (r > 0) {
+			h->len += (size_t)r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		ws_kill(c, WS_CLOSE_ABNORMAL); /* EOF or error before the upgrade */
+		return;
+	}
+	h->p[h->len] = '\0';
+	struct http_upgrade req;
+	int rc = http_upgrade_parse(h->p, h->len, WS_MAX_HEAD, &req);
+	if (rc == -EAGAIN)
+		return;
+	if (rc != 0) {
+		ws_refuse(c, rc > 0 ? rc : 400);
+		return;
+	}
+	if (s->shutting_down) {
+		ws_refuse(c, 503);
+		return;
+	}
+	struct buf resp = BUF_INIT;
+	http_upgrade_response_101(&req, &resp);
+	ws_enqueue(c, frame_new_raw(resp.p, resp.len));
+	buf_fini(&resp);
+	if (wslay_event_context_server_init(&c->ws, &ws_callbacks, c) != 0)
+		abort();
+	wslay_event_config_set_max_recv_msg_length(c->ws, s->cfg->gateway_max_message);
+	c->state = S_OPEN;
+	c->opened = true;
+	c->pre_off = req.head_len;
+	c->pre_len = h->len;
+	ws_move(c, L_ACTIVE, clock_ms());
+	s->st.opened++;
+	s->ops->on_open(s->arg, c, &req);
+	if (c->state == S_DEAD)
+		return;
+	if (c->pre_off == c->pre_len) {
+		buf_fini(c->head);
+		free(c->head);
+		c->head = NULL;
+	} else {
+		ws_read_frames(c);
+	}
+}
+
+static void
+ws_on_io(evutil_socket_t fd, short what, void *arg)
+{
+	struct ws_conn *c = arg;
+	if (what & EV_WRITE) {
+		ws_flush(c);
+		if (c->state == S_DEAD)
+			return;
+	}
+	if (what & EV_READ) {
+		if (c->state == S_HANDSHAKE)
+			ws_read_head(c);
+		else if (wslay_event_get_read_enabled(c->ws))
+			ws_read_frames(c);
+		else {
+			/* Reading is over (close received or error) but the peer
+			 * sends more or hangs up: drain and watch for EOF. */
+			char sink[512];
+			ssize_t r = read(c->fd, sink, sizeof sink);
+			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+				ws_kill(c, ws_received_code(c));
+		}
+	}
+}
+
+static void
+ws_on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	struct ws_server *s = arg;
+	for (int i = 0; i < 128; i++) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				log_warn("accept_failed", "errno=%d", errno);
+			return;
+		}
+		s->st.accepted++;
+		if (s->count >= s->cfg->gateway_max_connections || s->shutting_down) {
+			static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+						   "Content-Length: 0\r\nConnection: close\r\n\r\n";
+			ssize_t w = write(fd, busy, sizeof busy - 1);
+			(void)w;
+			close(fd);
+			s->st.refused_full++;
+			continue;
+		}
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		struct ws_conn *c = xcalloc(1, sizeof *c);
+		c->srv = s;
+		c->fd = fd;
+		c->state = S_HANDSHAKE;
+		c->head = xmalloc(sizeof *c->head);
+		buf_init(c->head);
+		event_assign(&c->ev, s->base, fd, EV_READ | EV_PERSIST, ws_on_io, c);
+		event_add(&c->ev, NULL);
+		ws_move(c, L_HANDSHAKE, clock_ms());
+		s->count++;
+	}
+}
+
+/* ---- the sweep: pings, idle and slow handshakes, stuck closes ----------- */
+
+static void
+ws_on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct ws_server *s = arg;
+	const struct config *cfg = s->cfg;
+	uint64_t now = clock_ms();
+	struct ws_conn *c;
+
+	while ((c = s->lists[L_HANDSHAKE].head) != NULL &&
+		now - c->t >= cfg->gateway_handshake_timeout_ms) {
+		s->st.refused_handshake++;
+		ws_kill(c, WS_CLOSE_ABNORMAL);
+	}
+	while ((c = s->lists[L_ACTIVE].head) != NULL && now - c->t >= cfg->gateway_ping_interval_ms) {
+		ws_move(c, L_PINGED, now);
+		ws_send(c, s->ping);
+	}
+	uint64_t grace = cfg->gateway_idle_timeout_ms - cfg->gateway_ping_interval_ms;
+	while ((c = s->lists[L_PINGED].head) != NULL && now - c->t >= grace) {
+		s->st.closed_idle++;
+		ws_close(c, WS_CLOSE_GOING_AWAY, "idle timeout");
+	}
+	while ((c = s->lists[L_CLOSING].head) != NULL && now - c->t >= WS_CLOSING_GRACE_MS)
+		ws_kill(c, ws_received_code(c));
+}
+
+/* ---- server ------------------------------------------------------------- */
+
+struct ws_server *
+ws_server_new(struct event_base *base, const struct config *c, int fd, const struct ws_ops *ops,
+	void *arg)
+{
+	struct ws_server *s = xcalloc(1, sizeof *s);
+	s->base = base;
+	s->cfg = c;
+	s->ops = ops;
+	s->arg = arg;
+	s->lfd = fd;
+	s->ping = frame_new(FRAME_PING, NULL, 0);
+	s->accept_ev = event_new(base, fd, EV_READ | EV_PERSIST, ws_on_accept, s);
+	event_add(s->accept_ev, NULL);
+	s->sweep_ev = event_new(base, -1, EV_PERSIST, ws_on_sweep, s);
+	struct timeval tv = {0, WS_SWEEP_MS * 1000};
+	event_add(s->sweep_ev, &tv);
+	s->turn_ev = event_new(base, -1, 0, ws_after_turn, s);
+	return s;
+}
+
+void
+ws_server_shutdown(struct ws_server *s, uint16_t code, const char *reason)
+{
+	s->shutting_down = true;
+	if (s->accept_ev != NULL) {
+		event_free(s->accept_ev);
+		s->accept_ev = NULL;
+		close(s->lfd);
+		s->lfd = -1;
+	}
+	struct ws_conn *c;
+	while ((c = s->lists[L_HANDSHAKE].head) != NULL)
+		ws_kill(c, WS_CLOSE_ABNORMAL);
+	for (int l = L_ACTIVE; l <= L_PINGED; l++)
+		while ((c = s->lists[l].head) != NULL)
+			ws_close(c, code, reason);
+}
+
+void
+ws_server_free(struct ws_server *s)
+{
+	if (s == NULL)
+		return;
+	struct ws_conn *c;
+	for (int l = L_HANDSHAKE; l < L_DEAD; l++)
+		while ((c = s->lists[l].head) != NULL)
+			ws_kill(c, WS_CLOSE_ABNORMAL);
+	while ((c = s->lists[L_DEAD].head) != NULL) {
+		ws_unlink(c);
+		ws_free_conn(c);
+	}
+	if (s->accept_ev != NULL) {
+		event_free(s->accept_ev);
+		close(s->lfd);
+	}
+	event_free(s->sweep_ev);
+	event_free(s->turn_ev);
+	frame_unref(s->ping);
+	free(s->dirty);
+	free(s);
+}
+
+size_t
+ws_server_count(const struct ws_server *s)
+{
+	return s->count;
+}
+
+const struct ws_stats *
+ws_server_stats(const struct ws_server *s)
+{
+	return &s->st;
+}
+
+void
+ws_set_user(struct ws_conn *c, void *user)
+{
+	c->user = user;
+}
+
+void *
+ws_user(const struct ws_conn *c)
+{
+	return c->user;
+}
+
+const char *
+ws_peer(const struct ws_conn *c)
+{
+	static char out[64];
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	if (c->fd < 0 || getpeername(c->fd, (struct sockaddr *)&ss, &len) != 0)
+		return "-";
+	return net_addr_str((struct sockaddr *)&ss, out, sizeof out);
+}

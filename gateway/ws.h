@@ -1,0 +1,85 @@
+/*
+ * ws — the gateway's WebSocket side: the listener, the HTTP upgrade, one
+ * wslay context per connection for input (framing, fragmentation, control
+ * frames, the close handshake — RFC 6455 §5, §7), and our own output queue of
+ * shared frames, written with one writev per connection per loop turn.
+ *
+ * No per-connection timers: connections live on lists ordered by their last
+ * activity (handshaking, active, pinged, closing) and one sweep walks the
+ * heads — ping after ping_interval of silence, close after idle_timeout,
+ * drop a head not completed within handshake_timeout (slowloris).
+ *
+ * Closing is a request: the close handshake runs, the application's on_close
+ * is called exactly once (when the connection stops being usable), and the
+ * memory is freed later from the loop, never under a caller's feet.
+ *
+ * This module knows nothing of uids, groups or workers.
+ */
+#ifndef GATECAST_GATEWAY_WS_H
+#define GATECAST_GATEWAY_WS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gateway/frame.h"
+#include "gateway/http_upgrade.h"
+
+struct config;
+struct event_base;
+struct ws_server;
+struct ws_conn;
+
+/* Close codes we send (RFC 6455 §7.4.1) and the one we document for slow
+ * readers: 1008 with reason "slow consumer". */
+#define WS_CLOSE_NORMAL 1000
+#define WS_CLOSE_GOING_AWAY 1001
+#define WS_CLOSE_PROTOCOL 1002
+#define WS_CLOSE_ABNORMAL 1006
+#define WS_CLOSE_BAD_DATA 1007
+#define WS_CLOSE_POLICY 1008
+#define WS_CLOSE_TOO_BIG 1009
+
+struct ws_ops {
+	/* The 101 was queued. req is borrowed for the call (the query lives
+	 * only this long). Return 0, or an HTTP-like refusal is not possible
+	 * any more: close with ws_close instead. */
+	void (*on_open)(void *arg, struct ws_conn *c, const struct http_upgrade *req);
+	/* A complete text (valid UTF-8) or binary message; data borrowed. */
+	void (*on_message)(void *arg, struct ws_conn *c, const void *data, size_t len, bool binary);
+	/* Called once when an opened connection ends; c is still valid during the
+	 * call, freed afterwards. code is the close code received, or 1006. */
+	void (*on_close)(void *arg, struct ws_conn *c, uint16_t code);
+};
+
+struct ws_stats {
+	uint64_t accepted, opened, closed, refused_handshake, refused_full;
+	uint64_t closed_idle, closed_slow, frames_out, bytes_out, messages_in;
+};
+
+/* Listens on the bound socket fd (takes ownership). c and ops are borrowed
+ * for the life of the server. */
+struct ws_server *ws_server_new(struct event_base *base, const struct config *c, int fd,
+	const struct ws_ops *ops, void *arg);
+/* Closes every connection abruptly and frees. NULL is fine. */
+void ws_server_free(struct ws_server *s);
+/* Stops accepting; starts the close handshake (code) on every connection. */
+void ws_server_shutdown(struct ws_server *s, uint16_t code, const char *reason);
+/* Open + closing connections. */
+size_t ws_server_count(const struct ws_server *s);
+const struct ws_stats *ws_server_stats(const struct ws_server *s);
+
+/* Queues f (a reference is taken) to c. Returns 0, -EPIPE when c is closing,
+ * or -ENOBUFS when the output bound was passed: then c is being closed as a
+ * slow consumer. */
+int ws_send(struct ws_conn *c, struct frame *f);
+/* Starts the close handshake with code and reason (≤ 123 bytes). */
+void ws_close(struct ws_conn *c, uint16_t code, const char *reason);
+
+/* The application's pointer for this connection. */
+void ws_set_user(struct ws_conn *c, void *user);
+void *ws_user(const struct ws_conn *c);
+/* The peer address "ip:port" (borrowed). */
+const char *ws_peer(const struct ws_conn *c);
+
+#endif

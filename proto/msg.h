@@ -1,0 +1,229 @@
+/*
+ * proto/msg — every message that crosses a process boundary inside the
+ * cluster, and its msgpack encoding. Nothing else in the tree builds or
+ * parses these bytes.
+ *
+ * Encoding: a message is one msgpack array [version, type, fields...] with the
+ * fields of its type in a fixed order (see msg.c for each layout). version is
+ * PROTO_VERSION; a decoder rejects other versions with -EPROTO so that mixed
+ * clusters fail loudly instead of misreading fields. Adding a field later means
+ * appending it to the end of its array: decoders accept longer arrays and
+ * ignore the extra fields, so version bumps are only for incompatible change.
+ *
+ * The code is pure: bytes in, structs out. Decoded strings (struct pstr) point
+ * into the caller's input bytes (they are NOT NUL-terminated); lists are
+ * allocated in the struct proto_msg and released by proto_msg_fini. So a
+ * decoded message is valid while both the input bytes and the proto_msg live.
+ */
+#ifndef GATECAST_PROTO_MSG_H
+#define GATECAST_PROTO_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+
+#define PROTO_VERSION 1
+
+/* Bounds checked by the decoder (-EMSGSIZE when exceeded). */
+#define PROTO_MAX_LIST 100000   /* entries in one string list */
+#define PROTO_MAX_MEMBERS 4096  /* members in one PROTO_MEMBERS */
+
+/* A borrowed byte string (not NUL-terminated). n == 0 means empty/absent. */
+struct pstr {
+	const char *p;
+	uint32_t n;
+};
+
+struct pstr_list {
+	struct pstr *v; /* owned by the enclosing proto_msg after decode */
+	uint32_t n;
+};
+
+enum proto_type {
+	PROTO_ANNOUNCE = 1, /* member → register (req): I am alive, or leaving */
+	PROTO_MEMBERS = 2,  /* register → member (rep): the live list */
+	PROTO_EVENT = 3,    /* gateway → worker: a client connected/sent/closed */
+	PROTO_REQUEST = 4,  /* gateway → worker: a push-port request */
+	PROTO_OP = 5,       /* worker → gateway: execute this command */
+	PROTO_RESULT = 6,   /* gateway → worker: the result of one OP */
+	PROTO_REPLY = 7,    /* worker → gateway: the final answer to a REQUEST */
+};
+
+enum proto_role {
+	ROLE_GATEWAY = 1,
+	ROLE_WORKER = 2,
+};
+
+/* A cluster member as the register knows it. id is the member's random
+ * 64-bit instance id (new at every start); inbox is its nng pull address. */
+struct proto_member {
+	uint8_t role;
+	uint64_t id;
+	struct pstr inbox;
+};
+
+struct proto_announce {
+	struct proto_member self;
+	uint32_t lease_ms; /* the register drops the member after this long */
+	bool leaving;      /* graceful stop: drop at once */
+};
+
+struct proto_members {
+	uint64_t version; /* changes whenever the list changes */
+	uint32_t n;
+	struct proto_member *v; /* owned by the proto_msg after decode */
+};
+
+enum proto_event_kind {
+	EVENT_CONNECT = 1,
+	EVENT_MESSAGE = 2,
+	EVENT_CLOSE = 3,
+};
+
+struct proto_event {
+	uint64_t gateway;       /* sender's member id */
+	struct pstr client_id;  /* see proto/clientid.h */
+	uint8_t kind;           /* enum proto_event_kind */
+	bool binary;            /* MESSAGE: binary frame */
+	struct pstr data;       /* MESSAGE: payload; CONNECT: request query string
+	                         * (without '?'); CLOSE: empty */
+	struct pstr uid;        /* uid bound to the client at send time, may be empty */
+	uint16_t close_code;    /* CLOSE: the WebSocket close code, 1006 if none */
+};
+
+/* Commands: the push-port API. The same struct carries a push request from a
+ * gateway to a worker (PROTO_REQUEST) and an order from a worker to a gateway
+ * (PROTO_OP). Keep the order: the numbers are on the wire. */
+enum cmd_type {
+	CMD_SEND_TO_UID = 1,
+	CMD_SEND_TO_GROUP,
+	CMD_SEND_TO_ALL,
+	CMD_SEND_TO_CLIENT,
+	CMD_CLOSE_CLIENT,
+	CMD_BIND_UID,
+	CMD_UNBIND_UID,
+	CMD_JOIN_GROUP,
+	CMD_LEAVE_GROUP,
+	CMD_UNGROUP,
+	CMD_IS_UID_ONLINE,
+	CMD_GET_CLIENT_ID_BY_UID,
+	CMD_GET_UID_BY_CLIENT_ID,
+	CMD_GET_CLIENT_COUNT_BY_GROUP,
+	CMD_GET_UID_LIST_BY_GROUP,
+	CMD_GET_UID_COUNT_BY_GROUP,
+	CMD_GET_ALL_UID_COUNT,
+	CMD_GET_ALL_CLIENT_COUNT,
+	CMD_GET_ALL_GROUP_ID_LIST,
+	CMD_SET_SESSION,
+	CMD_UPDATE_SESSION,
+	CMD_GET_SESSION,
+	CMD__COUNT
+};
+
+/* Which fields a command uses:
+ *   uids     send_to_uid (1..n), bind_uid/unbind_uid (1), is_uid_online,
+ *            get_client_id_by_uid (1)
+ *   groups   send_to_group (1..n), join/leave_group, ungroup,
+ *            get_*_by_group (1)
+ *   clients  send_to_client (1..n), close_client, bind/unbind_uid,
+ *            join/leave_group, get_uid_by_client_id, *_session (1)
+ *   exclude  send_to_group, send_to_all: client ids not to deliver to
+ *   data     the exact frame payload for sends and close_client's final
+ *            message; binary selects a binary frame; has_data tells an empty
+ *            payload from none
+ *   session  set/update_session: a JSON object's text
+ */
+struct proto_cmd {
+	uint8_t type; /* enum cmd_type */
+	struct pstr_list uids;
+	struct pstr_list groups;
+	struct pstr_list clients;
+	struct pstr_list exclude;
+	struct pstr data;
+	bool has_data;
+	bool binary;
+	struct pstr session;
+};
+
+struct proto_request {
+	uint64_t gateway; /* member id of the gateway that must get the REPLY */
+	uint64_t req;     /* the gateway's request id, echoed in the REPLY */
+	struct proto_cmd cmd;
+};
+
+struct proto_op {
+	uint64_t worker; /* member id of the worker that wants the RESULT */
+	uint64_t op;     /* 0 = fire and forget: send no RESULT */
+	struct proto_cmd cmd;
+};
+
+/* RESULT (one gateway's answer to an OP) and REPLY (the answer to a push
+ * request) share one shape. Which fields mean what depends on the command:
+ *   delivered  sends: connections the frame was queued to
+ *   count      counts; is_uid_online: connections of the uid
+ *   strs       send_to_uid RESULT: uids found online here; REPLY: offline
+ *              uids. get_client_id_by_uid: client ids. get_uid_by_client_id,
+ *              get_uid_list_by_group, get_uid_count_by_group,
+ *              get_all_uid_count (RESULT only): uids. get_all_group_id_list:
+ *              groups.
+ *   session    get_session: JSON object text
+ *   partial    REPLY only: not every gateway answered before the deadline;
+ *              answered/expected say how many did.
+ * error/message are set when ok is false: error is a stable code
+ * ("bad_request", "not_found", "no_worker", "timeout", ...), message is for
+ * humans. */
+struct proto_result {
+	uint64_t id; /* op id (RESULT) or request id (REPLY) */
+	bool ok;
+	struct pstr error;
+	struct pstr message;
+	int64_t delivered;
+	int64_t count;
+	struct pstr_list strs;
+	struct pstr session;
+	bool partial;
+	uint32_t answered;
+	uint32_t expected;
+};
+
+struct proto_msg {
+	uint8_t type; /* enum proto_type */
+	union {
+		struct proto_announce announce;
+		struct proto_members members;
+		struct proto_event event;
+		struct proto_request request;
+		struct proto_op op;
+		struct proto_result result; /* RESULT and REPLY */
+	} u;
+	/* decoder-owned storage for lists; opaque to callers */
+	void *arena;
+};
+
+/* Appends the encoding of m to out. m is borrowed. Returns 0 or -EINVAL
+ * when m->type is unknown. */
+int proto_encode(const struct proto_msg *m, struct buf *out);
+
+/* Decodes len bytes at p into m (which need not be initialised). Returns 0,
+ * -EPROTO (not msgpack, wrong version, wrong shape or field type),
+ * -EMSGSIZE (a list over its bound) or -EBADMSG (trailing bytes). On success
+ * the caller must call proto_msg_fini(m); on failure m holds nothing. */
+int proto_decode(const void *p, size_t len, struct proto_msg *m);
+
+/* Releases the lists a decode allocated. Safe on a zeroed or failed msg. */
+void proto_msg_fini(struct proto_msg *m);
+
+/* Command names as on the push port ("send_to_uid"...); NULL when unknown. */
+const char *cmd_name(enum cmd_type t);
+/* Name → type; 0 when unknown. */
+enum cmd_type cmd_lookup(const char *name, size_t len);
+
+/* Convenience for building messages: a pstr over a C string (borrowed). */
+struct pstr pstr_c(const char *s);
+/* Equality of two pstr / a pstr and a C string. */
+bool pstr_eq(struct pstr a, struct pstr b);
+bool pstr_eq_c(struct pstr a, const char *s);
+
+#endif

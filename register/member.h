@@ -1,0 +1,45 @@
+/*
+ * member — a gateway's or worker's side of discovery: announce ourselves to
+ * every configured register with a renewed lease, and keep the live list of
+ * the other members.
+ *
+ * With several registers the view is the union of their lists. When a
+ * register stops answering, the last list it gave is kept (so traffic goes on
+ * while a register restarts); a member that left or expired disappears when a
+ * live register says so. Each change of the view is logged as
+ * event=cluster_view with the counts per role and passed to the callback.
+ */
+#ifndef GATECAST_REGISTER_MEMBER_H
+#define GATECAST_REGISTER_MEMBER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct config;
+struct event_base;
+struct member;
+
+struct member_peer {
+	uint8_t role; /* enum proto_role */
+	uint64_t id;
+	const char *inbox;
+};
+
+/* The live members other than ourselves, sorted by id. Borrowed for the call. */
+struct member_view {
+	size_t n;
+	const struct member_peer *v;
+};
+
+typedef void member_view_fn(void *arg, const struct member_view *view);
+
+/* Starts announcing (role, id, inbox) to the registers of c->register_connect
+ * (or c->register_listen when empty). c and inbox are copied from; arg is
+ * borrowed. Returns NULL with *err (negative) when a register URL is invalid. */
+struct member *member_new(struct event_base *base, const struct config *c, uint8_t role,
+	uint64_t id, const char *inbox, member_view_fn *fn, void *arg, int *err);
+/* Tells the registers we are leaving (best effort, waits at most ~200 ms). */
+void member_leave(struct member *m);
+void member_free(struct member *m);
+
+#endif

@@ -1,0 +1,151 @@
+/*
+ * peers — see peers.h.
+ */
+#include "register/peers.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/outlink.h"
+#include "common/xmalloc.h"
+
+struct peers {
+	struct event_base *base;
+	uint8_t role;
+	size_t max_queue;
+	peers_change_fn *fn;
+	void *arg;
+	struct peer *v; /* sorted by id */
+	size_t n;
+};
+
+struct peers *
+peers_new(struct event_base *base, uint8_t role, size_t max_queue, peers_change_fn *fn, void *arg)
+{
+	struct peers *ps = xcalloc(1, sizeof *ps);
+	ps->base = base;
+	ps->role = role;
+	ps->max_queue = max_queue;
+	ps->fn = fn;
+	ps->arg = arg;
+	return ps;
+}
+
+void
+peers_free(struct peers *ps)
+{
+	if (ps == NULL)
+		return;
+	for (size_t i = 0; i < ps->n; i++)
+		outlink_free(ps->v[i].link);
+	free(ps->v);
+	free(ps);
+}
+
+void
+peers_update(struct peers *ps, const struct member_view *view)
+{
+	struct peer *nv = xcalloc(view->n + 1, sizeof *nv);
+	unsigned char *fresh = xcalloc(view->n + 1, 1);
+	size_t nn = 0, i = 0;
+
+	/* Both lists are sorted by id: merge them. */
+	for (size_t j = 0; j < view->n; j++) {
+		const struct member_peer *mp = &view->v[j];
+		if (mp->role != ps->role)
+			continue;
+		while (i < ps->n && ps->v[i].id < mp->id) {
+			ps->fn(ps->arg, &ps->v[i], 0);
+			outlink_free(ps->v[i].link);
+			i++;
+		}
+		if (i < ps->n && ps->v[i].id == mp->id &&
+			strcmp(outlink_url(ps->v[i].link), mp->inbox) == 0) {
+			nv[nn++] = ps->v[i++];
+			continue;
+		}
+		if (i < ps->n && ps->v[i].id == mp->id) {
+			/* Same member, new address: treat as leave + join. */
+			ps->fn(ps->arg, &ps->v[i], 0);
+			outlink_free(ps->v[i].link);
+			i++;
+		}
+		int err = 0;
+		struct outlink *ol = outlink_new(ps->base, mp->inbox, ps->max_queue, &err);
+		if (ol == NULL) {
+			log_error("peer_dial_failed", "peer=%016llx inbox=%s err=%d",
+				(unsigned long long)mp->id, mp->inbox, err);
+			continue;
+		}
+		nv[nn].id = mp->id;
+		nv[nn].link = ol;
+		fresh[nn++] = 1;
+	}
+	for (; i < ps->n; i++) {
+		ps->fn(ps->arg, &ps->v[i], 0);
+		outlink_free(ps->v[i].link);
+	}
+	free(ps->v);
+	ps->v = nv;
+	ps->n = nn;
+	/* Announce joins after the list is complete, so callbacks see it. */
+	for (size_t k = 0; k < nn; k++)
+		if (fresh[k])
+			ps->fn(ps->arg, &ps->v[k], 1);
+	free(fresh);
+}
+
+size_t
+peers_count(const struct peers *ps)
+{
+	return ps->n;
+}
+
+const struct peer *
+peers_at(const struct peers *ps, size_t i)
+{
+	return i < ps->n ? &ps->v[i] : NULL;
+}
+
+const struct peer *
+peers_find(const struct peers *ps, uint64_t id)
+{
+	size_t lo = 0, hi = ps->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (ps->v[mid].id == id)
+			return &ps->v[mid];
+		if (ps->v[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static uint64_t
+peers_mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+const struct peer *
+peers_pick(const struct peers *ps, uint64_t key)
+{
+	const struct peer *best = NULL;
+	uint64_t best_w = 0;
+	for (size_t i = 0; i < ps->n; i++) {
+		uint64_t w = peers_mix(key ^ peers_mix(ps->v[i].id));
+		if (best == NULL || w > best_w) {
+			best = &ps->v[i];
+			best_w = w;
+		}
+	}
+	return best;
+}

@@ -1,0 +1,47 @@
+/*
+ * peers — outlinks to every live member of one role, following the member
+ * view. A gateway keeps peers of its workers; a worker keeps peers of its
+ * gateways.
+ *
+ * Peers are kept sorted by member id, so "the i-th worker" is the same on
+ * every gateway with the same view.
+ */
+#ifndef GATECAST_REGISTER_PEERS_H
+#define GATECAST_REGISTER_PEERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "register/member.h"
+
+struct event_base;
+struct outlink;
+struct peers;
+
+struct peer {
+	uint64_t id;
+	struct outlink *link;
+};
+
+/* Called after a peer joined (joined = 1) or left (0); the link of a leaving
+ * peer is still valid during the call and freed after it. */
+typedef void peers_change_fn(void *arg, const struct peer *p, int joined);
+
+struct peers *peers_new(struct event_base *base, uint8_t role, size_t max_queue,
+	peers_change_fn *fn, void *arg);
+void peers_free(struct peers *ps);
+
+/* Applies a new member view: dials new members of our role, closes links to
+ * members that are gone. */
+void peers_update(struct peers *ps, const struct member_view *view);
+
+size_t peers_count(const struct peers *ps);
+/* The i-th peer in id order; borrowed until the next update. */
+const struct peer *peers_at(const struct peers *ps, size_t i);
+/* The peer with this id, or NULL. */
+const struct peer *peers_find(const struct peers *ps, uint64_t id);
+/* Rendezvous hashing: the peer that owns key (stable while it lives; when a
+ * peer leaves only its keys move). NULL when there are no peers. */
+const struct peer *peers_pick(const struct peers *ps, uint64_t key);
+
+#endif

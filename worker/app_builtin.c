@@ -1,0 +1,194 @@
+/*
+ * app_builtin — the built-in browser protocol (README "Browser protocol"):
+ *
+ *   connect            → {"type":"welcome","client_id":…}, or with ?uid=…
+ *                        the login below
+ *   {"type":"login","uid":"42"}   → bind; {"type":"login","ok":true,"uid","client_id"}
+ *   {"type":"logout"}             → unbind; {"type":"logout","ok":true}
+ *   {"type":"join"|"leave","group":"g"} → {"type":"join","ok":true,"group":"g"}
+ *   {"type":"ping"}               → {"type":"pong"}
+ *   anything else      → {"type":"error","error":code,"message":…}; the
+ *                        connection stays open
+ *
+ * Authentication: auth.mode = none (the only mode for now) lets a client
+ * declare its uid. Token checks will sit in app_builtin_authorize, the one
+ * place that decides whether a login or a join is allowed.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/config.h"
+#include "common/query.h"
+#include "proto/clientid.h"
+#include "worker/app.h"
+#include "worker/worker.h"
+
+static void
+builtin_send_json(struct worker *w, const struct proto_event *ev, json_t *obj)
+{
+	char *s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	worker_send_to_client(w, ev->gateway, ev->client_id, s, strlen(s), false);
+	free(s);
+	json_decref(obj);
+}
+
+static void
+builtin_error(struct worker *w, const struct proto_event *ev, const char *code, const char *msg)
+{
+	builtin_send_json(w, ev, json_pack("{s:s, s:s, s:s}", "type", "error", "error", code,
+					 "message", msg));
+}
+
+static json_t *
+builtin_client_id(const struct proto_event *ev)
+{
+	return json_stringn(ev->client_id.p, ev->client_id.n);
+}
+
+/* Reads a uid or group: a non-empty string or an integer, within max bytes.
+ * Returns 0 with the text in out, or -EINVAL. */
+static int
+builtin_name(json_t *v, size_t max, struct buf *out)
+{
+	buf_reset(out);
+	if (json_is_string(v))
+		buf_append(out, json_string_value(v), json_string_length(v));
+	else if (json_is_integer(v))
+		buf_printf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	else
+		return -EINVAL;
+	if (out->len == 0 || out->len > max || memchr(out->p, '\0', out->len) != NULL)
+		return -EINVAL;
+	return 0;
+}
+
+/* The place where token authentication will decide (auth.mode != none). */
+static bool
+app_builtin_authorize(struct worker *w, const struct proto_event *ev, const char *what)
+{
+	(void)w;
+	(void)ev;
+	(void)what;
+	return true; /* auth.mode = none: clients may declare their uid */
+}
+
+static void
+builtin_order(struct worker *w, const struct proto_event *ev, uint8_t type, const struct buf *name)
+{
+	struct proto_cmd cmd;
+	struct pstr n = {name ? name->p : NULL, name ? (uint32_t)name->len : 0};
+	struct pstr cid = ev->client_id;
+	memset(&cmd, 0, sizeof cmd);
+	cmd.type = type;
+	cmd.clients.v = &cid;
+	cmd.clients.n = 1;
+	if (type == CMD_BIND_UID) {
+		cmd.uids.v = &n;
+		cmd.uids.n = 1;
+	} else if (type == CMD_JOIN_GROUP || type == CMD_LEAVE_GROUP) {
+		cmd.groups.v = &n;
+		cmd.groups.n = 1;
+	}
+	worker_order(w, ev->gateway, &cmd);
+}
+
+static void
+builtin_login(struct worker *w, const struct proto_event *ev, const struct buf *uid)
+{
+	if (!app_builtin_authorize(w, ev, "login")) {
+		builtin_error(w, ev, "forbidden", "login refused");
+		return;
+	}
+	builtin_order(w, ev, CMD_BIND_UID, uid);
+	builtin_send_json(w, ev, json_pack("{s:s, s:b, s:s%, s:o}", "type", "login", "ok", 1, "uid",
+					 uid->p, uid->len, "client_id", builtin_client_id(ev)));
+}
+
+static void
+builtin_on_connect(struct worker *w, const struct proto_event *ev)
+{
+	const struct config *c = worker_config(w);
+	char uid[1024];
+	int n = query_param(ev->data.p, ev->data.n, "uid", uid, sizeof uid);
+	if (n > 0 && (size_t)n <= c->gateway_max_uid_len) {
+		struct buf b = BUF_INIT;
+		buf_append(&b, uid, (size_t)n);
+		builtin_login(w, ev, &b);
+		buf_fini(&b);
+		return;
+	}
+	if (n != -ENOENT && n != 0) {
+		builtin_error(w, ev, "bad_request", "uid in the query is empty, malformed or too long");
+		return;
+	}
+	builtin_send_json(w, ev, json_pack("{s:s, s:o}", "type", "welcome", "client_id",
+					 builtin_client_id(ev)));
+}
+
+static void
+builtin_on_message(struct worker *w, const struct proto_event *ev)
+{
+	const struct config *c = worker_config(w);
+	json_error_t jerr;
+	char msg[256];
+	struct buf name = BUF_INIT;
+
+	if (ev->binary) {
+		builtin_error(w, ev, "bad_request", "binary messages are not part of the protocol");
+		return;
+	}
+	json_t *root = json_loadb(ev->data.p, ev->data.n, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		snprintf(msg, sizeof msg, "column %d: %s", jerr.column, jerr.text);
+		builtin_error(w, ev, "bad_json", msg);
+		return;
+	}
+	const char *type = json_string_value(json_object_get(root, "type"));
+	if (!json_is_object(root) || type == NULL) {
+		builtin_error(w, ev, "bad_request", "a message is a JSON object with a string \"type\"");
+	} else if (strcmp(type, "ping") == 0) {
+		builtin_send_json(w, ev, json_pack("{s:s}", "type", "pong"));
+	} else if (strcmp(type, "login") == 0) {
+		if (builtin_name(json_object_get(root, "uid"), c->gateway_max_uid_len, &name) != 0)
+			builtin_error(w, ev, "bad_request",
+				"login needs \"uid\": a non-empty string or integer");
+		else
+			builtin_login(w, ev, &name);
+	} else if (strcmp(type, "logout") == 0) {
+		builtin_order(w, ev, CMD_UNBIND_UID, NULL);
+		builtin_send_json(w, ev, json_pack("{s:s, s:b}", "type", "logout", "ok", 1));
+	} else if (strcmp(type, "join") == 0 || strcmp(type, "leave") == 0) {
+		bool join = type[0] == 'j';
+		if (builtin_name(json_object_get(root, "group"), c->gateway_max_group_len, &name) != 0) {
+			builtin_error(w, ev, "bad_request",
+				"join/leave need \"group\": a non-empty string or integer");
+		} else if (join && !app_builtin_authorize(w, ev, "join")) {
+			builtin_error(w, ev, "forbidden", "joining this group is not allowed");
+		} else {
+			builtin_order(w, ev, join ? CMD_JOIN_GROUP : CMD_LEAVE_GROUP, &name);
+			builtin_send_json(w, ev, json_pack("{s:s, s:b, s:s%}", "type", type, "ok", 1,
+							 "group", name.p, name.len));
+		}
+	} else {
+		snprintf(msg, sizeof msg, "unknown message type \"%.64s\"", type);
+		builtin_error(w, ev, "unknown_type", msg);
+	}
+	buf_fini(&name);
+	json_decref(root);
+}
+
+static void
+builtin_on_event(struct worker *w, const struct proto_event *ev)
+{
+	if (ev->kind == EVENT_CONNECT)
+		builtin_on_connect(w, ev);
+	else if (ev->kind == EVENT_MESSAGE)
+		builtin_on_message(w, ev);
+	/* EVENT_CLOSE: the gateway already forgot the client; nothing to do. */
+}
+
+const struct app app_builtin = {"builtin", builtin_on_event};

@@ -1,0 +1,506 @@
+/*
+ * worker — see worker.h.
+ *
+ * Requests in flight ("gathers") live in a ring indexed by op id: ids grow
+ * by one and all share worker.query_timeout, so the oldest expires first.
+ */
+#include "worker/worker.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/inbox.h"
+#include "common/log.h"
+#include "common/outlink.h"
+#include "common/prog.h"
+#include "common/xmalloc.h"
+#include "proto/clientid.h"
+#include "register/member.h"
+#include "register/peers.h"
+#include "worker/app.h"
+
+#define WK_MAX_GATHERS 65536
+#define WK_SWEEP_MS 100
+#define WK_OUTLINK_QUEUE 65536
+
+/* Strings kept by offset into one buffer (it may move while growing). */
+struct wk_strs {
+	struct buf bytes;
+	size_t *off;
+	uint32_t *len;
+	size_t n, cap;
+};
+
+struct wk_gather {
+	uint64_t op;       /* 0 = free slot */
+	uint64_t origin;   /* gateway that gets the REPLY */
+	uint64_t req;
+	uint8_t type;
+	uint32_t expected, answered;
+	uint64_t deadline;
+	int64_t delivered, count;
+	bool failed;
+	struct buf error, message, session;
+	struct wk_strs found;   /* strings from the results */
+	struct wk_strs asked;   /* send_to_uid: the uids asked for */
+};
+
+struct worker {
+	struct event_base *base;
+	const struct config *cfg;
+	const struct app *app;
+	uint64_t id;
+	char *inbox_url;
+	struct inbox *inbox;
+	struct member *member;
+	struct peers *gateways;
+	struct event *sweep_ev;
+	struct wk_gather *ring;
+	uint64_t low, next;
+	struct buf enc;
+	uint64_t requests, events, timeouts;
+};
+
+/* ---- strings ---------------------------------------------------------------- */
+
+static void
+wk_strs_add(struct wk_strs *s, const char *p, size_t n)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 8;
+		s->off = xrealloc(s->off, s->cap * sizeof *s->off);
+		s->len = xrealloc(s->len, s->cap * sizeof *s->len);
+	}
+	s->off[s->n] = s->bytes.len;
+	s->len[s->n] = (uint32_t)n;
+	s->n++;
+	buf_append(&s->bytes, p, n);
+}
+
+static void
+wk_strs_fini(struct wk_strs *s)
+{
+	buf_fini(&s->bytes);
+	free(s->off);
+	free(s->len);
+	memset(s, 0, sizeof *s);
+}
+
+static int
+wk_pstr_cmp(const void *a, const void *b)
+{
+	const struct pstr *x = a, *y = b;
+	uint32_t n = x->n < y->n ? x->n : y->n;
+	int c = n ? memcmp(x->p, y->p, n) : 0;
+	return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+/* The strings as a pstr list (malloc'ed, borrowed bytes), sorted and
+ * de-duplicated when unique is set. */
+static struct pstr_list
+wk_strs_list(const struct wk_strs *s, bool unique)
+{
+	struct pstr_list l = {xcalloc(s->n + 1, sizeof(struct pstr)), 0};
+	for (size_t i = 0; i < s->n; i++) {
+		l.v[i].p = s->bytes.p + s->off[i];
+		l.v[i].n = s->len[i];
+	}
+	l.n = (uint32_t)s->n;
+	if (unique && l.n > 1) {
+		qsort(l.v, l.n, sizeof *l.v, wk_pstr_cmp);
+		uint32_t k = 1;
+		for (uint32_t i = 1; i < l.n; i++)
+			if (!pstr_eq(l.v[i], l.v[k - 1]))
+				l.v[k++] = l.v[i];
+		l.n = k;
+	}
+	return l;
+}
+
+/* ---- sending ------------------------------------------------------------------ */
+
+static int
+wk_send(struct worker *w, uint64_t gateway, const struct proto_msg *pm)
+{
+	const struct peer *p = peers_find(w->gateways, gateway);
+	if (p == NULL)
+		return -ENOENT;
+	buf_reset(&w->enc);
+	proto_encode(pm, &w->enc);
+	return outlink_send_bytes(p->link, w->enc.p, w->enc.len);
+}
+
+static int
+wk_send_op(struct worker *w, uint64_t gateway, uint64_t op, const struct proto_cmd *cmd)
+{
+	struct proto_msg pm;
+	memset(&pm, 0, sizeof pm);
+	pm.type = PROTO_OP;
+	pm.u.op.worker = w->id;
+	pm.u.op.op = op;
+	pm.u.op.cmd = *cmd;
+	return wk_send(w, gateway, &pm);
+}
+
+int
+worker_order(struct worker *w, uint64_t gateway, const struct proto_cmd *cmd)
+{
+	return wk_send_op(w, gateway, 0, cmd);
+}
+
+int
+worker_send_to_client(struct worker *w, uint64_t gateway, struct pstr client_id, const void *data,
+	size_t len, bool binary)
+{
+	struct proto_cmd cmd;
+	memset(&cmd, 0, sizeof cmd);
+	cmd.type = CMD_SEND_TO_CLIENT;
+	cmd.clients.v = &client_id;
+	cmd.clients.n = 1;
+	cmd.data.p = data;
+	cmd.data.n = (uint32_t)len;
+	cmd.has_data = true;
+	cmd.binary = binary;
+	return worker_order(w, gateway, &cmd);
+}
+
+const struct config *
+worker_config(const struct worker *w)
+{
+	return w->cfg;
+}
+
+/* ---- replies -------------------------------------------------------------------- */
+
+static void
+wk_reply_error(struct worker *w, uint64_t origin, uint64_t req, const char *code, const char *msg)
+{
+	struct proto_msg pm;
+	memset(&pm, 0, sizeof pm);
+	pm.type = PROTO_REPLY;
+	pm.u.result.id = req;
+	pm.u.result.error = pstr_c(code);
+	pm.u.result.message = pstr_c(msg);
+	if (wk_send(w, origin, &pm) != 0)
+		log_warn("reply_undeliverable", "gateway=%016llx", (unsigned long long)origin);
+}
+
+static bool
+wk_is_single_client(uint8_t type)
+{
+	switch (type) {
+	case CMD_CLOSE_CLIENT:
+	case CMD_BIND_UID:
+	case CMD_UNBIND_UID:
+	case CMD_JOIN_GROUP:
+	case CMD_LEAVE_GROUP:
+	case CMD_GET_UID_BY_CLIENT_ID:
+	case CMD_SET_SESSION:
+	case CMD_UPDATE_SESSION:
+	case CMD_GET_SESSION:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void
+wk_gather_free(struct worker *w, struct wk_gather *g)
+{
+	buf_fini(&g->error);
+	buf_fini(&g->message);
+	buf_fini(&g->session);
+	wk_strs_fini(&g->found);
+	wk_strs_fini(&g->asked);
+	memset(g, 0, sizeof *g);
+	while (w->low < w->next && w->ring[w->low % WK_MAX_GATHERS].op == 0)
+		w->low++;
+}
+
+/* All answers are in (or the deadline passed): build and send the REPLY. */
+static void
+wk_gather_finish(struct worker *w, struct wk_gather *g)
+{
+	struct proto_msg pm;
+	struct proto_result *r = &pm.u.result;
+	struct pstr_list list = {NULL, 0};
+	memset(&pm, 0, sizeof pm);
+	pm.type = PROTO_REPLY;
+	r->id = g->req;
+	r->ok = !g->failed;
+	r->delivered = g->delivered;
+	r->count = g->count;
+	r->expected = g->expected;
+	r->answered = g->answered;
+	r->partial = g->answered < g->expected && !wk_is_single_client(g->type);
+	if (g->failed) {
+		r->error.p = g->error.p;
+		r->error.n = (uint32_t)g->error.len;
+		r->message.p = g->message.p;
+		r->message.n = (uint32_t)g->message.len;
+	} else if (g->answered == 0 && g->expected > 0) {
+		r->ok = false;
+		r->partial = false;
+		r->error = pstr_c("timeout");
+		r->message = pstr_c("no gateway answered within worker.query_timeout");
+	}
+	r->session.p = g->session.p;
+	r->session.n = (uint32_t)g->session.len;
+	switch (g->type) {
+	case CMD_SEND_TO_UID: {
+		/* offline = asked − found */
+		struct pstr_list asked = wk_strs_list(&g->asked, true);
+		struct pstr_list found = wk_strs_list(&g->found, true);
+		list.v = xcalloc(asked.n + 1, sizeof *list.v);
+		for (uint32_t i = 0; i < asked.n; i++)
+			if (bsearch(&asked.v[i], found.v, found.n, sizeof *found.v, wk_pstr_cmp) == NULL)
+				list.v[list.n++] = asked.v[i];
+		free(asked.v);
+		free(found.v);
+		break;
+	}
+	case CMD_GET_CLIENT_ID_BY_UID:
+	case CMD_GET_UID_BY_CLIENT_ID:
+		list = wk_strs_list(&g->found, false);
+		break;
+	case CMD_GET_UID_LIST_BY_GROUP:
+	case CMD_GET_ALL_GROUP_ID_LIST:
+		list = wk_strs_list(&g->found, true);
+		break;
+	case CMD_GET_UID_COUNT_BY_GROUP:
+	case CMD_GET_ALL_UID_COUNT:
+		list = wk_strs_list(&g->found, true);
+		r->count = list.n;
+		free(list.v);
+		list.v = NULL;
+		list.n = 0;
+		break;
+	default:
+		break;
+	}
+	r->strs = list;
+	if (r->partial)
+		w->timeouts++;
+	if (wk_send(w, g->origin, &pm) != 0)
+		log_warn("reply_undeliverable", "gateway=%016llx", (unsigned long long)g->origin);
+	free(list.v);
+	wk_gather_free(w, g);
+}
+
+static void
+wk_on_result(struct worker *w, const struct proto_result *r)
+{
+	struct wk_gather *g = &w->ring[r->id % WK_MAX_GATHERS];
+	if (g->op != r->id || g->op == 0)
+		return; /* late: the request was already answered */
+	g->answered++;
+	if (!r->ok) {
+		if (!g->failed) {
+			g->failed = true;
+			buf_append(&g->error, r->error.p, r->error.n);
+			buf_append(&g->message, r->message.p, r->message.n);
+		}
+	} else {
+		g->delivered += r->delivered;
+		if (g->type != CMD_GET_UID_COUNT_BY_GROUP && g->type != CMD_GET_ALL_UID_COUNT)
+			g->count += r->count;
+		for (uint32_t i = 0; i < r->strs.n; i++)
+			wk_strs_add(&g->found, r->strs.v[i].p, r->strs.v[i].n);
+		if (r->session.n > 0 && g->session.len == 0)
+			buf_append(&g->session, r->session.p, r->session.n);
+	}
+	if (g->answered >= g->expected)
+		wk_gather_finish(w, g);
+}
+
+/* ---- requests --------------------------------------------------------------------- */
+
+static void
+wk_on_request(struct worker *w, const struct proto_request *rq)
+{
+	const struct proto_cmd *cmd = &rq->cmd;
+	w->requests++;
+	if (w->next - w->low >= WK_MAX_GATHERS) {
+		wk_reply_error(w, rq->gateway, rq->req, "overloaded", "too many requests in flight on the worker");
+		return;
+	}
+	/* Which gateways? One for a single client, the owners of the listed
+	 * clients for send_to_client, all of them otherwise. */
+	size_t ng = peers_count(w->gateways);
+	uint64_t *targets = xcalloc(ng + 1, sizeof *targets);
+	size_t nt = 0;
+	if (wk_is_single_client(cmd->type) || cmd->type == CMD_SEND_TO_CLIENT) {
+		for (uint32_t i = 0; i < cmd->clients.n; i++) {
+			uint64_t gw, seq;
+			if (!clientid_parse(cmd->clients.v[i].p, cmd->clients.v[i].n, &gw, &seq) ||
+				peers_find(w->gateways, gw) == NULL)
+				continue;
+			bool dup = false;
+			for (size_t k = 0; k < nt && !dup; k++)
+				dup = targets[k] == gw;
+			if (!dup)
+				targets[nt++] = gw;
+		}
+		if (nt == 0 && wk_is_single_client(cmd->type)) {
+			free(targets);
+			wk_reply_error(w, rq->gateway, rq->req, "not_found", "client is not connected");
+			return;
+		}
+	} else {
+		for (size_t i = 0; i < ng; i++)
+			targets[nt++] = peers_at(w->gateways, i)->id;
+	}
+
+	uint64_t op = w->next++;
+	struct wk_gather *g = &w->ring[op % WK_MAX_GATHERS];
+	g->op = op;
+	g->origin = rq->gateway;
+	g->req = rq->req;
+	g->type = cmd->type;
+	g->deadline = clock_ms() + w->cfg->worker_query_timeout_ms;
+	if (cmd->type == CMD_SEND_TO_UID)
+		for (uint32_t i = 0; i < cmd->uids.n; i++)
+			wk_strs_add(&g->asked, cmd->uids.v[i].p, cmd->uids.v[i].n);
+	for (size_t i = 0; i < nt; i++)
+		if (wk_send_op(w, targets[i], op, cmd) == 0)
+			g->expected++;
+	free(targets);
+	if (g->expected == 0)
+		wk_gather_finish(w, g);
+}
+
+/* ---- inbox, view, sweep --------------------------------------------------------------- */
+
+static void
+wk_on_inbox(void *arg, nng_msg *msg)
+{
+	struct worker *w = arg;
+	struct proto_msg pm;
+	int rc = proto_decode(nng_msg_body(msg), nng_msg_len(msg), &pm);
+	if (rc != 0) {
+		log_warn("bad_message", "err=%d len=%zu", rc, nng_msg_len(msg));
+		nng_msg_free(msg);
+		return;
+	}
+	switch (pm.type) {
+	case PROTO_EVENT:
+		w->events++;
+		w->app->on_event(w, &pm.u.event);
+		break;
+	case PROTO_REQUEST:
+		wk_on_request(w, &pm.u.request);
+		break;
+	case PROTO_RESULT:
+		wk_on_result(w, &pm.u.result);
+		break;
+	default:
+		log_warn("unexpected_message", "type=%u", pm.type);
+	}
+	proto_msg_fini(&pm);
+	nng_msg_free(msg);
+}
+
+static void
+wk_on_peer(void *arg, const struct peer *p, int joined)
+{
+	log_info(joined ? "gateway_joined" : "gateway_left", "gateway=%016llx",
+		(unsigned long long)p->id);
+}
+
+static void
+wk_on_view(void *arg, const struct member_view *view)
+{
+	struct worker *w = arg;
+	peers_update(w->gateways, view);
+}
+
+static void
+wk_on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	uint64_t now = clock_ms();
+	for (uint64_t op = w->low; op < w->next; op++) {
+		struct wk_gather *g = &w->ring[op % WK_MAX_GATHERS];
+		if (g->op != op)
+			continue;
+		if (g->deadline > now)
+			break;
+		wk_gather_finish(w, g);
+	}
+}
+
+/* ---- lifetime -------------------------------------------------------------------------- */
+
+struct worker *
+worker_new(struct event_base *base, const struct config *c)
+{
+	struct worker *w = xcalloc(1, sizeof *w);
+	int err = 0;
+	w->base = base;
+	w->cfg = c;
+	w->app = app_find(c->worker_app);
+	w->id = clientid_new_instance();
+	w->ring = xcalloc(WK_MAX_GATHERS, sizeof *w->ring);
+	w->low = w->next = 1;
+	buf_init(&w->enc);
+	if (w->app == NULL) {
+		log_error("unknown_app", "app=%s", c->worker_app);
+		goto fail;
+	}
+	w->inbox_url = prog_inbox_url(c, c->worker_inbox, "worker", (unsigned long long)w->id);
+	w->inbox = inbox_new(base, w->inbox_url, wk_on_inbox, w, &err);
+	if (w->inbox == NULL) {
+		log_error("inbox_failed", "url=%s err=\"%s\"", w->inbox_url, nng_strerror(-err));
+		goto fail;
+	}
+	w->gateways = peers_new(base, ROLE_GATEWAY, WK_OUTLINK_QUEUE, wk_on_peer, w);
+	w->sweep_ev = event_new(base, -1, EV_PERSIST, wk_on_sweep, w);
+	struct timeval tv = {0, WK_SWEEP_MS * 1000};
+	event_add(w->sweep_ev, &tv);
+	w->member = member_new(base, c, ROLE_WORKER, w->id, w->inbox_url, wk_on_view, w, &err);
+	if (w->member == NULL) {
+		log_error("register_failed", "err=\"%s\"", nng_strerror(-err));
+		goto fail;
+	}
+	log_info("ready", "id=%016llx app=%s inbox=%s", (unsigned long long)w->id, w->app->name,
+		w->inbox_url);
+	return w;
+fail:
+	worker_free(w);
+	return NULL;
+}
+
+void
+worker_stop(struct worker *w)
+{
+	/* Leave first so gateways stop routing to us, then give requests in
+	 * flight their answers. */
+	member_leave(w->member);
+	wk_on_sweep(-1, 0, w);
+	event_base_loopexit(w->base, NULL);
+}
+
+void
+worker_free(struct worker *w)
+{
+	if (w == NULL)
+		return;
+	member_free(w->member);
+	if (w->ring != NULL)
+		for (size_t i = 0; i < WK_MAX_GATHERS; i++)
+			if (w->ring[i].op != 0)
+				wk_gather_free(w, &w->ring[i]);
+	free(w->ring);
+	peers_free(w->gateways);
+	inbox_free(w->inbox);
+	if (w->sweep_ev)
+		event_free(w->sweep_ev);
+	buf_fini(&w->enc);
+	free(w->inbox_url);
+	free(w);
+}
