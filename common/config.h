@@ -33,7 +33,7 @@ struct config {
 	uint32_t gateway_count;        /* count: 0 = one per CPU core */
 	char *gateway_ws_listen;       /* ws_listen: "0.0.0.0:7272" */
 	char *gateway_push_listen;     /* push_listen: "127.0.0.1:8806" */
-	char *gateway_inbox;           /* inbox: nng URL; "" = ipc://<run_dir>/gateway-<pid>.ipc */
+	char *gateway_inbox;           /* inbox: nng URL; "" = ipc://<run_dir>/gateway-<instance id>.ipc */
 	uint32_t gateway_ping_interval_ms; /* ping_interval: 25 s */
 	uint32_t gateway_idle_timeout_ms;  /* idle_timeout: 60 s */
 	uint32_t gateway_handshake_timeout_ms; /* handshake_timeout: 10 s */
@@ -50,7 +50,7 @@ struct config {
 	/* [worker] */
 	uint32_t worker_count;         /* count: 0 = one per CPU core */
 	char *worker_app;              /* app: "builtin" | "echo" */
-	char *worker_inbox;            /* inbox: "" = ipc://<run_dir>/worker-<pid>.ipc */
+	char *worker_inbox;            /* inbox: "" = ipc://<run_dir>/worker-<instance id>.ipc */
 	uint32_t worker_query_timeout_ms; /* query_timeout: 3 s; gathering gateway answers */
 
 	/* [auth] */

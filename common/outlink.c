@@ -6,13 +6,23 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <nng/protocol/pipeline0/push.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <unistd.h>
+#include <fcntl.h>
 #include <string.h>
 
 #include "common/xmalloc.h"
 
 struct outlink {
 	nng_socket sock;
+	int wake[2];          /* nng threads write a byte; the loop reads it */
+	struct event *wake_ev;
+	_Atomic int pipes;    /* connections to the peer right now */
+	_Atomic bool ever_connected;
+	bool up;              /* as last reported on the loop */
+	outlink_state_fn *state_fn;
+	void *state_arg;
 	struct event *ev;   /* SENDFD watcher, armed only while the FIFO is non-empty */
 	nng_msg **q;        /* ring of waiting messages */
 	size_t cap, head, len;
@@ -43,16 +53,63 @@ outlink_on_writable(evutil_socket_t fd, short what, void *arg)
 	outlink_drain(arg);
 }
 
+/* nng thread: count connections, wake the loop. */
+static void
+outlink_on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct outlink *ol = arg;
+	if (ev == NNG_PIPE_EV_ADD_POST) {
+		atomic_fetch_add(&ol->pipes, 1);
+		atomic_store(&ol->ever_connected, true);
+	} else {
+		atomic_fetch_sub(&ol->pipes, 1);
+	}
+	char b = 1;
+	ssize_t w = write(ol->wake[1], &b, 1); /* a full pipe already wakes */
+	(void)w;
+}
+
+bool
+outlink_up(const struct outlink *ol)
+{
+	return !atomic_load(&ol->ever_connected) || atomic_load(&ol->pipes) > 0;
+}
+
+static void
+outlink_on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	struct outlink *ol = arg;
+	char sink[64];
+	while (read(fd, sink, sizeof sink) > 0)
+		;
+	bool up = outlink_up(ol);
+	if (up != ol->up) {
+		ol->up = up;
+		if (ol->state_fn != NULL)
+			ol->state_fn(ol->state_arg, ol, up);
+	}
+}
+
 struct outlink *
-outlink_new(struct event_base *base, const char *url, size_t max_queue, int *err)
+outlink_new(struct event_base *base, const char *url, size_t max_queue, outlink_state_fn *fn,
+	void *arg, int *err)
 {
 	struct outlink *ol = xcalloc(1, sizeof *ol);
 	int rc, fd;
 
 	ol->max_queue = max_queue ? max_queue : 1;
 	ol->url = xstrdup(url);
+	ol->state_fn = fn;
+	ol->state_arg = arg;
+	ol->up = true;
+	if (pipe2(ol->wake, O_NONBLOCK | O_CLOEXEC) != 0)
+		abort();
+	ol->wake_ev = event_new(base, ol->wake[0], EV_READ | EV_PERSIST, outlink_on_wake, ol);
+	event_add(ol->wake_ev, NULL);
 	if ((rc = nng_push0_open(&ol->sock)) != 0)
 		goto fail_nosock;
+	nng_pipe_notify(ol->sock, NNG_PIPE_EV_ADD_POST, outlink_on_pipe, ol);
+	nng_pipe_notify(ol->sock, NNG_PIPE_EV_REM_POST, outlink_on_pipe, ol);
 	nng_socket_set_int(ol->sock, NNG_OPT_SENDBUF, 8192);
 	nng_socket_set_ms(ol->sock, NNG_OPT_RECONNMINT, 50);
 	nng_socket_set_ms(ol->sock, NNG_OPT_RECONNMAXT, 1000);
@@ -65,6 +122,9 @@ outlink_new(struct event_base *base, const char *url, size_t max_queue, int *err
 fail:
 	nng_close(ol->sock);
 fail_nosock:
+	event_free(ol->wake_ev);
+	close(ol->wake[0]);
+	close(ol->wake[1]);
 	free(ol->url);
 	free(ol);
 	*err = -rc;
@@ -77,7 +137,10 @@ outlink_free(struct outlink *ol)
 	if (ol == NULL)
 		return;
 	event_free(ol->ev);
-	nng_close(ol->sock);
+	nng_close(ol->sock); /* returns after nng's pipe callbacks are done */
+	event_free(ol->wake_ev);
+	close(ol->wake[0]);
+	close(ol->wake[1]);
 	for (size_t i = 0; i < ol->len; i++)
 		nng_msg_free(ol->q[(ol->head + i) % ol->cap]);
 	free(ol->q);

@@ -7,18 +7,32 @@
  * send fails and the caller reports an error: nothing is dropped silently.
  *
  * The dial is non-blocking: nng connects and reconnects in the background.
+ * nng tells of connections coming and going on its own threads; the link
+ * turns that into a state change delivered on the loop (through a pipe fd),
+ * so a dead peer is noticed at once instead of after its register lease.
  */
 #ifndef GATECAST_COMMON_OUTLINK_H
 #define GATECAST_COMMON_OUTLINK_H
 
 #include <nng/nng.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct event_base;
 struct outlink;
 
-/* Dials url. Returns the link or NULL with *err a negative nng error. */
-struct outlink *outlink_new(struct event_base *base, const char *url, size_t max_queue, int *err);
+/* Called on the loop thread when the link goes down (its last connection to
+ * the peer closed after it had been connected: the peer died or the network
+ * broke) or comes back up. */
+typedef void outlink_state_fn(void *arg, struct outlink *ol, bool up);
+
+/* Dials url. fn (may be NULL) hears of state changes. Returns the link or
+ * NULL with *err a negative nng error. */
+struct outlink *outlink_new(struct event_base *base, const char *url, size_t max_queue,
+	outlink_state_fn *fn, void *arg, int *err);
+/* False once the link had a connection and has none now. A link that has
+ * not connected yet counts as up (it is still dialing). */
+bool outlink_up(const struct outlink *ol);
 /* Closes the link; queued messages are discarded (their requests time out
  * at their senders). NULL is fine. */
 void outlink_free(struct outlink *ol);

@@ -118,10 +118,9 @@ gw_wait_push(struct gateway *gw, nng_msg *msg, uint64_t key, uint8_t kind, uint6
 static int
 gw_to_worker(struct gateway *gw, uint64_t key, nng_msg *msg, uint8_t kind, uint64_t ref)
 {
-	if (gw->wq_len == 0 && peers_count(gw->workers) > 0) {
-		const struct peer *p = peers_pick(gw->workers, key);
+	const struct peer *p;
+	if (gw->wq_len == 0 && (p = peers_pick(gw->workers, key)) != NULL)
 		return outlink_send(p->link, msg);
-	}
 	if (gw->wq_len >= gw->cfg->gateway_max_pending) {
 		nng_msg_free(msg);
 		return -ENOBUFS;
@@ -156,7 +155,7 @@ gw_wait_fail(struct gateway *gw, struct gw_wait *w, const char *code)
 static void
 gw_wait_flush(struct gateway *gw)
 {
-	while (gw->wq_len > 0 && peers_count(gw->workers) > 0) {
+	while (gw->wq_len > 0 && peers_live(gw->workers) > 0) {
 		struct gw_wait w = gw->waitq[gw->wq_head];
 		gw->wq_head = (gw->wq_head + 1) % gw->wq_cap;
 		gw->wq_len--;
@@ -195,9 +194,11 @@ gw_event(struct gateway *gw, struct client *cl, uint8_t kind, const void *data, 
 	pm.u.event.close_code = code;
 	buf_reset(&gw->enc);
 	proto_encode(&pm, &gw->enc);
-	uint8_t wk = kind == EVENT_MESSAGE ? WAIT_MESSAGE : WAIT_OTHER;
+	/* A connect that finds no worker is answered like a message: the client
+	 * learns that its welcome/login did not happen. */
+	uint8_t wk = kind == EVENT_CLOSE ? WAIT_OTHER : WAIT_MESSAGE;
 	if (gw_to_worker(gw, gw_mix(cl->seq), gw_msg(&gw->enc), wk, cl->seq) != 0) {
-		if (kind == EVENT_MESSAGE)
+		if (kind != EVENT_CLOSE)
 			ws_send(cl->ws, gw->err_overloaded);
 		else
 			log_warn("event_dropped", "reason=overloaded kind=%u", kind);
@@ -319,9 +320,14 @@ gw_on_inbox(void *arg, nng_msg *msg)
 /* ---- cluster view ---------------------------------------------------------- */
 
 static void
-gw_on_peer(void *arg, const struct peer *p, int joined)
+gw_on_peer(void *arg, const struct peer *p, enum peers_change what)
 {
-	log_info(joined ? "worker_joined" : "worker_left", "worker=%016llx", (unsigned long long)p->id);
+	struct gateway *gw = arg;
+	if (what == PEER_JOINED || what == PEER_LEFT)
+		log_info(what == PEER_JOINED ? "worker_joined" : "worker_left", "worker=%016llx",
+			(unsigned long long)p->id);
+	if (what == PEER_UP)
+		gw_wait_flush(gw);
 }
 
 static void

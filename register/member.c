@@ -12,13 +12,17 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "proto/msg.h"
 
+#define MEMBER_FAST_MS 50
+
 struct member_reg {
 	struct member *owner;
+	bool answered; /* has replied at least once: renew slowly from then on */
 	nng_socket sock;
 	struct event *rx;
 	char *url;
@@ -31,6 +35,8 @@ struct member {
 	struct member_reg *regs;
 	size_t nregs;
 	struct event *tick;
+	uint64_t last_announce;
+	uint32_t renew_ms;
 	uint8_t role;
 	uint64_t id;
 	char *inbox;
@@ -40,6 +46,7 @@ struct member {
 	struct member_peer *view; /* union, sorted by id, strings borrowed from regs */
 	size_t nview;
 	char **view_inboxes; /* copies of the inboxes in view, for change detection */
+	bool reported;       /* the first view (even an empty one) was reported */
 };
 
 static void
@@ -77,7 +84,8 @@ member_rebuild(struct member *m)
 			u[k++] = u[i];
 	n = k;
 
-	int changed = n != m->nview;
+	int changed = !m->reported || n != m->nview;
+	m->reported = true;
 	for (size_t i = 0; !changed && i < n; i++)
 		changed = u[i].id != m->view[i].id || strcmp(u[i].inbox, m->view_inboxes[i]) != 0;
 	if (!changed) {
@@ -120,6 +128,7 @@ member_on_reply(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		struct proto_members *ms = &pm.u.members;
+		r->answered = true;
 		/* Always take the list: a restarted register may reuse version
 		 * numbers, and member_rebuild reports only real changes. */
 		{
@@ -164,10 +173,21 @@ member_announce(struct member *m, int leaving)
 	buf_fini(&b);
 }
 
+/* Ticks fast (MEMBER_FAST_MS) so that joining takes one round trip once a
+ * register is up, but announces at the renew period once every register
+ * has answered. */
 static void
 member_on_tick(evutil_socket_t fd, short what, void *arg)
 {
-	member_announce(arg, 0);
+	struct member *m = arg;
+	uint64_t now = clock_ms();
+	bool waiting = false;
+	for (size_t i = 0; i < m->nregs; i++)
+		waiting |= !m->regs[i].answered;
+	if (now - m->last_announce >= m->renew_ms || (waiting && now - m->last_announce >= MEMBER_FAST_MS)) {
+		m->last_announce = now;
+		member_announce(m, 0);
+	}
 }
 
 struct member *
@@ -214,8 +234,10 @@ member_new(struct event_base *base, const struct config *c, uint8_t role, uint64
 		goto fail;
 	}
 	m->tick = event_new(base, -1, EV_PERSIST, member_on_tick, m);
-	struct timeval tv = {c->register_renew_ms / 1000, (c->register_renew_ms % 1000) * 1000};
+	m->renew_ms = c->register_renew_ms;
+	struct timeval tv = {0, MEMBER_FAST_MS * 1000};
 	event_add(m->tick, &tv);
+	m->last_announce = clock_ms();
 	member_announce(m, 0);
 	return m;
 fail:

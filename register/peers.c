@@ -43,6 +43,20 @@ peers_free(struct peers *ps)
 	free(ps);
 }
 
+static void
+peers_on_link(void *arg, struct outlink *ol, bool up)
+{
+	struct peers *ps = arg;
+	for (size_t i = 0; i < ps->n; i++) {
+		if (ps->v[i].link != ol)
+			continue;
+		ps->v[i].up = up;
+		log_info(up ? "peer_up" : "peer_down", "peer=%016llx", (unsigned long long)ps->v[i].id);
+		ps->fn(ps->arg, &ps->v[i], up ? PEER_UP : PEER_DOWN);
+		return;
+	}
+}
+
 void
 peers_update(struct peers *ps, const struct member_view *view)
 {
@@ -56,7 +70,7 @@ peers_update(struct peers *ps, const struct member_view *view)
 		if (mp->role != ps->role)
 			continue;
 		while (i < ps->n && ps->v[i].id < mp->id) {
-			ps->fn(ps->arg, &ps->v[i], 0);
+			ps->fn(ps->arg, &ps->v[i], PEER_LEFT);
 			outlink_free(ps->v[i].link);
 			i++;
 		}
@@ -67,12 +81,13 @@ peers_update(struct peers *ps, const struct member_view *view)
 		}
 		if (i < ps->n && ps->v[i].id == mp->id) {
 			/* Same member, new address: treat as leave + join. */
-			ps->fn(ps->arg, &ps->v[i], 0);
+			ps->fn(ps->arg, &ps->v[i], PEER_LEFT);
 			outlink_free(ps->v[i].link);
 			i++;
 		}
 		int err = 0;
-		struct outlink *ol = outlink_new(ps->base, mp->inbox, ps->max_queue, &err);
+		struct outlink *ol = outlink_new(ps->base, mp->inbox, ps->max_queue, peers_on_link,
+			ps, &err);
 		if (ol == NULL) {
 			log_error("peer_dial_failed", "peer=%016llx inbox=%s err=%d",
 				(unsigned long long)mp->id, mp->inbox, err);
@@ -80,10 +95,11 @@ peers_update(struct peers *ps, const struct member_view *view)
 		}
 		nv[nn].id = mp->id;
 		nv[nn].link = ol;
+		nv[nn].up = true;
 		fresh[nn++] = 1;
 	}
 	for (; i < ps->n; i++) {
-		ps->fn(ps->arg, &ps->v[i], 0);
+		ps->fn(ps->arg, &ps->v[i], PEER_LEFT);
 		outlink_free(ps->v[i].link);
 	}
 	free(ps->v);
@@ -92,7 +108,7 @@ peers_update(struct peers *ps, const struct member_view *view)
 	/* Announce joins after the list is complete, so callbacks see it. */
 	for (size_t k = 0; k < nn; k++)
 		if (fresh[k])
-			ps->fn(ps->arg, &ps->v[k], 1);
+			ps->fn(ps->arg, &ps->v[k], PEER_JOINED);
 	free(fresh);
 }
 
@@ -135,12 +151,23 @@ peers_mix(uint64_t x)
 	return x;
 }
 
+size_t
+peers_live(const struct peers *ps)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < ps->n; i++)
+		n += ps->v[i].up;
+	return n;
+}
+
 const struct peer *
 peers_pick(const struct peers *ps, uint64_t key)
 {
 	const struct peer *best = NULL;
 	uint64_t best_w = 0;
 	for (size_t i = 0; i < ps->n; i++) {
+		if (!ps->v[i].up)
+			continue;
 		uint64_t w = peers_mix(key ^ peers_mix(ps->v[i].id));
 		if (best == NULL || w > best_w) {
 			best = &ps->v[i];

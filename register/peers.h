@@ -9,6 +9,7 @@
 #ifndef GATECAST_REGISTER_PEERS_H
 #define GATECAST_REGISTER_PEERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,11 +22,17 @@ struct peers;
 struct peer {
 	uint64_t id;
 	struct outlink *link;
+	bool up; /* false while its link has lost its connection */
 };
 
-/* Called after a peer joined (joined = 1) or left (0); the link of a leaving
- * peer is still valid during the call and freed after it. */
-typedef void peers_change_fn(void *arg, const struct peer *p, int joined);
+enum peers_change {
+	PEER_JOINED, /* in the view now */
+	PEER_LEFT,   /* gone from the view; its link is freed after the call */
+	PEER_DOWN,   /* still in the view, but its connection broke (it died?) */
+	PEER_UP,     /* connected again */
+};
+
+typedef void peers_change_fn(void *arg, const struct peer *p, enum peers_change what);
 
 struct peers *peers_new(struct event_base *base, uint8_t role, size_t max_queue,
 	peers_change_fn *fn, void *arg);
@@ -40,8 +47,11 @@ size_t peers_count(const struct peers *ps);
 const struct peer *peers_at(const struct peers *ps, size_t i);
 /* The peer with this id, or NULL. */
 const struct peer *peers_find(const struct peers *ps, uint64_t id);
-/* Rendezvous hashing: the peer that owns key (stable while it lives; when a
- * peer leaves only its keys move). NULL when there are no peers. */
+/* Peers that are up. */
+size_t peers_live(const struct peers *ps);
+/* Rendezvous hashing over the peers that are up: the peer that owns key
+ * (stable while it lives; when a peer leaves or goes down only its keys
+ * move). NULL when no peer is up. */
 const struct peer *peers_pick(const struct peers *ps, uint64_t key);
 
 #endif

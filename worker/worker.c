@@ -352,8 +352,11 @@ wk_on_request(struct worker *w, const struct proto_request *rq)
 			return;
 		}
 	} else {
+		/* A gateway whose link broke is skipped: it died, and waiting
+		 * for it would only turn the answer into a partial one later. */
 		for (size_t i = 0; i < ng; i++)
-			targets[nt++] = peers_at(w->gateways, i)->id;
+			if (peers_at(w->gateways, i)->up)
+				targets[nt++] = peers_at(w->gateways, i)->id;
 	}
 
 	uint64_t op = w->next++;
@@ -406,10 +409,11 @@ wk_on_inbox(void *arg, nng_msg *msg)
 }
 
 static void
-wk_on_peer(void *arg, const struct peer *p, int joined)
+wk_on_peer(void *arg, const struct peer *p, enum peers_change what)
 {
-	log_info(joined ? "gateway_joined" : "gateway_left", "gateway=%016llx",
-		(unsigned long long)p->id);
+	if (what == PEER_JOINED || what == PEER_LEFT)
+		log_info(what == PEER_JOINED ? "gateway_joined" : "gateway_left", "gateway=%016llx",
+			(unsigned long long)p->id);
 }
 
 static void

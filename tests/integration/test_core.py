@@ -825,4 +825,4 @@ class HeartbeatTest(ClusterTestCase):
 
 
 if __name__ == "__main__":
-    main(timeout=600)
+    main(timeout=280)

@@ -107,4 +107,4 @@ class EchoTest(ClusterTestCase):
 
 
 if __name__ == "__main__":
-    main(timeout=300)
+    main(timeout=280)

@@ -126,4 +126,4 @@ class TimeoutTest(ClusterTestCase):
 
 
 if __name__ == "__main__":
-    main(timeout=300)
+    main(timeout=280)

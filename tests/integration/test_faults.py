@@ -175,4 +175,4 @@ class FaultTest(ClusterTestCase):
 
 
 if __name__ == "__main__":
-    main(timeout=400)
+    main(timeout=280)

@@ -151,4 +151,4 @@ class LauncherTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    main(timeout=300)
+    main(timeout=280)
