@@ -78,10 +78,10 @@ static const char *const config_level_choices[] = {"debug", "info", "warn", "err
 
 /*
  * Grouped by section, in the order config_describe prints them. run_dir is
- * capped so "<run_dir>/gateway-<pid>.ipc" fits in sun_path (108 bytes).
+ * capped so "<run_dir>/gateway-<instance id>.ipc" fits in sun_path (108 bytes).
  */
 static const struct config_key config_keys[] = {
-	STR("cluster", "run_dir", cluster_run_dir, "/tmp/gatecast", 1, 80, NULL,
+	STR("cluster", "run_dir", cluster_run_dir, "/tmp/gatecast", 1, 76, NULL,
 		"directory holding the ipc sockets of this cluster's processes"),
 
 	STR("register", "listen", register_listen, "tcp://127.0.0.1:1238", 1, 255, NULL,
@@ -100,7 +100,7 @@ static const struct config_key config_keys[] = {
 	STR("gateway", "push_listen", gateway_push_listen, "127.0.0.1:8806", 1, 255, NULL,
 		"host:port where applications send push requests"),
 	STR("gateway", "inbox", gateway_inbox, "", 0, 1023, NULL,
-		"nng URL for messages to a gateway; empty = ipc://<run_dir>/gateway-<pid>.ipc"),
+		"nng URL for messages to a gateway; empty = ipc://<run_dir>/gateway-<instance id>.ipc"),
 	DUR("gateway", "ping_interval", gateway_ping_interval_ms, "25", SEC / 10, 3600 * SEC,
 		"seconds between pings to a quiet client; must be shorter than idle_timeout"),
 	DUR("gateway", "idle_timeout", gateway_idle_timeout_ms, "60", SEC / 10, 86400 * SEC,
@@ -131,7 +131,7 @@ static const struct config_key config_keys[] = {
 	STR("worker", "app", worker_app, "builtin", 1, 31, config_app_choices,
 		"application the workers run: builtin or echo"),
 	STR("worker", "inbox", worker_inbox, "", 0, 1023, NULL,
-		"nng URL for messages to a worker; empty = ipc://<run_dir>/worker-<pid>.ipc"),
+		"nng URL for messages to a worker; empty = ipc://<run_dir>/worker-<instance id>.ipc"),
 	DUR("worker", "query_timeout", worker_query_timeout_ms, "3", SEC / 100, 3600 * SEC,
 		"seconds a worker waits for the gateways' answers to a query"),
 

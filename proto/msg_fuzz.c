@@ -7,8 +7,7 @@
  * difference aborts, so libFuzzer keeps the input.
  *
  * Built with -fsanitize=fuzzer this is a fuzzer; built with
- * -DMSG_FUZZ_REPLAY it gets a main() that runs each file named on the command
- * line once, so a corpus can replay as an ordinary test.
+ * tests/fuzz_replay.c it replays the committed corpus as an ordinary test.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -116,25 +115,4 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-#ifdef MSG_FUZZ_REPLAY
-int
-main(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		struct buf in = BUF_INIT;
-		char chunk[4096];
-		size_t n;
-		FILE *f = fopen(argv[i], "rb");
-		if (f == NULL) {
-			perror(argv[i]);
-			return 1;
-		}
-		while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-			buf_append(&in, chunk, n);
-		fclose(f);
-		LLVMFuzzerTestOneInput((const uint8_t *)in.p, in.len);
-		buf_fini(&in);
-	}
-	return 0;
-}
-#endif
+
