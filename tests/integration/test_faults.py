@@ -34,6 +34,7 @@ class Stream:
         self.ks = ks
         self.uid_of = uid_of
         self.replies = []
+        self.sent = 0
         self.error = None
         self.writer = threading.Thread(target=self._write, daemon=True)
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -50,6 +51,7 @@ class Stream:
                 lines = b"".join(PushClient.encode({"type": "send_to_uid", "id": k, "uid": self.uid_of(k),
                                                     "data": "m-%d" % k}) for k in self.ks[i:i + batch])
                 self.p.send_raw(lines)
+                self.sent += len(self.ks[i:i + batch])
                 time.sleep(pause)
         except Exception as e:  # reported by the test
             self.error = self.error or ("writer: %r" % e)
@@ -87,6 +89,9 @@ class FaultTest(ClusterTestCase):
         time.sleep(KILL_AFTER)
         self.cluster.kill("worker", 0, signal.SIGKILL)
         t_kill = time.monotonic()
+        sent_at_kill = sum(s.sent for s in streams)
+        sys.stderr.write("(worker killed after %d of %d requests) " % (sent_at_kill, N_PUSH))
+        self.assertTrue(0 < sent_at_kill < N_PUSH, "the kill did not happen under load")
         for s in streams:
             s.join()
 
