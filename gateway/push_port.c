@@ -299,7 +299,7 @@ pp_read(struct pp_conn *c)
 		size_t start = 0;
 		char *nl;
 		while (!c->dead && !c->close_after_flush && c->fn < PUSH_PORT_MAX_INFLIGHT &&
-			(nl = memchr(c->in.p + start, '\n', c->in.len - start)) != NULL) {
+			c->in.len > start && (nl = memchr(c->in.p + start, '\n', c->in.len - start)) != NULL) {
 			size_t len = (size_t)(nl - (c->in.p + start));
 			const char *line = c->in.p + start;
 			start += len + 1;

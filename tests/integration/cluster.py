@@ -87,6 +87,7 @@ def binary(role):
 _live = set()           # Popen objects of every process we started
 _live_lock = threading.Lock()
 _extra_pids = set()     # grandchildren we know of (launcher children)
+_clusters = []          # started Cluster/Launcher objects, for the watchdog's log dump
 
 
 def _kill_everything():
@@ -207,6 +208,32 @@ def tail(path, n=40):
 
 
 # ----------------------------------------------------------------- a process
+
+SANITIZER_RE = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|"
+                          r"ERROR: ThreadSanitizer")
+
+
+def sanitizer_reports(run_dir):
+    """Lines from any process log in run_dir that report a sanitizer error
+    (a build with -Db_sanitize=address,undefined makes memory errors and leaks
+    in the daemons fail the tests)."""
+    found = []
+    if not run_dir or not os.path.isdir(run_dir):
+        return found
+    for name in sorted(os.listdir(run_dir)):
+        path = os.path.join(run_dir, name)
+        if not os.path.isfile(path) or name.endswith(".ipc"):
+            continue
+        try:
+            with open(path, "r", errors="replace") as f:
+                for line in f:
+                    if SANITIZER_RE.search(line):
+                        found.append("%s: %s" % (name, line.rstrip()))
+                        break
+        except OSError:
+            pass
+    return found
+
 
 class Proc:
     """One gatecast program (one role/index), possibly started several times
@@ -362,6 +389,7 @@ class Cluster:
             return self
         self._started = True
         self.run_dir = tempfile.mkdtemp(prefix="gc-")
+        _clusters.append(self)
         self.register_port = free_port()
         try:
             for role in ("register", "gateway", "worker"):
@@ -442,10 +470,15 @@ class Cluster:
             with _live_lock:
                 _live.discard(p.popen)
             codes[p.name] = p.returncode()
+        if self in _clusters:
+            _clusters.remove(self)
+        reports = sanitizer_reports(self.run_dir)
         if self.run_dir and not self.keep_dir:
             shutil.rmtree(self.run_dir, ignore_errors=True)
         elif self.run_dir:
             sys.stderr.write("cluster run dir kept: %s\n" % self.run_dir)
+        if reports:
+            raise FixtureError("sanitizer reports in process logs:\n" + "\n".join(reports))
         return codes
 
     def __enter__(self):
@@ -602,6 +635,7 @@ class Launcher:
         return args
 
     def start(self):
+        _clusters.append(self)
         cmd = self.command()
         with open(self.log_path, "wb") as logf:
             logf.write(("# %s\n" % " ".join(cmd)).encode())
@@ -697,6 +731,8 @@ class Launcher:
 
     def cleanup(self):
         self.stop()
+        if self in _clusters:
+            _clusters.remove(self)
         if not os.environ.get("GATECAST_KEEP"):
             shutil.rmtree(self.run_dir, ignore_errors=True)
 
@@ -979,6 +1015,11 @@ def main(timeout=600):
     def watchdog():
         sys.stderr.write("\n*** watchdog: test file still running after %ds, aborting\n" % timeout)
         faulthandler.dump_traceback(all_threads=True)
+        for c in list(_clusters):
+            try:
+                c.dump_logs()
+            except Exception:
+                pass
         _kill_everything()
         sys.stderr.flush()
         os._exit(3)
