@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <string.h>
 
+#include "common/ring.h"
 #include "common/xmalloc.h"
 
 struct outlink {
@@ -24,8 +25,7 @@ struct outlink {
 	outlink_state_fn *state_fn;
 	void *state_arg;
 	struct event *ev;   /* SENDFD watcher, armed only while the FIFO is non-empty */
-	nng_msg **q;        /* ring of waiting messages */
-	size_t cap, head, len;
+	struct ring q;      /* nng_msg * waiting for room */
 	size_t max_queue;
 	char *url;
 };
@@ -33,15 +33,13 @@ struct outlink {
 static void
 outlink_drain(struct outlink *ol)
 {
-	while (ol->len > 0) {
-		nng_msg *m = ol->q[ol->head];
-		if (nng_sendmsg(ol->sock, m, NNG_FLAG_NONBLOCK) != 0)
+	nng_msg **m;
+	while ((m = ring_front(&ol->q)) != NULL) {
+		if (nng_sendmsg(ol->sock, *m, NNG_FLAG_NONBLOCK) != 0)
 			break;
-		ol->q[ol->head] = NULL;
-		ol->head = (ol->head + 1) % ol->cap;
-		ol->len--;
+		ring_pop(&ol->q);
 	}
-	if (ol->len == 0)
+	if (ring_len(&ol->q) == 0)
 		event_del(ol->ev);
 	else
 		event_add(ol->ev, NULL);
@@ -98,6 +96,7 @@ outlink_new(struct event_base *base, const char *url, size_t max_queue, outlink_
 	int rc, fd;
 
 	ol->max_queue = max_queue ? max_queue : 1;
+	ring_init(&ol->q, sizeof(nng_msg *));
 	ol->url = xstrdup(url);
 	ol->state_fn = fn;
 	ol->state_arg = arg;
@@ -141,9 +140,9 @@ outlink_free(struct outlink *ol)
 	event_free(ol->wake_ev);
 	close(ol->wake[0]);
 	close(ol->wake[1]);
-	for (size_t i = 0; i < ol->len; i++)
-		nng_msg_free(ol->q[(ol->head + i) % ol->cap]);
-	free(ol->q);
+	for (size_t i = 0; i < ring_len(&ol->q); i++)
+		nng_msg_free(*(nng_msg **)ring_at(&ol->q, i));
+	ring_fini(&ol->q);
 	free(ol->url);
 	free(ol);
 }
@@ -151,24 +150,13 @@ outlink_free(struct outlink *ol)
 int
 outlink_send(struct outlink *ol, nng_msg *msg)
 {
-	if (ol->len == 0 && nng_sendmsg(ol->sock, msg, NNG_FLAG_NONBLOCK) == 0)
+	if (ring_len(&ol->q) == 0 && nng_sendmsg(ol->sock, msg, NNG_FLAG_NONBLOCK) == 0)
 		return 0;
-	if (ol->len >= ol->max_queue) {
+	if (ring_len(&ol->q) >= ol->max_queue) {
 		nng_msg_free(msg);
 		return -ENOBUFS;
 	}
-	if (ol->len == ol->cap) {
-		size_t ncap = ol->cap ? ol->cap * 2 : 64;
-		nng_msg **nq = xmalloc(ncap * sizeof *nq);
-		for (size_t i = 0; i < ol->len; i++)
-			nq[i] = ol->q[(ol->head + i) % ol->cap];
-		free(ol->q);
-		ol->q = nq;
-		ol->cap = ncap;
-		ol->head = 0;
-	}
-	ol->q[(ol->head + ol->len) % ol->cap] = msg;
-	ol->len++;
+	*(nng_msg **)ring_push(&ol->q) = msg;
 	event_add(ol->ev, NULL);
 	return 0;
 }
@@ -187,7 +175,7 @@ outlink_send_bytes(struct outlink *ol, const void *p, size_t n)
 size_t
 outlink_queued(const struct outlink *ol)
 {
-	return ol->len;
+	return ring_len(&ol->q);
 }
 
 const char *

@@ -13,47 +13,12 @@
 #include "gateway/frame.h"
 #include "gateway/ws.h"
 #include "proto/clientid.h"
-
-/* Strings gathered into scratch by offset (scratch may move while growing);
- * turned into pstr at the end. */
-struct exec_strs {
-	struct buf *b;
-	size_t *off;
-	uint32_t *len;
-	size_t n, cap;
-};
-
-static void
-exec_strs_add(struct exec_strs *s, const char *p, size_t len)
-{
-	if (s->n == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 16;
-		s->off = xrealloc(s->off, s->cap * sizeof *s->off);
-		s->len = xrealloc(s->len, s->cap * sizeof *s->len);
-	}
-	s->off[s->n] = s->b->len;
-	s->len[s->n] = (uint32_t)len;
-	s->n++;
-	buf_append(s->b, p, len);
-}
+#include "proto/strvec.h"
 
 static void
 exec_strs_name(void *arg, const char *name, size_t len)
 {
-	exec_strs_add(arg, name, len);
-}
-
-static void
-exec_strs_finish(struct exec_strs *s, struct proto_result *r)
-{
-	r->strs.n = (uint32_t)s->n;
-	r->strs.v = xcalloc(s->n + 1, sizeof *r->strs.v);
-	for (size_t i = 0; i < s->n; i++) {
-		r->strs.v[i].p = s->b->p + s->off[i];
-		r->strs.v[i].n = s->len[i];
-	}
-	free(s->off);
-	free(s->len);
+	strvec_add(arg, name, len);
 }
 
 struct exec_send {
@@ -83,14 +48,18 @@ exec_client(struct exec_ctx *x, struct pstr id)
 	return conn_index_get(x->ix, seq);
 }
 
+struct exec_ids {
+	struct strvec *out;
+	uint64_t self;
+};
+
 static void
 exec_client_id(void *arg, uint64_t id, void *conn)
 {
-	struct exec_strs *s = arg;
-	struct exec_ctx *x = *(struct exec_ctx **)(s + 1);
+	struct exec_ids *ids = arg;
 	char cid[CLIENTID_LEN + 1];
-	clientid_format(x->self, id, cid);
-	exec_strs_add(s, cid, CLIENTID_LEN);
+	clientid_format(ids->self, id, cid);
+	strvec_add(ids->out, cid, CLIENTID_LEN);
 }
 
 static void
@@ -114,13 +83,10 @@ exec_exclude(struct exec_ctx *x, const struct pstr_list *ex)
 
 void
 exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, struct proto_result *r,
-	struct buf *scratch)
+	struct strvec *scratch)
 {
 	struct exec_send es = {x, NULL, 0};
-	struct {
-		struct exec_strs s;
-		struct exec_ctx *x;
-	} acc = {{scratch, NULL, NULL, 0, 0}, x};
+	struct exec_ids ids = {scratch, x->self};
 	struct client *cl = NULL;
 	const struct pstr *uid = cmd->uids.n ? &cmd->uids.v[0] : NULL;
 	const struct pstr *group = cmd->groups.n ? &cmd->groups.v[0] : NULL;
@@ -159,7 +125,7 @@ exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, struct proto_result *r,
 		for (uint32_t i = 0; i < cmd->uids.n; i++) {
 			const struct pstr *u = &cmd->uids.v[i];
 			if (conn_index_each_of_uid(x->ix, u->p, u->n, exec_send_one, &es) > 0)
-				exec_strs_add(&acc.s, u->p, u->n);
+				strvec_add(scratch, u->p, u->n);
 		}
 		break;
 	case CMD_SEND_TO_GROUP:
@@ -225,14 +191,14 @@ exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, struct proto_result *r,
 	case CMD_GET_CLIENT_ID_BY_UID:
 		gather = true;
 		if (uid != NULL)
-			conn_index_each_of_uid(x->ix, uid->p, uid->n, exec_client_id, &acc);
+			conn_index_each_of_uid(x->ix, uid->p, uid->n, exec_client_id, &ids);
 		break;
 	case CMD_GET_UID_BY_CLIENT_ID: {
 		size_t len;
 		const char *cur = conn_index_uid(x->ix, cl->seq, &len);
 		gather = true;
 		if (cur != NULL)
-			exec_strs_add(&acc.s, cur, len);
+			strvec_add(scratch, cur, len);
 		break;
 	}
 	case CMD_GET_CLIENT_COUNT_BY_GROUP:
@@ -243,18 +209,18 @@ exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, struct proto_result *r,
 	case CMD_GET_UID_COUNT_BY_GROUP:
 		gather = true;
 		if (group != NULL)
-			conn_index_each_uid_of_group(x->ix, group->p, group->n, exec_strs_name, &acc.s);
+			conn_index_each_uid_of_group(x->ix, group->p, group->n, exec_strs_name, scratch);
 		break;
 	case CMD_GET_ALL_UID_COUNT:
 		gather = true;
-		conn_index_each_uid_name(x->ix, exec_strs_name, &acc.s);
+		conn_index_each_uid_name(x->ix, exec_strs_name, scratch);
 		break;
 	case CMD_GET_ALL_CLIENT_COUNT:
 		r->count = (int64_t)conn_index_count(x->ix);
 		break;
 	case CMD_GET_ALL_GROUP_ID_LIST:
 		gather = true;
-		conn_index_each_group_name(x->ix, exec_strs_name, &acc.s);
+		conn_index_each_group_name(x->ix, exec_strs_name, scratch);
 		break;
 	case CMD_SET_SESSION:
 	case CMD_UPDATE_SESSION: {
@@ -276,11 +242,10 @@ exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, struct proto_result *r,
 	case CMD_GET_SESSION:
 		if (cl->session != NULL) {
 			char *s = json_dumps(cl->session, JSON_COMPACT | JSON_PRESERVE_ORDER);
-			size_t off = scratch->len;
-			buf_append_str(scratch, s);
+			strvec_add(scratch, s, strlen(s));
 			free(s);
-			r->session.p = scratch->p + off;
-			r->session.n = (uint32_t)(scratch->len - off);
+			r->session.p = scratch->bytes.p + scratch->off[scratch->n - 1];
+			r->session.n = scratch->len[scratch->n - 1];
 		}
 		break;
 	default:
@@ -293,10 +258,7 @@ exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, struct proto_result *r,
 		frame_unref(es.f);
 	}
 	if (gather) {
-		exec_strs_finish(&acc.s, r);
+		r->strs = strvec_list(scratch, false);
 		r->count = r->count ? r->count : (int64_t)r->strs.n;
-	} else {
-		free(acc.s.off);
-		free(acc.s.len);
 	}
 }

@@ -11,8 +11,8 @@
 
 #include <stdint.h>
 
-#include "common/buf.h"
 #include "proto/msg.h"
+#include "proto/strvec.h"
 
 struct conn_index;
 
@@ -23,10 +23,10 @@ struct exec_ctx {
 	uint64_t delivered_total;
 };
 
-/* Executes op and writes the result into r. Strings in r point into
- * scratch (or the index) and live until scratch is reset or the index
- * changes; r->strs.v is malloc'ed: free it after encoding. */
+/* Executes cmd and writes the result into r. Strings in r point into
+ * scratch (an empty strvec the caller owns) and live until it changes;
+ * r->strs.v is malloc'ed: free it after encoding. */
 void exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, struct proto_result *r,
-	struct buf *scratch);
+	struct strvec *scratch);
 
 #endif

@@ -21,6 +21,7 @@
 #include "common/net.h"
 #include "common/outlink.h"
 #include "common/prog.h"
+#include "common/ring.h"
 #include "common/xmalloc.h"
 #include "gateway/client.h"
 #include "gateway/conn_index.h"
@@ -61,10 +62,10 @@ struct gateway {
 	struct conn_index *ix;
 	struct exec_ctx exec;
 	uint64_t next_seq;
-	struct gw_wait *waitq; /* ring */
-	size_t wq_head, wq_len, wq_cap;
+	struct ring waitq;     /* struct gw_wait, oldest first */
 	struct event *sweep_ev;
-	struct buf scratch, enc;
+	struct strvec scratch;
+	struct buf enc;
 	bool stopping;
 	uint64_t stop_deadline;
 	struct frame *err_no_worker, *err_overloaded;
@@ -94,18 +95,7 @@ gw_msg(const struct buf *b)
 static void
 gw_wait_push(struct gateway *gw, nng_msg *msg, uint64_t key, uint8_t kind, uint64_t ref)
 {
-	if (gw->wq_len == gw->wq_cap) {
-		size_t ncap = gw->wq_cap ? gw->wq_cap * 2 : 64;
-		struct gw_wait *nq = xmalloc(ncap * sizeof *nq);
-		for (size_t i = 0; i < gw->wq_len; i++)
-			nq[i] = gw->waitq[(gw->wq_head + i) % gw->wq_cap];
-		free(gw->waitq);
-		gw->waitq = nq;
-		gw->wq_cap = ncap;
-		gw->wq_head = 0;
-	}
-	struct gw_wait *w = &gw->waitq[(gw->wq_head + gw->wq_len) % gw->wq_cap];
-	gw->wq_len++;
+	struct gw_wait *w = ring_push(&gw->waitq);
 	w->msg = msg;
 	w->key = key;
 	w->kind = kind;
@@ -119,9 +109,9 @@ static int
 gw_to_worker(struct gateway *gw, uint64_t key, nng_msg *msg, uint8_t kind, uint64_t ref)
 {
 	const struct peer *p;
-	if (gw->wq_len == 0 && (p = peers_pick(gw->workers, key)) != NULL)
+	if (ring_len(&gw->waitq) == 0 && (p = peers_pick(gw->workers, key)) != NULL)
 		return outlink_send(p->link, msg);
-	if (gw->wq_len >= gw->cfg->gateway_max_pending) {
+	if (ring_len(&gw->waitq) >= gw->cfg->gateway_max_pending) {
 		nng_msg_free(msg);
 		return -ENOBUFS;
 	}
@@ -155,10 +145,9 @@ gw_wait_fail(struct gateway *gw, struct gw_wait *w, const char *code)
 static void
 gw_wait_flush(struct gateway *gw)
 {
-	while (gw->wq_len > 0 && peers_live(gw->workers) > 0) {
-		struct gw_wait w = gw->waitq[gw->wq_head];
-		gw->wq_head = (gw->wq_head + 1) % gw->wq_cap;
-		gw->wq_len--;
+	while (ring_len(&gw->waitq) > 0 && peers_live(gw->workers) > 0) {
+		struct gw_wait w = *(struct gw_wait *)ring_front(&gw->waitq);
+		ring_pop(&gw->waitq);
 		const struct peer *p = peers_pick(gw->workers, w.key);
 		if (outlink_send(p->link, w.msg) != 0) {
 			w.msg = NULL;
@@ -274,7 +263,6 @@ gw_on_op(struct gateway *gw, const struct proto_op *op)
 {
 	struct proto_result r;
 	memset(&r, 0, sizeof r);
-	buf_reset(&gw->scratch);
 	exec_op(&gw->exec, &op->cmd, &r, &gw->scratch);
 	if (op->op != 0) {
 		const struct peer *p = peers_find(gw->workers, op->worker);
@@ -294,6 +282,7 @@ gw_on_op(struct gateway *gw, const struct proto_op *op)
 		 * worker; the view catches up within one renew period. */
 	}
 	free(r.strs.v);
+	strvec_reset(&gw->scratch);
 }
 
 static void
@@ -343,10 +332,10 @@ gw_on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct gateway *gw = arg;
 	uint64_t now = clock_ms();
-	while (gw->wq_len > 0 && gw->waitq[gw->wq_head].deadline <= now) {
-		struct gw_wait w = gw->waitq[gw->wq_head];
-		gw->wq_head = (gw->wq_head + 1) % gw->wq_cap;
-		gw->wq_len--;
+	struct gw_wait *front;
+	while ((front = ring_front(&gw->waitq)) != NULL && front->deadline <= now) {
+		struct gw_wait w = *front;
+		ring_pop(&gw->waitq);
 		gw_wait_fail(gw, &w, "no_worker");
 	}
 	if (gw->stopping && (ws_server_count(gw->ws) == 0 || now >= gw->stop_deadline))
@@ -374,10 +363,10 @@ gateway_new(struct event_base *base, const struct config *c)
 	gw->base = base;
 	gw->cfg = c;
 	gw->id = clientid_new_instance();
+	ring_init(&gw->waitq, sizeof(struct gw_wait));
 	gw->ix = conn_index_new();
 	gw->exec.ix = gw->ix;
 	gw->exec.self = gw->id;
-	buf_init(&gw->scratch);
 	buf_init(&gw->enc);
 	gw->err_no_worker = gw_error_frame("no_worker", "no worker available, try again");
 	gw->err_overloaded = gw_error_frame("overloaded", "the gateway is overloaded, try again");
@@ -442,12 +431,9 @@ gateway_free(struct gateway *gw)
 	member_free(gw->member);
 	ws_server_free(gw->ws);
 	push_port_free(gw->push);
-	while (gw->wq_len > 0) {
-		nng_msg_free(gw->waitq[gw->wq_head].msg);
-		gw->wq_head = (gw->wq_head + 1) % gw->wq_cap;
-		gw->wq_len--;
-	}
-	free(gw->waitq);
+	for (size_t i = 0; i < ring_len(&gw->waitq); i++)
+		nng_msg_free(((struct gw_wait *)ring_at(&gw->waitq, i))->msg);
+	ring_fini(&gw->waitq);
 	peers_free(gw->workers);
 	inbox_free(gw->inbox);
 	if (gw->sweep_ev)
@@ -455,7 +441,7 @@ gateway_free(struct gateway *gw)
 	conn_index_free(gw->ix);
 	frame_unref(gw->err_no_worker);
 	frame_unref(gw->err_overloaded);
-	buf_fini(&gw->scratch);
+	strvec_fini(&gw->scratch);
 	buf_fini(&gw->enc);
 	free(gw->inbox_url);
 	free(gw);

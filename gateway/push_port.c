@@ -23,6 +23,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/ring.h"
 #include "common/xmalloc.h"
 #include "gateway/push_cmd.h"
 
@@ -60,8 +61,7 @@ struct pp_conn {
 	bool want_write, paused, close_after_flush, dead;
 	uint64_t key;
 	struct buf in, out;
-	struct pp_entry *fifo;
-	size_t fhead, fn, fcap;
+	struct ring fifo;     /* struct pp_entry, in arrival order */
 };
 
 struct push_port {
@@ -105,8 +105,8 @@ pp_kill(struct pp_conn *c)
 	c->dead = true;
 	event_del(&c->ev);
 	close(c->fd);
-	for (size_t i = 0; i < c->fn; i++) {
-		struct pp_entry *e = &c->fifo[(c->fhead + i) % c->fcap];
+	for (size_t i = 0; i < ring_len(&c->fifo); i++) {
+		struct pp_entry *e = ring_at(&c->fifo, i);
 		if (e->req != 0) {
 			struct pp_slot *s = &pp->ring[e->req % pp->cap];
 			if (s->id == e->req)
@@ -114,7 +114,7 @@ pp_kill(struct pp_conn *c)
 		}
 		free(e->line);
 	}
-	c->fn = 0;
+	ring_fini(&c->fifo);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -135,7 +135,7 @@ pp_on_reap(evutil_socket_t fd, short what, void *arg)
 		pp->dead = c->next;
 		buf_fini(&c->in);
 		buf_fini(&c->out);
-		free(c->fifo);
+		ring_fini(&c->fifo);
 		free(c);
 	}
 }
@@ -180,7 +180,7 @@ pp_write(struct pp_conn *c)
 		c->want_write = false;
 		pp_set_events(c);
 	}
-	if (c->close_after_flush && c->fn == 0) {
+	if (c->close_after_flush && ring_len(&c->fifo) == 0) {
 		shutdown(c->fd, SHUT_WR);
 		pp_kill(c);
 	}
@@ -191,8 +191,8 @@ static void
 pp_flush(struct pp_conn *c)
 {
 	struct push_port *pp = c->pp;
-	while (c->fn > 0) {
-		struct pp_entry *e = &c->fifo[c->fhead];
+	struct pp_entry *e;
+	while ((e = ring_front(&c->fifo)) != NULL) {
 		if (e->req != 0) {
 			struct pp_slot *s = &pp->ring[e->req % pp->cap];
 			if (s->id != e->req || s->state != SLOT_DONE)
@@ -204,8 +204,7 @@ pp_flush(struct pp_conn *c)
 			free(e->line);
 		}
 		pp->st.replies++;
-		c->fhead = (c->fhead + 1) % c->fcap;
-		c->fn--;
+		ring_pop(&c->fifo);
 	}
 	if (c->out.len > pp->cfg->gateway_max_output) {
 		log_warn("push_slow_reader", "queued=%zu", c->out.len);
@@ -214,7 +213,7 @@ pp_flush(struct pp_conn *c)
 	}
 	pp_write(c);
 	if (!c->dead && c->paused && !c->close_after_flush &&
-		c->fn < PUSH_PORT_MAX_INFLIGHT / 2) {
+		ring_len(&c->fifo) < PUSH_PORT_MAX_INFLIGHT / 2) {
 		c->paused = false;
 		pp_set_events(c);
 		pp_read(c); /* lines may be waiting in the input buffer */
@@ -224,20 +223,7 @@ pp_flush(struct pp_conn *c)
 static struct pp_entry *
 pp_push_entry(struct pp_conn *c)
 {
-	if (c->fn == c->fcap) {
-		size_t ncap = c->fcap ? c->fcap * 2 : 16;
-		struct pp_entry *nf = xmalloc(ncap * sizeof *nf);
-		for (size_t i = 0; i < c->fn; i++)
-			nf[i] = c->fifo[(c->fhead + i) % c->fcap];
-		free(c->fifo);
-		c->fifo = nf;
-		c->fcap = ncap;
-		c->fhead = 0;
-	}
-	struct pp_entry *e = &c->fifo[(c->fhead + c->fn) % c->fcap];
-	c->fn++;
-	memset(e, 0, sizeof *e);
-	return e;
+	return ring_push(&c->fifo);
 }
 
 static void
@@ -298,7 +284,7 @@ pp_read(struct pp_conn *c)
 		/* Handle the complete lines we have. */
 		size_t start = 0;
 		char *nl;
-		while (!c->dead && !c->close_after_flush && c->fn < PUSH_PORT_MAX_INFLIGHT &&
+		while (!c->dead && !c->close_after_flush && ring_len(&c->fifo) < PUSH_PORT_MAX_INFLIGHT &&
 			c->in.len > start && (nl = memchr(c->in.p + start, '\n', c->in.len - start)) != NULL) {
 			size_t len = (size_t)(nl - (c->in.p + start));
 			const char *line = c->in.p + start;
@@ -331,7 +317,7 @@ pp_read(struct pp_conn *c)
 			pp_flush(c);
 			return;
 		}
-		if (c->fn >= PUSH_PORT_MAX_INFLIGHT) {
+		if (ring_len(&c->fifo) >= PUSH_PORT_MAX_INFLIGHT) {
 			if (!c->paused) {
 				c->paused = true;
 				pp_set_events(c);
@@ -386,6 +372,7 @@ pp_on_accept(evutil_socket_t lfd, short what, void *arg)
 		c->pp = pp;
 		c->fd = fd;
 		c->key = ++pp->next_key;
+		ring_init(&c->fifo, sizeof(struct pp_entry));
 		buf_init(&c->in);
 		buf_init(&c->out);
 		c->next = pp->conns;

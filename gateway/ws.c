@@ -28,6 +28,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/net.h"
+#include "common/ring.h"
 #include "common/utf8.h"
 #include "common/xmalloc.h"
 
@@ -50,8 +51,8 @@ struct ws_conn {
 	wslay_event_context_ptr ws;
 	struct buf *head;            /* request head; freed once consumed */
 	size_t pre_off, pre_len;     /* bytes after the head still to feed wslay */
-	struct frame **outq;         /* ring */
-	uint32_t out_head, out_n, out_cap, out_off;
+	struct ring outq;            /* struct frame *, oldest first */
+	uint32_t out_off;            /* bytes of the front frame already written */
 	size_t out_bytes;
 	void *user;
 };
@@ -144,12 +145,11 @@ ws_mark_dirty(struct ws_conn *c)
 static void
 ws_free_conn(struct ws_conn *c)
 {
-	while (c->out_n > 0) {
-		frame_unref(c->outq[c->out_head]);
-		c->out_head = (c->out_head + 1) % c->out_cap;
-		c->out_n--;
+	while (ring_len(&c->outq) > 0) {
+		frame_unref(*(struct frame **)ring_front(&c->outq));
+		ring_pop(&c->outq);
 	}
-	free(c->outq);
+	ring_fini(&c->outq);
 	if (c->ws)
 		wslay_event_context_free(c->ws);
 	if (c->head) {
@@ -229,18 +229,7 @@ ws_set_events(struct ws_conn *c, bool want_write)
 static void
 ws_enqueue(struct ws_conn *c, struct frame *f)
 {
-	if (c->out_n == c->out_cap) {
-		uint32_t ncap = c->out_cap ? c->out_cap * 2 : 4;
-		struct frame **nq = xmalloc(ncap * sizeof *nq);
-		for (uint32_t i = 0; i < c->out_n; i++)
-			nq[i] = c->outq[(c->out_head + i) % c->out_cap];
-		free(c->outq);
-		c->outq = nq;
-		c->out_cap = ncap;
-		c->out_head = 0;
-	}
-	c->outq[(c->out_head + c->out_n) % c->out_cap] = f;
-	c->out_n++;
+	*(struct frame **)ring_push(&c->outq) = f;
 	c->out_bytes += f->len;
 	ws_mark_dirty(c);
 }
@@ -250,7 +239,7 @@ ws_enqueue(struct ws_conn *c, struct frame *f)
 static void
 ws_check_closed(struct ws_conn *c)
 {
-	if (c->ws == NULL || c->out_n > 0)
+	if (c->ws == NULL || ring_len(&c->outq) > 0)
 		return;
 	if (wslay_event_get_close_sent(c->ws) && wslay_event_get_close_received(c->ws))
 		ws_kill(c, ws_received_code(c));
@@ -266,11 +255,11 @@ static void
 ws_flush(struct ws_conn *c)
 {
 	struct ws_server *s = c->srv;
-	while (c->out_n > 0) {
+	while (ring_len(&c->outq) > 0) {
 		struct iovec iov[WS_IOV_MAX];
 		int n = 0;
-		for (uint32_t i = 0; i < c->out_n && n < WS_IOV_MAX; i++) {
-			struct frame *f = c->outq[(c->out_head + i) % c->out_cap];
+		for (size_t i = 0; i < ring_len(&c->outq) && n < WS_IOV_MAX; i++) {
+			struct frame *f = *(struct frame **)ring_at(&c->outq, i);
 			size_t off = i == 0 ? c->out_off : 0;
 			iov[n].iov_base = f->data + off;
 			iov[n].iov_len = f->len - off;
@@ -289,8 +278,8 @@ ws_flush(struct ws_conn *c)
 		}
 		s->st.bytes_out += (uint64_t)w;
 		size_t left = (size_t)w;
-		while (left > 0 && c->out_n > 0) {
-			struct frame *f = c->outq[c->out_head];
+		while (left > 0 && ring_len(&c->outq) > 0) {
+			struct frame *f = *(struct frame **)ring_front(&c->outq);
 			size_t rest = f->len - c->out_off;
 			if (left < rest) {
 				c->out_off += (uint32_t)left;
@@ -300,8 +289,7 @@ ws_flush(struct ws_conn *c)
 			left -= rest;
 			c->out_off = 0;
 			c->out_bytes -= f->len;
-			c->out_head = (c->out_head + 1) % c->out_cap;
-			c->out_n--;
+			ring_pop(&c->outq);
 			s->st.frames_out++;
 			frame_unref(f);
 		}
@@ -321,11 +309,11 @@ ws_send(struct ws_conn *c, struct frame *f)
 			(unsigned long long)c->srv->cfg->gateway_max_output);
 		/* Keep only a frame already partly written (framing must stay
 		 * intact), then say why and close. */
-		while (c->out_n > (c->out_off ? 1u : 0u)) {
-			uint32_t last = (c->out_head + c->out_n - 1) % c->out_cap;
-			c->out_bytes -= c->outq[last]->len;
-			frame_unref(c->outq[last]);
-			c->out_n--;
+		while (ring_len(&c->outq) > (c->out_off ? 1u : 0u)) {
+			struct frame *last = *(struct frame **)ring_at(&c->outq, ring_len(&c->outq) - 1);
+			c->out_bytes -= last->len;
+			frame_unref(last);
+			ring_pop_back(&c->outq);
 		}
 		ws_close(c, WS_CLOSE_POLICY, "slow consumer");
 		return -ENOBUFS;
@@ -575,6 +563,7 @@ ws_on_accept(evutil_socket_t lfd, short what, void *arg)
 		struct ws_conn *c = xcalloc(1, sizeof *c);
 		c->srv = s;
 		c->fd = fd;
+		ring_init(&c->outq, sizeof(struct frame *));
 		c->state = S_HANDSHAKE;
 		c->head = xmalloc(sizeof *c->head);
 		buf_init(c->head);

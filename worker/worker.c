@@ -20,6 +20,7 @@
 #include "common/prog.h"
 #include "common/xmalloc.h"
 #include "proto/clientid.h"
+#include "proto/strvec.h"
 #include "register/member.h"
 #include "register/peers.h"
 #include "worker/app.h"
@@ -27,14 +28,6 @@
 #define WK_MAX_GATHERS 65536
 #define WK_SWEEP_MS 100
 #define WK_OUTLINK_QUEUE 65536
-
-/* Strings kept by offset into one buffer (it may move while growing). */
-struct wk_strs {
-	struct buf bytes;
-	size_t *off;
-	uint32_t *len;
-	size_t n, cap;
-};
 
 struct wk_gather {
 	uint64_t op;       /* 0 = free slot */
@@ -46,8 +39,8 @@ struct wk_gather {
 	int64_t delivered, count;
 	bool failed;
 	struct buf error, message, session;
-	struct wk_strs found;   /* strings from the results */
-	struct wk_strs asked;   /* send_to_uid: the uids asked for */
+	struct strvec found;   /* strings from the results */
+	struct strvec asked;   /* send_to_uid: the uids asked for */
 };
 
 struct worker {
@@ -65,62 +58,6 @@ struct worker {
 	struct buf enc;
 	uint64_t requests, events, timeouts;
 };
-
-/* ---- strings ---------------------------------------------------------------- */
-
-static void
-wk_strs_add(struct wk_strs *s, const char *p, size_t n)
-{
-	if (s->n == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 8;
-		s->off = xrealloc(s->off, s->cap * sizeof *s->off);
-		s->len = xrealloc(s->len, s->cap * sizeof *s->len);
-	}
-	s->off[s->n] = s->bytes.len;
-	s->len[s->n] = (uint32_t)n;
-	s->n++;
-	buf_append(&s->bytes, p, n);
-}
-
-static void
-wk_strs_fini(struct wk_strs *s)
-{
-	buf_fini(&s->bytes);
-	free(s->off);
-	free(s->len);
-	memset(s, 0, sizeof *s);
-}
-
-static int
-wk_pstr_cmp(const void *a, const void *b)
-{
-	const struct pstr *x = a, *y = b;
-	uint32_t n = x->n < y->n ? x->n : y->n;
-	int c = n ? memcmp(x->p, y->p, n) : 0;
-	return c ? c : (x->n > y->n) - (x->n < y->n);
-}
-
-/* The strings as a pstr list (malloc'ed, borrowed bytes), sorted and
- * de-duplicated when unique is set. */
-static struct pstr_list
-wk_strs_list(const struct wk_strs *s, bool unique)
-{
-	struct pstr_list l = {xcalloc(s->n + 1, sizeof(struct pstr)), 0};
-	for (size_t i = 0; i < s->n; i++) {
-		l.v[i].p = s->bytes.p + s->off[i];
-		l.v[i].n = s->len[i];
-	}
-	l.n = (uint32_t)s->n;
-	if (unique && l.n > 1) {
-		qsort(l.v, l.n, sizeof *l.v, wk_pstr_cmp);
-		uint32_t k = 1;
-		for (uint32_t i = 1; i < l.n; i++)
-			if (!pstr_eq(l.v[i], l.v[k - 1]))
-				l.v[k++] = l.v[i];
-		l.n = k;
-	}
-	return l;
-}
 
 /* ---- sending ------------------------------------------------------------------ */
 
@@ -215,8 +152,8 @@ wk_gather_free(struct worker *w, struct wk_gather *g)
 	buf_fini(&g->error);
 	buf_fini(&g->message);
 	buf_fini(&g->session);
-	wk_strs_fini(&g->found);
-	wk_strs_fini(&g->asked);
+	strvec_fini(&g->found);
+	strvec_fini(&g->asked);
 	memset(g, 0, sizeof *g);
 	while (w->low < w->next && w->ring[w->low % WK_MAX_GATHERS].op == 0)
 		w->low++;
@@ -254,11 +191,11 @@ wk_gather_finish(struct worker *w, struct wk_gather *g)
 	switch (g->type) {
 	case CMD_SEND_TO_UID: {
 		/* offline = asked − found */
-		struct pstr_list asked = wk_strs_list(&g->asked, true);
-		struct pstr_list found = wk_strs_list(&g->found, true);
+		struct pstr_list asked = strvec_list(&g->asked, true);
+		struct pstr_list found = strvec_list(&g->found, true);
 		list.v = xcalloc(asked.n + 1, sizeof *list.v);
 		for (uint32_t i = 0; i < asked.n; i++)
-			if (bsearch(&asked.v[i], found.v, found.n, sizeof *found.v, wk_pstr_cmp) == NULL)
+			if (bsearch(&asked.v[i], found.v, found.n, sizeof *found.v, strvec_cmp) == NULL)
 				list.v[list.n++] = asked.v[i];
 		free(asked.v);
 		free(found.v);
@@ -266,15 +203,15 @@ wk_gather_finish(struct worker *w, struct wk_gather *g)
 	}
 	case CMD_GET_CLIENT_ID_BY_UID:
 	case CMD_GET_UID_BY_CLIENT_ID:
-		list = wk_strs_list(&g->found, false);
+		list = strvec_list(&g->found, false);
 		break;
 	case CMD_GET_UID_LIST_BY_GROUP:
 	case CMD_GET_ALL_GROUP_ID_LIST:
-		list = wk_strs_list(&g->found, true);
+		list = strvec_list(&g->found, true);
 		break;
 	case CMD_GET_UID_COUNT_BY_GROUP:
 	case CMD_GET_ALL_UID_COUNT:
-		list = wk_strs_list(&g->found, true);
+		list = strvec_list(&g->found, true);
 		r->count = list.n;
 		free(list.v);
 		list.v = NULL;
@@ -310,7 +247,7 @@ wk_on_result(struct worker *w, const struct proto_result *r)
 		if (g->type != CMD_GET_UID_COUNT_BY_GROUP && g->type != CMD_GET_ALL_UID_COUNT)
 			g->count += r->count;
 		for (uint32_t i = 0; i < r->strs.n; i++)
-			wk_strs_add(&g->found, r->strs.v[i].p, r->strs.v[i].n);
+			strvec_add(&g->found, r->strs.v[i].p, r->strs.v[i].n);
 		if (r->session.n > 0 && g->session.len == 0)
 			buf_append(&g->session, r->session.p, r->session.n);
 	}
@@ -368,7 +305,7 @@ wk_on_request(struct worker *w, const struct proto_request *rq)
 	g->deadline = clock_ms() + w->cfg->worker_query_timeout_ms;
 	if (cmd->type == CMD_SEND_TO_UID)
 		for (uint32_t i = 0; i < cmd->uids.n; i++)
-			wk_strs_add(&g->asked, cmd->uids.v[i].p, cmd->uids.v[i].n);
+			strvec_add(&g->asked, cmd->uids.v[i].p, cmd->uids.v[i].n);
 	for (size_t i = 0; i < nt; i++)
 		if (wk_send_op(w, targets[i], op, cmd) == 0)
 			g->expected++;
