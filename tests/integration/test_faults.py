@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from cluster import ClusterTestCase, PushClient, main  # noqa: E402
+from cluster import ClusterTestCase, PushClient, main, uniq  # noqa: E402
 
 N_CLIENTS = 200
 N_PUSH = 2000          # over both gateways' push ports
@@ -177,6 +177,58 @@ class FaultTest(ClusterTestCase):
         self.assertEqual(bad[:5], [], "%s: %d of %d pushes failed" % (tag, len(bad), len(reqs)))
         for uid, c in clients.items():
             self.assertNextText(c, "%s-%s" % (tag, uid), timeout=10)
+
+
+class PartialTest(ClusterTestCase):
+    """A gateway that does not answer a query: the reply says partial,
+    with how many gateways answered, instead of hanging."""
+
+    CLUSTER = dict(gateways=2, workers=1, extra_set={"worker.query_timeout": 1})
+
+    def test_query_with_a_stopped_gateway_is_partial(self):
+        a = self.ws(0, query="uid=" + uniq("p"))
+        self.assertEqual(a.recv_json().get("type"), "login")
+        b = self.ws(1, query="uid=" + uniq("p"))
+        self.assertEqual(b.recv_json().get("type"), "login")
+        p = self.push(0, timeout=10)
+        r = p.request({"type": "get_all_client_count", "id": "full"})
+        self.assertEqual((r.get("ok"), r.get("count"), r.get("partial")), (True, 2, None), r)
+        self.cluster.kill("gateway", 1, signal.SIGSTOP)
+        try:
+            r = p.request({"type": "get_all_client_count", "id": "half"}, timeout=8)
+        finally:
+            self.cluster.kill("gateway", 1, signal.SIGCONT)
+        self.assertEqual((r.get("ok"), r.get("id"), r.get("partial"), r.get("answered"),
+                          r.get("expected"), r.get("count")),
+                         (True, "half", True, 1, 2, 1), r)
+        # The gateway is back: full answers again.
+        r = p.request({"type": "get_all_client_count", "id": "again"}, timeout=8)
+        self.assertEqual((r.get("ok"), r.get("count"), r.get("partial")), (True, 2, None), r)
+
+
+class GatewayKilledTest(ClusterTestCase):
+    """SIGKILL a gateway: only its clients lose their connection; the other
+    gateway goes on serving, and the dead one is skipped at once (its link
+    broke), not waited for."""
+
+    CLUSTER = dict(gateways=2, workers=2, extra_set={"register.lease": LEASE})
+
+    def test_only_its_clients_disconnect(self):
+        uid = uniq("k")
+        a = self.ws(0, query="uid=" + uid)
+        self.assertEqual(a.recv_json().get("type"), "login")
+        b = self.ws(1, query="uid=" + uid)
+        self.assertEqual(b.recv_json().get("type"), "login")
+        self.cluster.kill("gateway", 1, signal.SIGKILL)
+        code, _ = b.expect_close(timeout=5)
+        self.assertEqual(code, 1006, "a killed gateway's client sees the TCP connection end")
+        p = self.push(0, timeout=10)
+        r = p.request({"type": "send_to_uid", "uid": uid, "data": "after"})
+        self.assertEqual((r.get("ok"), r.get("delivered"), r.get("offline")), (True, 1, []), r)
+        self.assertEqual(a.recv_text(), "after")
+        r = p.request({"type": "get_all_client_count"})
+        self.assertEqual((r.get("ok"), r.get("count"), r.get("partial")), (True, 1, None), r)
+        a.ping_roundtrip()  # raises unless the surviving client is still connected
 
 
 if __name__ == "__main__":
