@@ -2,6 +2,8 @@
  * member — see member.h. One nng req0 socket per register; the reply to each
  * announce is the register's full live list, so a renewal doubles as the
  * "tell me of changes" poll (changes reach members within one renew period).
+ * Until a register has answered, announces repeat every MEMBER_FAST_MS, so
+ * joining takes one round trip once the register is up.
  */
 #include "register/member.h"
 
@@ -26,9 +28,14 @@ struct member_reg {
 	nng_socket sock;
 	struct event *rx;
 	char *url;
-	struct member_peer *list; /* last list this register sent, strings owned */
-	size_t n;
-	uint64_t version;
+};
+
+/* A peer some register listed, and when it last did. */
+struct member_known {
+	uint8_t role;
+	uint64_t id;
+	char *inbox;
+	uint64_t seen;
 };
 
 struct member {
@@ -43,81 +50,94 @@ struct member {
 	uint32_t lease_ms;
 	member_view_fn *fn;
 	void *arg;
-	struct member_peer *view; /* union, sorted by id, strings borrowed from regs */
-	size_t nview;
-	char **view_inboxes; /* copies of the inboxes in view, for change detection */
-	bool reported;       /* the first view (even an empty one) was reported */
+	struct member_known *known; /* sorted by id */
+	size_t nknown, capknown;
+	uint64_t last_reply; /* when any register last answered */
+	bool changed;  /* known changed since the last report */
+	bool reported; /* the first view (even an empty one) was reported */
 };
 
-static void
-member_free_list(struct member_peer *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free((char *)v[i].inbox);
-	free(v);
-}
-
 static int
-member_peer_cmp(const void *a, const void *b)
+member_known_cmp(const void *a, const void *b)
 {
-	const struct member_peer *x = a, *y = b;
+	const struct member_known *x = a, *y = b;
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* Rebuilds the union of all registers' lists; reports it when it changed. */
+/* Records that a register listed (role, id, inbox) now. */
 static void
-member_rebuild(struct member *m)
+member_saw(struct member *m, uint8_t role, uint64_t id, struct pstr inbox, uint64_t now)
 {
-	size_t total = 0;
-	for (size_t i = 0; i < m->nregs; i++)
-		total += m->regs[i].n;
-	struct member_peer *u = xcalloc(total + 1, sizeof *u);
-	size_t n = 0;
-	for (size_t i = 0; i < m->nregs; i++)
-		for (size_t j = 0; j < m->regs[i].n; j++)
-			if (m->regs[i].list[j].id != m->id)
-				u[n++] = m->regs[i].list[j];
-	qsort(u, n, sizeof *u, member_peer_cmp);
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		if (k == 0 || u[k - 1].id != u[i].id)
-			u[k++] = u[i];
-	n = k;
-
-	int changed = !m->reported || n != m->nview;
-	m->reported = true;
-	for (size_t i = 0; !changed && i < n; i++)
-		changed = u[i].id != m->view[i].id || strcmp(u[i].inbox, m->view_inboxes[i]) != 0;
-	if (!changed) {
-		free(u);
+	struct member_known key = {0, id, NULL, 0};
+	struct member_known *k = bsearch(&key, m->known, m->nknown, sizeof *m->known, member_known_cmp);
+	if (k != NULL) {
+		k->seen = now;
+		if (k->role != role || !pstr_eq_c(inbox, k->inbox)) {
+			free(k->inbox);
+			k->inbox = xstrndup(inbox.p, inbox.n);
+			k->role = role;
+			m->changed = true;
+		}
 		return;
 	}
-	for (size_t i = 0; i < m->nview; i++)
-		free(m->view_inboxes[i]);
-	free(m->view_inboxes);
-	free(m->view);
-	m->view = u;
-	m->nview = n;
-	m->view_inboxes = xcalloc(n + 1, sizeof *m->view_inboxes);
-	size_t gw = 0, wk = 0;
-	for (size_t i = 0; i < n; i++) {
-		m->view_inboxes[i] = xstrdup(u[i].inbox);
-		u[i].inbox = m->view_inboxes[i];
-		gw += u[i].role == ROLE_GATEWAY;
-		wk += u[i].role == ROLE_WORKER;
+	if (m->nknown == m->capknown) {
+		m->capknown = m->capknown ? m->capknown * 2 : 16;
+		m->known = xrealloc(m->known, m->capknown * sizeof *m->known);
+	}
+	k = &m->known[m->nknown++];
+	k->role = role;
+	k->id = id;
+	k->inbox = xstrndup(inbox.p, inbox.n);
+	k->seen = now;
+	qsort(m->known, m->nknown, sizeof *m->known, member_known_cmp);
+	m->changed = true;
+}
+
+/* Forgets peers no register has listed for a lease, and reports the view
+ * when it changed. The grace means a restarted register, which lists
+ * members only as they re-announce, causes no churn; a dead peer is routed
+ * around sooner anyway, when its link breaks (peers.h). */
+static void
+member_refresh(struct member *m, uint64_t now)
+{
+	/* With no register answering there is nobody to tell us who left:
+	 * keep the view as it is. */
+	bool registers_alive = m->last_reply != 0 && now - m->last_reply <= m->lease_ms;
+	size_t k = 0;
+	for (size_t i = 0; i < m->nknown; i++) {
+		if (registers_alive && now - m->known[i].seen > m->lease_ms) {
+			free(m->known[i].inbox);
+			m->changed = true;
+		} else {
+			m->known[k++] = m->known[i];
+		}
+	}
+	m->nknown = k;
+	if (!m->changed && m->reported)
+		return;
+	m->changed = false;
+	m->reported = true;
+	struct member_peer *v = xcalloc(m->nknown + 1, sizeof *v);
+	size_t gw = m->role == ROLE_GATEWAY, wk = m->role == ROLE_WORKER;
+	for (size_t i = 0; i < m->nknown; i++) {
+		v[i].role = m->known[i].role;
+		v[i].id = m->known[i].id;
+		v[i].inbox = m->known[i].inbox;
+		gw += v[i].role == ROLE_GATEWAY;
+		wk += v[i].role == ROLE_WORKER;
 	}
 	/* Counts include ourselves so every process reports the cluster size. */
-	gw += m->role == ROLE_GATEWAY;
-	wk += m->role == ROLE_WORKER;
 	log_info("cluster_view", "gateways=%zu workers=%zu", gw, wk);
-	struct member_view view = {n, u};
+	struct member_view view = {m->nknown, v};
 	m->fn(m->arg, &view);
+	free(v);
 }
 
 static void
 member_on_reply(evutil_socket_t fd, short what, void *arg)
 {
 	struct member_reg *r = arg;
+	struct member *m = r->owner;
 	nng_msg *msg;
 	while (nng_recvmsg(r->sock, &msg, NNG_FLAG_NONBLOCK) == 0) {
 		struct proto_msg pm;
@@ -127,24 +147,23 @@ member_on_reply(evutil_socket_t fd, short what, void *arg)
 			nng_msg_free(msg);
 			continue;
 		}
-		struct proto_members *ms = &pm.u.members;
+		uint64_t now = clock_ms();
 		r->answered = true;
-		/* Always take the list: a restarted register may reuse version
-		 * numbers, and member_rebuild reports only real changes. */
-		{
-			member_free_list(r->list, r->n);
-			r->list = xcalloc(ms->n + 1, sizeof *r->list);
-			r->n = ms->n;
-			for (size_t i = 0; i < ms->n; i++) {
-				r->list[i].role = ms->v[i].role;
-				r->list[i].id = ms->v[i].id;
-				r->list[i].inbox = xstrndup(ms->v[i].inbox.p, ms->v[i].inbox.n);
-			}
-			r->version = ms->version;
-			member_rebuild(r->owner);
+		if (m->last_reply != 0 && now - m->last_reply > m->lease_ms) {
+			/* The registers were silent (restarting?): give every known
+			 * peer a lease to re-announce before it counts as gone. */
+			for (size_t i = 0; i < m->nknown; i++)
+				m->known[i].seen = now;
+		}
+		m->last_reply = now;
+		for (uint32_t i = 0; i < pm.u.members.n; i++) {
+			const struct proto_member *pmm = &pm.u.members.v[i];
+			if (pmm->id != m->id)
+				member_saw(m, pmm->role, pmm->id, pmm->inbox, now);
 		}
 		proto_msg_fini(&pm);
 		nng_msg_free(msg);
+		member_refresh(m, now);
 	}
 }
 
@@ -188,6 +207,7 @@ member_on_tick(evutil_socket_t fd, short what, void *arg)
 		m->last_announce = now;
 		member_announce(m, 0);
 	}
+	member_refresh(m, now);
 }
 
 struct member *
@@ -266,13 +286,11 @@ member_free(struct member *m)
 		if (r->rx != NULL)
 			event_free(r->rx);
 		nng_close(r->sock);
-		member_free_list(r->list, r->n);
 		free(r->url);
 	}
-	for (size_t i = 0; i < m->nview; i++)
-		free(m->view_inboxes[i]);
-	free(m->view_inboxes);
-	free(m->view);
+	for (size_t i = 0; i < m->nknown; i++)
+		free(m->known[i].inbox);
+	free(m->known);
 	free(m->regs);
 	free(m->inbox);
 	free(m);

@@ -3,10 +3,10 @@
  * every configured register with a renewed lease, and keep the live list of
  * the other members.
  *
- * With several registers the view is the union of their lists. When a
- * register stops answering, the last list it gave is kept (so traffic goes on
- * while a register restarts); a member that left or expired disappears when a
- * live register says so. Each change of the view is logged as
+ * With several registers the view is the union of their lists. A peer stays
+ * in the view until no register has listed it for one lease, so traffic goes
+ * on while a register is down or restarting (the view is frozen meanwhile),
+ * and a register that comes back empty causes no churn. Each change of the view is logged as
  * event=cluster_view with the counts per role and passed to the callback.
  */
 #ifndef GATECAST_REGISTER_MEMBER_H

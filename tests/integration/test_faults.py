@@ -231,5 +231,35 @@ class GatewayKilledTest(ClusterTestCase):
         a.ping_roundtrip()  # raises unless the surviving client is still connected
 
 
+class RegisterKilledTest(ClusterTestCase):
+    """SIGKILL the register: pushes and client traffic go on (members keep
+    their view), and when it comes back members re-announce."""
+
+    CLUSTER = dict(gateways=2, workers=2, extra_set={"register.lease": LEASE})
+
+    def test_traffic_continues_without_the_register(self):
+        uid = uniq("r")
+        a = self.ws(0, query="uid=" + uid)
+        self.assertEqual(a.recv_json().get("type"), "login")
+        b = self.ws(1, query="uid=" + uid)
+        self.assertEqual(b.recv_json().get("type"), "login")
+        self.cluster.kill("register", 0, signal.SIGKILL)
+        p = self.push(0, timeout=10)
+        # Longer than a lease: nobody may forget anybody meanwhile.
+        for i in range(int(2 * LEASE / 0.5)):
+            r = p.request({"type": "send_to_uid", "uid": uid, "data": "r%d" % i})
+            self.assertEqual((r.get("ok"), r.get("delivered")), (True, 2), r)
+            self.assertEqual(a.recv_text(), "r%d" % i)
+            self.assertEqual(b.recv_text(), "r%d" % i)
+            time.sleep(0.5)
+        c = self.ws(1, query="uid=" + uid)
+        self.assertEqual(c.recv_json().get("type"), "login", "logins work without the register")
+        self.cluster.start_process("register", 0)  # waits for the full view
+        r = p.request({"type": "send_to_uid", "uid": uid, "data": "back"})
+        self.assertEqual((r.get("ok"), r.get("delivered")), (True, 3), r)
+        r = p.request({"type": "get_all_client_count"})
+        self.assertEqual((r.get("ok"), r.get("count"), r.get("partial")), (True, 3, None), r)
+
+
 if __name__ == "__main__":
     main(timeout=280)
