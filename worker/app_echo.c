@@ -16,13 +16,3 @@ echo_on_event(struct worker *w, const struct proto_event *ev)
 }
 
 const struct app app_echo = {"echo", echo_on_event};
-
-const struct app *
-app_find(const char *name)
-{
-	if (strcmp(name, app_builtin.name) == 0)
-		return &app_builtin;
-	if (strcmp(name, app_echo.name) == 0)
-		return &app_echo;
-	return NULL;
-}
