@@ -105,3 +105,22 @@ net_addr_str(const struct sockaddr *sa, char *out, size_t n)
 	}
 	return out;
 }
+
+int
+net_spare_fd(void)
+{
+	return open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+void
+net_shed(int lfd, int *spare_fd)
+{
+	if (*spare_fd >= 0) {
+		close(*spare_fd);
+		*spare_fd = -1;
+	}
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	*spare_fd = net_spare_fd();
+}

@@ -19,6 +19,13 @@ int net_listen(const char *hostport, int backlog);
 /* Makes fd non-blocking and close-on-exec. 0 or -errno. */
 int net_nonblock(int fd);
 
+/* An fd held in reserve (on /dev/null) for net_shed; -1 if none. */
+int net_spare_fd(void);
+/* Out of file descriptors: the listener stays readable and the loop would
+ * spin. Frees the spare fd, accepts and closes one pending connection (the
+ * peer sees it refused instead of hanging), and takes the spare again. */
+void net_shed(int lfd, int *spare_fd);
+
 /* Formats a peer address as "ip:port" into out. Returns out. */
 const char *net_addr_str(const struct sockaddr *sa, char *out, size_t n);
 

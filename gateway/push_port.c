@@ -23,6 +23,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/net.h"
 #include "common/ring.h"
 #include "common/xmalloc.h"
 #include "gateway/push_cmd.h"
@@ -69,7 +70,7 @@ struct push_port {
 	const struct config *cfg;
 	push_submit_fn *submit;
 	void *arg;
-	int lfd;
+	int lfd, spare_fd;
 	struct event *accept_ev, *sweep_ev, *reap_ev;
 	struct pp_conn *conns, *dead;
 	struct pp_slot *ring;
@@ -366,8 +367,11 @@ pp_on_accept(evutil_socket_t lfd, short what, void *arg)
 	struct push_port *pp = arg;
 	for (int i = 0; i < 64; i++) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE)
+				net_shed(lfd, &pp->spare_fd);
 			return;
+		}
 		struct pp_conn *c = xcalloc(1, sizeof *c);
 		c->pp = pp;
 		c->fd = fd;
@@ -457,6 +461,7 @@ push_port_new(struct event_base *base, const struct config *c, int fd, push_subm
 	pp->submit = submit;
 	pp->arg = arg;
 	pp->lfd = fd;
+	pp->spare_fd = net_spare_fd();
 	pp->cap = c->gateway_max_pending;
 	pp->ring = xcalloc(pp->cap, sizeof *pp->ring);
 	pp->low = pp->next = 1;
@@ -496,6 +501,8 @@ push_port_free(struct push_port *pp)
 		free(pp->ring[i].line);
 	}
 	free(pp->ring);
+	if (pp->spare_fd >= 0)
+		close(pp->spare_fd);
 	event_free(pp->sweep_ev);
 	event_free(pp->reap_ev);
 	free(pp);

@@ -66,7 +66,7 @@ struct ws_server {
 	const struct config *cfg;
 	const struct ws_ops *ops;
 	void *arg;
-	int lfd;
+	int lfd, spare_fd;
 	struct event *accept_ev, *sweep_ev, *turn_ev;
 	struct ws_list_head lists[L__N];
 	struct ws_conn **dirty;
@@ -544,34 +544,46 @@ ws_on_accept(evutil_socket_t lfd, short what, void *arg)
 	for (int i = 0; i < 128; i++) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			if (errno == EMFILE || errno == ENFILE)
+				net_shed(lfd, &s->spare_fd);
+			else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				log_warn("accept_failed", "errno=%d", errno);
+			if (errno == EMFILE || errno == ENFILE)
+				s->st.refused_full++;
 			return;
 		}
-		s->st.accepted++;
-		if (s->count >= s->cfg->gateway_max_connections || s->shutting_down) {
-			static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
-						   "Content-Length: 0\r\nConnection: close\r\n\r\n";
-			ssize_t w = write(fd, busy, sizeof busy - 1);
-			(void)w;
-			close(fd);
-			s->st.refused_full++;
-			continue;
-		}
-		int one = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		struct ws_conn *c = xcalloc(1, sizeof *c);
-		c->srv = s;
-		c->fd = fd;
-		ring_init(&c->outq, sizeof(struct frame *));
-		c->state = S_HANDSHAKE;
-		c->head = xmalloc(sizeof *c->head);
-		buf_init(c->head);
-		event_assign(&c->ev, s->base, fd, EV_READ | EV_PERSIST, ws_on_io, c);
-		event_add(&c->ev, NULL);
-		ws_move(c, L_HANDSHAKE, clock_ms());
-		s->count++;
+		ws_server_adopt(s, fd);
 	}
+}
+
+int
+ws_server_adopt(struct ws_server *s, int fd)
+{
+	s->st.accepted++;
+	if (s->count >= s->cfg->gateway_max_connections || s->shutting_down) {
+		static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+					   "Content-Length: 0\r\nConnection: close\r\n\r\n";
+		ssize_t w = write(fd, busy, sizeof busy - 1);
+		(void)w;
+		close(fd);
+		s->st.refused_full++;
+		return -EMFILE;
+	}
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	net_nonblock(fd);
+	struct ws_conn *c = xcalloc(1, sizeof *c);
+	c->srv = s;
+	c->fd = fd;
+	ring_init(&c->outq, sizeof(struct frame *));
+	c->state = S_HANDSHAKE;
+	c->head = xmalloc(sizeof *c->head);
+	buf_init(c->head);
+	event_assign(&c->ev, s->base, fd, EV_READ | EV_PERSIST, ws_on_io, c);
+	event_add(&c->ev, NULL);
+	ws_move(c, L_HANDSHAKE, clock_ms());
+	s->count++;
+	return 0;
 }
 
 /* ---- the sweep: pings, idle and slow handshakes, stuck closes ----------- */
@@ -614,6 +626,7 @@ ws_server_new(struct event_base *base, const struct config *c, int fd, const str
 	s->ops = ops;
 	s->arg = arg;
 	s->lfd = fd;
+	s->spare_fd = net_spare_fd();
 	s->ping = frame_new(FRAME_PING, NULL, 0);
 	s->accept_ev = event_new(base, fd, EV_READ | EV_PERSIST, ws_on_accept, s);
 	event_add(s->accept_ev, NULL);
@@ -661,6 +674,8 @@ ws_server_free(struct ws_server *s)
 	}
 	event_free(s->sweep_ev);
 	event_free(s->turn_ev);
+	if (s->spare_fd >= 0)
+		close(s->spare_fd);
 	frame_unref(s->ping);
 	free(s->dirty);
 	free(s);
