@@ -573,19 +573,17 @@ config_parse_line(struct config *c, const char *s, const char *e, const char **s
 }
 
 int
-config_load_file(struct config *c, const char *path, char *err, size_t errlen)
+config_load_buffer(struct config *c, const char *name, const char *text, size_t len, char *err,
+	size_t errlen)
 {
-	struct buf text = BUF_INIT, why = BUF_INIT;
+	struct buf why = BUF_INIT;
 	const char *sec = NULL;
 	size_t seclen = 0;
 	unsigned line = 0;
+	int r = 0;
 
-	int r = config_read(path, &text, err, errlen);
-	if (r < 0)
-		goto done;
-
-	const char *p = text.p != NULL ? text.p : "", *end = p + text.len;
-	if (text.len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+	const char *p = text != NULL ? text : "", *end = p + (text != NULL ? len : 0);
+	if (end - p >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
 		p += 3; /* UTF-8 byte order mark, as some editors write */
 	while (p < end) {
 		line++;
@@ -607,10 +605,20 @@ config_load_file(struct config *c, const char *path, char *err, size_t errlen)
 			break;
 	}
 	if (r < 0)
-		config_err(err, errlen, "%s:%u: %s", path, line, why.p);
-done:
-	buf_fini(&text);
+		config_err(err, errlen, "%s:%u: %s", name, line, why.p);
 	buf_fini(&why);
+	return r;
+}
+
+int
+config_load_file(struct config *c, const char *path, char *err, size_t errlen)
+{
+	struct buf text = BUF_INIT;
+
+	int r = config_read(path, &text, err, errlen);
+	if (r == 0)
+		r = config_load_buffer(c, path, text.p, text.len, err, errlen);
+	buf_fini(&text);
 	return r;
 }
 

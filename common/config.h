@@ -76,6 +76,14 @@ void config_fini(struct config *c);
  * "<path>:<line>: <what>". */
 int config_load_file(struct config *c, const char *path, char *err, size_t errlen);
 
+/* Parses len bytes of INI text (need not be NUL-terminated; text is
+ * borrowed for the call) into c, on top of what c holds: what
+ * config_load_file does once the file is read. name stands for the file in
+ * messages. Returns 0 or -EINVAL with err set to "<name>:<line>: <what>";
+ * keys applied before the failing line stay applied. */
+int config_load_buffer(struct config *c, const char *name, const char *text, size_t len,
+	char *err, size_t errlen);
+
 /* Applies one "section.key=value" override. 0 or -EINVAL with err set. */
 int config_set(struct config *c, const char *assignment, char *err, size_t errlen);
 

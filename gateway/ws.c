@@ -29,7 +29,6 @@
 #include "common/log.h"
 #include "common/net.h"
 #include "common/ring.h"
-#include "common/utf8.h"
 #include "common/xmalloc.h"
 
 #define WS_MAX_HEAD 8192
@@ -402,20 +401,30 @@ ws_cb_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg 
 	if (c->state != S_OPEN)
 		return;
 	if (m->opcode == WSLAY_TEXT_FRAME || m->opcode == WSLAY_BINARY_FRAME) {
+		/* Text was validated as it arrived (wslay checks UTF-8 per chunk,
+		 * RFC 6455 §8.1, and closes 1007 at the first bad byte). */
 		bool binary = m->opcode == WSLAY_BINARY_FRAME;
-		if (!binary && !utf8_valid(m->msg, m->msg_length)) {
-			ws_close(c, WS_CLOSE_BAD_DATA, "invalid UTF-8");
-			return;
-		}
 		s->st.messages_in++;
 		s->ops->on_message(s->arg, c, m->msg, m->msg_length, binary);
 	}
 	/* ping → pong and close → close are answered by wslay itself. */
 }
 
+/* Checks wslay leaves to us, at the start of each frame. */
+static void
+ws_cb_frame_start(wslay_event_context_ptr ctx, const struct wslay_event_on_frame_recv_start_arg *a,
+	void *arg)
+{
+	/* RFC 6455 §5.5.1: a close body is empty or starts with a 2-byte code;
+	 * a 1-byte body is a protocol error (wslay would read it as "no code"). */
+	if (a->opcode == WSLAY_CONNECTION_CLOSE && a->payload_length == 1)
+		wslay_event_queue_close(ctx, WS_CLOSE_PROTOCOL, NULL, 0);
+}
+
 static const struct wslay_event_callbacks ws_callbacks = {
 	.recv_callback = ws_cb_recv,
 	.send_callback = ws_cb_send,
+	.on_frame_recv_start_callback = ws_cb_frame_start,
 	.on_msg_recv_callback = ws_cb_msg,
 };
 

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
 	gcc pkg-config cmake meson ninja-build
 	libevent-dev libnng-dev libmsgpack-dev libwslay-dev libjansson-dev libmbedtls-dev
-	python3 netcat-openbsd
+	python3 netcat-openbsd valgrind
 )
 
 missing=()
