@@ -242,12 +242,6 @@ ws_check_closed(struct ws_conn *c)
 		return;
 	if (wslay_event_get_close_sent(c->ws) && wslay_event_get_close_received(c->ws))
 		ws_kill(c, ws_received_code(c));
-	else if (wslay_event_get_close_sent(c->ws) && c->state == S_OPEN) {
-		/* wslay queued a close on its own (protocol error, too big):
-		 * wait briefly for the peer's close, then drop. */
-		c->state = S_CLOSING;
-		ws_move(c, L_CLOSING, clock_ms());
-	}
 }
 
 static void
@@ -328,6 +322,13 @@ ws_pump(struct ws_conn *c)
 	while (c->state != S_DEAD && wslay_event_want_write(c->ws))
 		if (wslay_event_send(c->ws) != 0)
 			break;
+	if (c->state == S_OPEN && wslay_event_get_close_sent(c->ws)) {
+		/* wslay answered a close or closed on its own (protocol error,
+		 * too big, bad UTF-8): nothing may follow the close frame, and
+		 * the peer gets a moment to answer before we drop it. */
+		c->state = S_CLOSING;
+		ws_move(c, L_CLOSING, clock_ms());
+	}
 	ws_mark_dirty(c);
 }
 
