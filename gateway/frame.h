@@ -19,6 +19,7 @@ struct frame {
 #define FRAME_BINARY 0x2
 #define FRAME_CLOSE 0x8
 #define FRAME_PING 0x9
+#define FRAME_PONG 0xa
 
 /* Encodes one final frame with opcode and payload (copied). refs = 1. */
 struct frame *frame_new(int opcode, const void *payload, size_t len);

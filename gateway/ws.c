@@ -5,9 +5,11 @@
  *   accept → HANDSHAKE (on the handshake list) → 101 → OPEN (active/pinged
  *   lists) → CLOSING (close frame queued; closing list) → DEAD (fd closed,
  *   on_close called) → freed at the end of the loop turn.
- * Output: wslay's own frames (pong, close) arrive through send_callback and
- * are copied into our queue; application frames are shared references. The
- * queue is written in ws_after_turn with one writev per connection.
+ * Input: one read buffer shared by all connections feeds ws_parser, which
+ * delivers whole messages in place when they arrive in one read.
+ * Output: frames (application frames shared by reference, pongs and closes
+ * of our own) queue per connection and are written in ws_after_turn with one
+ * writev per connection.
  */
 #include "gateway/ws.h"
 
@@ -21,7 +23,6 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include <wslay/wslay.h>
 
 #include "common/buf.h"
 #include "common/clock.h"
@@ -30,11 +31,14 @@
 #include "common/net.h"
 #include "common/ring.h"
 #include "common/xmalloc.h"
+#include "gateway/ws_parser.h"
 
 #define WS_MAX_HEAD 8192
 #define WS_CLOSING_GRACE_MS 2000
 #define WS_SWEEP_MS 250
 #define WS_IOV_MAX 64
+#define WS_READ_BUF 65536
+#define WS_READS_PER_EVENT 4
 
 enum ws_list { L_NONE, L_HANDSHAKE, L_ACTIVE, L_PINGED, L_CLOSING, L_DEAD, L__N };
 enum ws_state { S_HANDSHAKE, S_OPEN, S_CLOSING, S_DEAD };
@@ -46,10 +50,11 @@ struct ws_conn {
 	struct event ev;
 	int fd;
 	uint8_t list, state;
-	bool want_write, dirty, opened, got_bytes, eof;
-	wslay_event_context_ptr ws;
-	struct buf *head;            /* request head; freed once consumed */
-	size_t pre_off, pre_len;     /* bytes after the head still to feed wslay */
+	bool want_write, dirty, opened;
+	bool close_sent, close_received, failing;
+	uint16_t close_code;         /* received; 0 when the close had no code */
+	struct buf *head;            /* request head; freed after the upgrade */
+	struct ws_parser parser;
 	struct ring outq;            /* struct frame *, oldest first */
 	uint32_t out_off;            /* bytes of the front frame already written */
 	size_t out_bytes;
@@ -70,6 +75,7 @@ struct ws_server {
 	struct ws_list_head lists[L__N];
 	struct ws_conn **dirty;
 	size_t ndirty, dirty_cap;
+	uint8_t *rbuf;               /* one read buffer for all connections */
 	size_t count;
 	bool turn_armed, shutting_down;
 	struct frame *ping;
@@ -149,8 +155,7 @@ ws_free_conn(struct ws_conn *c)
 		ring_pop(&c->outq);
 	}
 	ring_fini(&c->outq);
-	if (c->ws)
-		wslay_event_context_free(c->ws);
+	ws_parser_fini(&c->parser);
 	if (c->head) {
 		buf_fini(c->head);
 		free(c->head);
@@ -203,12 +208,14 @@ ws_kill(struct ws_conn *c, uint16_t code)
 	ws_arm_turn(s);
 }
 
+/* What on_close reports: the peer's code, 1005 for a close without one
+ * (RFC 6455 §7.1.5), 1006 when no close arrived. */
 static uint16_t
-ws_received_code(struct ws_conn *c)
+ws_received_code(const struct ws_conn *c)
 {
-	if (c->ws == NULL || !wslay_event_get_close_received(c->ws))
+	if (!c->close_received)
 		return WS_CLOSE_ABNORMAL;
-	return wslay_event_get_status_code_received(c->ws);
+	return c->close_code ? c->close_code : 1005;
 }
 
 /* ---- output ------------------------------------------------------------- */
@@ -238,9 +245,11 @@ ws_enqueue(struct ws_conn *c, struct frame *f)
 static void
 ws_check_closed(struct ws_conn *c)
 {
-	if (c->ws == NULL || ring_len(&c->outq) > 0)
+	if (ring_len(&c->outq) > 0 || !c->close_sent)
 		return;
-	if (wslay_event_get_close_sent(c->ws) && wslay_event_get_close_received(c->ws))
+	/* After failing the connection (§7.1.7) we do not wait for the
+	 * peer's close: the TCP connection ends once our close is out. */
+	if (c->close_received || c->failing)
 		ws_kill(c, ws_received_code(c));
 }
 
@@ -315,119 +324,84 @@ ws_send(struct ws_conn *c, struct frame *f)
 	return 0;
 }
 
-/* Drives wslay's pending output (pong, close) into our queue. */
+/* Queues our close frame; nothing may follow it (§5.5.1). */
 static void
-ws_pump(struct ws_conn *c)
+ws_send_close(struct ws_conn *c, uint16_t code, const char *reason)
 {
-	while (c->state != S_DEAD && wslay_event_want_write(c->ws))
-		if (wslay_event_send(c->ws) != 0)
-			break;
-	if (c->state == S_OPEN && wslay_event_get_close_sent(c->ws)) {
-		/* wslay answered a close or closed on its own (protocol error,
-		 * too big, bad UTF-8): nothing may follow the close frame, and
-		 * the peer gets a moment to answer before we drop it. */
+	if (c->close_sent)
+		return;
+	c->close_sent = true;
+	ws_enqueue(c, code ? frame_new_close(code, reason) : frame_new(FRAME_CLOSE, NULL, 0));
+	if (c->state == S_OPEN) {
 		c->state = S_CLOSING;
 		ws_move(c, L_CLOSING, clock_ms());
 	}
-	ws_mark_dirty(c);
 }
 
 void
 ws_close(struct ws_conn *c, uint16_t code, const char *reason)
 {
+	if (c->state == S_OPEN)
+		ws_send_close(c, code, reason);
+}
+
+/* ---- parser callbacks ---------------------------------------------------- */
+
+static void
+ws_cb_message(void *arg, const uint8_t *data, size_t len, bool binary)
+{
+	struct ws_conn *c = arg;
 	if (c->state != S_OPEN)
-		return;
-	size_t rl = reason ? strlen(reason) : 0;
-	if (rl > 123)
-		rl = 123;
-	wslay_event_queue_close(c->ws, code, (const uint8_t *)reason, rl);
-	c->state = S_CLOSING;
-	ws_move(c, L_CLOSING, clock_ms());
-	ws_pump(c);
-}
-
-/* ---- wslay callbacks ---------------------------------------------------- */
-
-static ssize_t
-ws_cb_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *arg)
-{
-	struct ws_conn *c = arg;
-	if (c->head != NULL) {
-		size_t n = c->pre_len - c->pre_off;
-		if (n > len)
-			n = len;
-		memcpy(buf, c->head->p + c->pre_off, n);
-		c->pre_off += n;
-		if (c->pre_off == c->pre_len) {
-			buf_fini(c->head);
-			free(c->head);
-			c->head = NULL;
-		}
-		c->got_bytes = true;
-		return (ssize_t)n;
-	}
-	ssize_t r = read(c->fd, buf, len);
-	if (r > 0) {
-		c->got_bytes = true;
-		return r;
-	}
-	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-		return -1;
-	}
-	c->eof = true;
-	wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-	return -1;
-}
-
-static ssize_t
-ws_cb_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags, void *arg)
-{
-	struct ws_conn *c = arg;
-	if (c->state == S_DEAD) {
-		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-		return -1;
-	}
-	/* Accept everything: wslay's frames are complete in our queue, so
-	 * they never interleave with application frames. */
-	ws_enqueue(c, frame_new_raw(data, len));
-	return (ssize_t)len;
+		return; /* after our close: ignored (§1.4) */
+	c->srv->st.messages_in++;
+	c->srv->ops->on_message(c->srv->arg, c, data, len, binary);
 }
 
 static void
-ws_cb_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *m, void *arg)
+ws_cb_ping(void *arg, const uint8_t *data, size_t len)
 {
 	struct ws_conn *c = arg;
-	struct ws_server *s = c->srv;
-	if (c->state != S_OPEN)
-		return;
-	if (m->opcode == WSLAY_TEXT_FRAME || m->opcode == WSLAY_BINARY_FRAME) {
-		/* Text was validated as it arrived (wslay checks UTF-8 per chunk,
-		 * RFC 6455 §8.1, and closes 1007 at the first bad byte). */
-		bool binary = m->opcode == WSLAY_BINARY_FRAME;
-		s->st.messages_in++;
-		s->ops->on_message(s->arg, c, m->msg, m->msg_length, binary);
-	}
-	/* ping → pong and close → close are answered by wslay itself. */
+	if (!c->close_sent)
+		ws_enqueue(c, frame_new(FRAME_PONG, data, len)); /* §5.5.3 */
 }
 
-/* Checks wslay leaves to us, at the start of each frame. */
 static void
-ws_cb_frame_start(wslay_event_context_ptr ctx, const struct wslay_event_on_frame_recv_start_arg *a,
-	void *arg)
+ws_cb_pong(void *arg, const uint8_t *data, size_t len)
 {
-	/* RFC 6455 §5.5.1: a close body is empty or starts with a 2-byte code;
-	 * a 1-byte body is a protocol error (wslay would read it as "no code"). */
-	if (a->opcode == WSLAY_CONNECTION_CLOSE && a->payload_length == 1)
-		wslay_event_queue_close(ctx, WS_CLOSE_PROTOCOL, NULL, 0);
+	/* Activity was already noted; an unsolicited pong needs no answer. */
 }
 
-static const struct wslay_event_callbacks ws_callbacks = {
-	.recv_callback = ws_cb_recv,
-	.send_callback = ws_cb_send,
-	.on_frame_recv_start_callback = ws_cb_frame_start,
-	.on_msg_recv_callback = ws_cb_msg,
+static void
+ws_cb_close(void *arg, uint16_t code, const uint8_t *reason, size_t len)
+{
+	struct ws_conn *c = arg;
+	c->close_received = true;
+	c->close_code = code;
+	/* §5.5.1: answer with a close, echoing the code. */
+	ws_send_close(c, code, NULL);
+}
+
+static const struct ws_parser_ops ws_parser_ops = {
+	ws_cb_message,
+	ws_cb_ping,
+	ws_cb_pong,
+	ws_cb_close,
 };
+
+/* Feeds bytes to the parser; fails the connection on a violation. */
+static void
+ws_feed(struct ws_conn *c, uint8_t *data, size_t len)
+{
+	uint16_t rc = ws_parser_feed(&c->parser, data, len, &ws_parser_ops, c);
+	if (rc != 0 && !c->failing) {
+		c->failing = true;
+		if (rc == WS_CLOSE_TOO_BIG)
+			c->srv->st.closed_too_big++;
+		else
+			c->srv->st.closed_protocol++;
+		ws_send_close(c, rc, NULL);
+	}
+}
 
 /* ---- input -------------------------------------------------------------- */
 
@@ -446,20 +420,27 @@ ws_refuse(struct ws_conn *c, int status)
 static void
 ws_read_frames(struct ws_conn *c)
 {
-	c->got_bytes = false;
-	int rc = wslay_event_recv(c->ws);
-	if (c->got_bytes && (c->list == L_ACTIVE || c->list == L_PINGED))
-		ws_move(c, L_ACTIVE, clock_ms());
-	if (c->state == S_DEAD)
-		return;
-	if (rc != 0 || c->eof) {
-		/* Send what wslay queued (e.g. close 1002), best effort. */
-		ws_pump(c);
-		ws_flush(c);
-		ws_kill(c, ws_received_code(c));
+	struct ws_server *s = c->srv;
+	bool got = false;
+	for (int i = 0; i < WS_READS_PER_EVENT && c->state != S_DEAD; i++) {
+		ssize_t r = read(c->fd, s->rbuf, WS_READ_BUF);
+		if (r > 0) {
+			got = true;
+			if (!c->failing && !c->close_received)
+				ws_feed(c, s->rbuf, (size_t)r);
+			if ((size_t)r < WS_READ_BUF)
+				break;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		ws_kill(c, ws_received_code(c)); /* EOF or reset */
 		return;
 	}
-	ws_pump(c);
+	if (got && (c->list == L_ACTIVE || c->list == L_PINGED))
+		ws_move(c, L_ACTIVE, clock_ms());
 }
 
 static void
@@ -501,25 +482,18 @@ ws_read_head(struct ws_conn *c)
 	http_upgrade_response_101(&req, &resp);
 	ws_enqueue(c, frame_new_raw(resp.p, resp.len));
 	buf_fini(&resp);
-	if (wslay_event_context_server_init(&c->ws, &ws_callbacks, c) != 0)
-		abort();
-	wslay_event_config_set_max_recv_msg_length(c->ws, s->cfg->gateway_max_message);
+	ws_parser_init(&c->parser, s->cfg->gateway_max_message);
 	c->state = S_OPEN;
 	c->opened = true;
-	c->pre_off = req.head_len;
-	c->pre_len = h->len;
 	ws_move(c, L_ACTIVE, clock_ms());
 	s->st.opened++;
 	s->ops->on_open(s->arg, c, &req);
-	if (c->state == S_DEAD)
-		return;
-	if (c->pre_off == c->pre_len) {
-		buf_fini(c->head);
-		free(c->head);
-		c->head = NULL;
-	} else {
-		ws_read_frames(c);
-	}
+	/* Frames sent right behind the request head. */
+	if (c->state == S_OPEN && h->len > req.head_len)
+		ws_feed(c, (uint8_t *)h->p + req.head_len, h->len - req.head_len);
+	buf_fini(c->head);
+	free(c->head);
+	c->head = NULL;
 }
 
 static void
@@ -534,16 +508,8 @@ ws_on_io(evutil_socket_t fd, short what, void *arg)
 	if (what & EV_READ) {
 		if (c->state == S_HANDSHAKE)
 			ws_read_head(c);
-		else if (wslay_event_get_read_enabled(c->ws))
+		else
 			ws_read_frames(c);
-		else {
-			/* Reading is over (close received or error) but the peer
-			 * sends more or hangs up: drain and watch for EOF. */
-			char sink[512];
-			ssize_t r = read(c->fd, sink, sizeof sink);
-			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
-				ws_kill(c, ws_received_code(c));
-		}
 	}
 }
 
@@ -644,6 +610,7 @@ ws_server_new(struct event_base *base, const struct config *c, int fd, const str
 	struct timeval tv = {0, WS_SWEEP_MS * 1000};
 	event_add(s->sweep_ev, &tv);
 	s->turn_ev = event_new(base, -1, 0, ws_after_turn, s);
+	s->rbuf = xmalloc(WS_READ_BUF);
 	return s;
 }
 
@@ -687,6 +654,7 @@ ws_server_free(struct ws_server *s)
 	if (s->spare_fd >= 0)
 		close(s->spare_fd);
 	frame_unref(s->ping);
+	free(s->rbuf);
 	free(s->dirty);
 	free(s);
 }

@@ -1,8 +1,8 @@
 /*
- * ws — the gateway's WebSocket side: the listener, the HTTP upgrade, one
- * wslay context per connection for input (framing, fragmentation, control
- * frames, the close handshake — RFC 6455 §5, §7), and our own output queue of
- * shared frames, written with one writev per connection per loop turn.
+ * ws — the gateway's WebSocket side: the listener, the HTTP upgrade, input
+ * through ws_parser (framing, fragmentation, control frames — RFC 6455 §5),
+ * the close handshake (§7), and an output queue of shared frames per
+ * connection, written with one writev per connection per loop turn.
  *
  * No per-connection timers: connections live on lists ordered by their last
  * activity (handshaking, active, pinged, closing) and one sweep walks the
@@ -54,7 +54,8 @@ struct ws_ops {
 
 struct ws_stats {
 	uint64_t accepted, opened, closed, refused_handshake, refused_full;
-	uint64_t closed_idle, closed_slow, frames_out, bytes_out, messages_in;
+	uint64_t closed_idle, closed_slow, closed_protocol, closed_too_big;
+	uint64_t frames_out, bytes_out, messages_in;
 };
 
 /* Listens on the bound socket fd (takes ownership). c and ops are borrowed

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
 	gcc pkg-config cmake meson ninja-build
-	libevent-dev libnng-dev libmsgpack-dev libwslay-dev libjansson-dev libmbedtls-dev
+	libevent-dev libnng-dev libmsgpack-dev libjansson-dev libmbedtls-dev
 	python3 netcat-openbsd valgrind
 )
 

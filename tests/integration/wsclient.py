@@ -458,6 +458,34 @@ class WSClient:
         self.frames_seen += 1
         return Frame(fin, rsv, opcode, payload, bool(masked))
 
+    def recv_frame_wire(self, timeout=None):
+        """Like recv_frame, but returns (frame, head): head is the frame's
+        header bytes as they were on the wire (to check, e.g., that the
+        length uses the minimal encoding, §5.2)."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        head = self._read_exact(2, deadline)
+        b0, b1 = head
+        n = b1 & 0x7F
+        if n == 126:
+            ext = self._read_exact(2, deadline)
+            head += ext
+            (n,) = struct.unpack("!H", ext)
+        elif n == 127:
+            ext = self._read_exact(8, deadline)
+            head += ext
+            (n,) = struct.unpack("!Q", ext)
+            if n >> 63:
+                raise ProtocolError("64-bit length with the top bit set")
+        key = None
+        if b1 >> 7:
+            key = self._read_exact(4, deadline)
+            head += key
+        payload = self._read_exact(n, deadline)
+        if key is not None:
+            payload = mask_payload(key, payload)
+        self.frames_seen += 1
+        return Frame(b0 >> 7, (b0 >> 4) & 7, b0 & 0x0F, payload, key is not None), head
+
     # ----------------------------------------------------------------- sending
 
     def send_text(self, text):
