@@ -245,6 +245,10 @@ gw_submit(void *arg, uint64_t req, uint64_t key, const struct proto_cmd *cmd,
 	pm.u.request.gateway = gw->id;
 	pm.u.request.req = req;
 	pm.u.request.cmd = *cmd;
+	/* After this the push port has answered "timeout": no worker may act
+	 * on the request any more (a worker that was stopped and resumes
+	 * would otherwise deliver pushes reported as timed out). */
+	pm.u.request.expires = clock_wall_ms() + gw->cfg->gateway_request_timeout_ms;
 	buf_reset(&gw->enc);
 	proto_encode(&pm, &gw->enc);
 	/* The top bit keeps push connections and clients apart in the hash. */
@@ -265,21 +269,18 @@ gw_on_op(struct gateway *gw, const struct proto_op *op)
 	memset(&r, 0, sizeof r);
 	exec_op(&gw->exec, &op->cmd, &r, &gw->scratch);
 	if (op->op != 0) {
-		const struct peer *p = peers_find(gw->workers, op->worker);
-		if (p != NULL) {
-			struct proto_msg pm;
-			memset(&pm, 0, sizeof pm);
-			pm.type = PROTO_RESULT;
-			pm.u.result = r;
-			pm.u.result.id = op->op;
-			buf_reset(&gw->enc);
-			proto_encode(&pm, &gw->enc);
-			if (outlink_send(p->link, gw_msg(&gw->enc)) != 0)
-				log_warn("result_dropped", "worker=%016llx reason=queue_full",
-					(unsigned long long)op->worker);
-		}
-		/* An op from a worker we do not know yet: it will time out at the
-		 * worker; the view catches up within one renew period. */
+		struct proto_msg pm;
+		memset(&pm, 0, sizeof pm);
+		pm.type = PROTO_RESULT;
+		pm.u.result = r;
+		pm.u.result.id = op->op;
+		buf_reset(&gw->enc);
+		proto_encode(&pm, &gw->enc);
+		/* A worker that just joined may not be in our view yet: the result
+		 * waits for it (peers_send) instead of being lost. */
+		if (peers_send(gw->workers, op->worker, gw_msg(&gw->enc)) != 0)
+			log_warn("result_dropped", "worker=%016llx reason=queue_full",
+				(unsigned long long)op->worker);
 	}
 	free(r.strs.v);
 	strvec_reset(&gw->scratch);
@@ -317,6 +318,8 @@ gw_on_peer(void *arg, const struct peer *p, enum peers_change what)
 			(unsigned long long)p->id);
 	if (what == PEER_UP)
 		gw_wait_flush(gw);
+	if (what == PEER_UNKNOWN)
+		member_poke(gw->member);
 }
 
 static void

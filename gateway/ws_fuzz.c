@@ -1,7 +1,8 @@
 /*
  * ws_fuzz — libFuzzer target for WebSocket input: the bytes one client sends
- * down one connection, through the real gateway/ws.c (wslay, our recv/send
- * callbacks, the output queue, the close handshake, the end-of-turn free).
+ * down one connection, through the real gateway/ws.c (the head reader,
+ * ws_parser fed from socket reads, pongs and closes, the output queue, the
+ * close handshake, the end-of-turn free).
  *
  * Each input is one connection: a socketpair is adopted by a server that
  * lives for the whole process (one event_base, as in the gateway), then the

@@ -27,7 +27,8 @@
  *   cmd       [type: uint 1..CMD__COUNT-1, uids: [str], groups: [str],
  *              clients: [str], exclude: [str], data: bin, has_data: bool,
  *              binary: bool, session: str]
- *   REQUEST   [1, 4, gateway: uint64, req: uint64, cmd: cmd]
+ *   REQUEST   [1, 4, gateway: uint64, req: uint64, cmd: cmd, expires: uint64]
+ *             (expires is optional on decode: absent = 0)
  *   OP        [1, 5, worker: uint64, op: uint64, cmd: cmd]
  *   RESULT    [1, 6, id: uint64, ok: bool, error: str, message: str,
  *              delivered: int64, count: int64, strs: [str], session: str,
@@ -206,12 +207,13 @@ proto_encode(const struct proto_msg *m, struct buf *out)
 		msgpack_pack_uint16(&pk, m->u.event.close_code);
 		break;
 	case PROTO_REQUEST:
-		msgpack_pack_array(&pk, 2 + REQUEST_FIELDS);
+		msgpack_pack_array(&pk, 2 + REQUEST_FIELDS + 1);
 		msgpack_pack_uint8(&pk, PROTO_VERSION);
 		msgpack_pack_uint8(&pk, m->type);
 		msgpack_pack_uint64(&pk, m->u.request.gateway);
 		msgpack_pack_uint64(&pk, m->u.request.req);
 		enc_cmd(&pk, &m->u.request.cmd);
+		msgpack_pack_uint64(&pk, m->u.request.expires);
 		break;
 	case PROTO_OP:
 		msgpack_pack_array(&pk, 2 + REQUEST_FIELDS);
@@ -767,10 +769,17 @@ dec_body_of(struct dec *d, struct proto_msg *m, uint32_t n)
 		rc = dec_event(d, &m->u.event);
 		break;
 	case PROTO_REQUEST:
+		m->u.request.expires = 0;
 		if ((rc = dec_u64(d, &m->u.request.gateway)) < 0 ||
-		    (rc = dec_u64(d, &m->u.request.req)) < 0)
+		    (rc = dec_u64(d, &m->u.request.req)) < 0 ||
+		    (rc = dec_cmd(d, &m->u.request.cmd)) < 0)
 			break;
-		rc = dec_cmd(d, &m->u.request.cmd);
+		/* The optional 4th field: the expiry. */
+		if (n > fields[m->type]) {
+			if ((rc = dec_u64(d, &m->u.request.expires)) < 0)
+				break;
+			n--;
+		}
 		break;
 	case PROTO_OP:
 		if ((rc = dec_u64(d, &m->u.op.worker)) < 0 || (rc = dec_u64(d, &m->u.op.op)) < 0)

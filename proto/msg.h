@@ -151,6 +151,9 @@ struct proto_request {
 	uint64_t gateway; /* member id of the gateway that must get the REPLY */
 	uint64_t req;     /* the gateway's request id, echoed in the REPLY */
 	struct proto_cmd cmd;
+	uint64_t expires; /* wall clock (unix ms) after which the gateway has
+	                   * answered "timeout": a worker must not act on it any
+	                   * more. 0 = none. (Optional 4th field, added in v1.) */
 };
 
 struct proto_op {

@@ -742,5 +742,30 @@ main(void)
 	test_trailing();
 	test_forward_compat();
 	test_lifetimes();
+	{
+		/* REQUEST's 4th field (expires) round-trips, and a REQUEST of
+		 * three fields (before expires existed) still decodes, as 0. */
+		struct proto_msg m, d;
+		struct buf b = BUF_INIT;
+		memset(&m, 0, sizeof m);
+		m.type = PROTO_REQUEST;
+		m.u.request.gateway = 7;
+		m.u.request.req = 9;
+		m.u.request.cmd.type = CMD_GET_ALL_CLIENT_COUNT;
+		m.u.request.expires = 1790000000123ULL;
+		proto_encode(&m, &b);
+		tap_eq_int(proto_decode(b.p, b.len, &d), 0, "a request with an expiry decodes");
+		tap_ok(d.u.request.expires == 1790000000123ULL, "the expiry survives the round trip");
+		proto_msg_fini(&d);
+		/* Drop the last field: array header 0x96 → 0x95, strip the uint64
+		 * (0xcf + 8 bytes) at the end. */
+		tap_ok((uint8_t)b.p[0] == 0x96 && (uint8_t)b.p[b.len - 9] == 0xcf,
+			"the encoding ends with the expiry as a uint64");
+		b.p[0] = (char)0x95;
+		tap_eq_int(proto_decode(b.p, b.len - 9, &d), 0, "a request without the expiry decodes");
+		tap_eq_int(d.u.request.expires, 0, "and its expiry reads as none");
+		proto_msg_fini(&d);
+		buf_fini(&b);
+	}
 	return tap_done();
 }

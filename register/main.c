@@ -19,6 +19,7 @@
 #include "register/registry.h"
 
 #define REGISTER_MAX_MEMBERS 4096
+#define REGISTER_MAX_MESSAGE 4096
 
 struct reg {
 	struct prog prog;
@@ -129,8 +130,13 @@ main(int argc, char **argv)
 		"Runs the discovery service on register.listen.",
 		argc, argv, reg_on_stop, &r);
 	r.table = registry_new(REGISTER_MAX_MEMBERS);
-	if ((rc = nng_rep0_open(&r.sock)) != 0 ||
-		(rc = nng_listen(r.sock, r.prog.cfg.register_listen, NULL, 0)) != 0) {
+	if ((rc = nng_rep0_open(&r.sock)) == 0) {
+		/* An announce is a few hundred bytes: refuse anything claiming
+		 * more before nng buffers it. */
+		nng_socket_set_size(r.sock, NNG_OPT_RECVMAXSZ, REGISTER_MAX_MESSAGE);
+		rc = nng_listen(r.sock, r.prog.cfg.register_listen, NULL, 0);
+	}
+	if (rc != 0) {
 		log_error("listen_failed", "url=%s err=\"%s\"", r.prog.cfg.register_listen,
 			nng_strerror(rc));
 		return 1;

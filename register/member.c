@@ -69,7 +69,8 @@ static void
 member_saw(struct member *m, uint8_t role, uint64_t id, struct pstr inbox, uint64_t now)
 {
 	struct member_known key = {0, id, NULL, 0};
-	struct member_known *k = bsearch(&key, m->known, m->nknown, sizeof *m->known, member_known_cmp);
+	struct member_known *k = m->nknown == 0 ? NULL :
+		bsearch(&key, m->known, m->nknown, sizeof *m->known, member_known_cmp);
 	if (k != NULL) {
 		k->seen = now;
 		if (k->role != role || !pstr_eq_c(inbox, k->inbox)) {
@@ -270,8 +271,28 @@ fail:
 void
 member_leave(struct member *m)
 {
-	if (m != NULL)
-		member_announce(m, 1);
+	if (m == NULL)
+		return;
+	member_announce(m, 1);
+	/* Wait (briefly) for each answer, so the request is complete before the
+	 * socket closes: the registers drop us at once, and nng holds no
+	 * request of ours at exit. */
+	for (size_t i = 0; i < m->nregs; i++) {
+		nng_msg *msg;
+		nng_socket_set_ms(m->regs[i].sock, NNG_OPT_RECVTIMEO, 200);
+		if (nng_recvmsg(m->regs[i].sock, &msg, 0) == 0)
+			nng_msg_free(msg);
+	}
+}
+
+void
+member_poke(struct member *m)
+{
+	uint64_t now = clock_ms();
+	if (now - m->last_announce >= MEMBER_FAST_MS) {
+		m->last_announce = now;
+		member_announce(m, 0);
+	}
 }
 
 void

@@ -41,5 +41,8 @@ struct member *member_new(struct event_base *base, const struct config *c, uint8
 /* Tells the registers we are leaving (best effort, waits at most ~200 ms). */
 void member_leave(struct member *m);
 void member_free(struct member *m);
+/* Asks the registers for the live list now (at most every 50 ms): for when
+ * a message arrives from a member we do not know yet. */
+void member_poke(struct member *m);
 
 #endif

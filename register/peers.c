@@ -3,15 +3,29 @@
  */
 #include "register/peers.h"
 
+#include <errno.h>
+#include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/ring.h"
 #include "common/outlink.h"
 #include "common/xmalloc.h"
 
+/* A message for a peer that is not in the view yet. */
+struct peers_wait {
+	uint64_t id;
+	nng_msg *msg;
+	uint64_t deadline;
+};
+
 struct peers {
 	struct event_base *base;
+	struct ring waiting; /* struct peers_wait, oldest first */
+	struct event *expire_ev;
+	uint64_t dropped;
 	uint8_t role;
 	size_t max_queue;
 	peers_change_fn *fn;
@@ -20,11 +34,69 @@ struct peers {
 	size_t n;
 };
 
+/* Drops waiting messages whose peer never showed up. */
+static void
+peers_on_expire(evutil_socket_t fd, short what, void *arg)
+{
+	struct peers *ps = arg;
+	uint64_t now = clock_ms();
+	struct peers_wait *w;
+	size_t dropped = 0;
+	while ((w = ring_front(&ps->waiting)) != NULL && w->deadline <= now) {
+		nng_msg_free(w->msg);
+		ring_pop(&ps->waiting);
+		dropped++;
+	}
+	if (dropped) {
+		ps->dropped += dropped;
+		log_warn("peer_never_joined", "messages_dropped=%zu", dropped);
+	}
+}
+
+/* Sends what waited for peer p, in order. */
+static void
+peers_release(struct peers *ps, const struct peer *p)
+{
+	size_t n = ring_len(&ps->waiting);
+	for (size_t i = 0; i < n; i++) {
+		struct peers_wait w = *(struct peers_wait *)ring_front(&ps->waiting);
+		ring_pop(&ps->waiting);
+		if (w.id == p->id) {
+			outlink_send(p->link, w.msg);
+		} else {
+			*(struct peers_wait *)ring_push(&ps->waiting) = w;
+		}
+	}
+}
+
+int
+peers_send(struct peers *ps, uint64_t id, nng_msg *msg)
+{
+	const struct peer *p = peers_find(ps, id);
+	if (p != NULL)
+		return outlink_send(p->link, msg);
+	if (ring_len(&ps->waiting) >= PEERS_WAIT_MAX) {
+		nng_msg_free(msg);
+		return -ENOBUFS;
+	}
+	struct peers_wait *w = ring_push(&ps->waiting);
+	w->id = id;
+	w->msg = msg;
+	w->deadline = clock_ms() + PEERS_WAIT_MS;
+	struct peer unknown = {id, NULL, false};
+	ps->fn(ps->arg, &unknown, PEER_UNKNOWN);
+	return 0;
+}
+
 struct peers *
 peers_new(struct event_base *base, uint8_t role, size_t max_queue, peers_change_fn *fn, void *arg)
 {
 	struct peers *ps = xcalloc(1, sizeof *ps);
 	ps->base = base;
+	ring_init(&ps->waiting, sizeof(struct peers_wait));
+	ps->expire_ev = event_new(base, -1, EV_PERSIST, peers_on_expire, ps);
+	struct timeval tv = {0, 250000};
+	event_add(ps->expire_ev, &tv);
 	ps->role = role;
 	ps->max_queue = max_queue;
 	ps->fn = fn;
@@ -39,6 +111,10 @@ peers_free(struct peers *ps)
 		return;
 	for (size_t i = 0; i < ps->n; i++)
 		outlink_free(ps->v[i].link);
+	for (size_t i = 0; i < ring_len(&ps->waiting); i++)
+		nng_msg_free(((struct peers_wait *)ring_at(&ps->waiting, i))->msg);
+	ring_fini(&ps->waiting);
+	event_free(ps->expire_ev);
 	free(ps->v);
 	free(ps);
 }
@@ -106,9 +182,13 @@ peers_update(struct peers *ps, const struct member_view *view)
 	ps->v = nv;
 	ps->n = nn;
 	/* Announce joins after the list is complete, so callbacks see it. */
-	for (size_t k = 0; k < nn; k++)
-		if (fresh[k])
-			ps->fn(ps->arg, &ps->v[k], PEER_JOINED);
+	for (size_t k = 0; k < nn; k++) {
+		if (!fresh[k])
+			continue;
+		ps->fn(ps->arg, &ps->v[k], PEER_JOINED);
+		if (ring_len(&ps->waiting) > 0)
+			peers_release(ps, &ps->v[k]);
+	}
 	free(fresh);
 }
 

@@ -10,6 +10,7 @@
 #define GATECAST_REGISTER_PEERS_H
 
 #include <stdbool.h>
+#include <nng/nng.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,8 @@ enum peers_change {
 	PEER_LEFT,   /* gone from the view; its link is freed after the call */
 	PEER_DOWN,   /* still in the view, but its connection broke (it died?) */
 	PEER_UP,     /* connected again */
+	PEER_UNKNOWN, /* a message waits for this id to join the view (p->link
+	               * is NULL): ask the registers now (member_poke) */
 };
 
 typedef void peers_change_fn(void *arg, const struct peer *p, enum peers_change what);
@@ -41,6 +44,17 @@ void peers_free(struct peers *ps);
 /* Applies a new member view: dials new members of our role, closes links to
  * members that are gone. */
 void peers_update(struct peers *ps, const struct member_view *view);
+
+/* Sends msg (ownership taken, even on failure) to peer id. When id is not
+ * in the view yet — a member that just joined is known to some processes
+ * one renew period before others — the message waits up to
+ * PEERS_WAIT_MS for it (PEER_UNKNOWN is reported), then is dropped and
+ * logged. Returns 0 or -ENOBUFS when the link's queue or the wait list is
+ * full. */
+int peers_send(struct peers *ps, uint64_t id, nng_msg *msg);
+
+#define PEERS_WAIT_MS 3000
+#define PEERS_WAIT_MAX 4096
 
 size_t peers_count(const struct peers *ps);
 /* The i-th peer in id order; borrowed until the next update. */

@@ -56,20 +56,23 @@ struct worker {
 	struct wk_gather *ring;
 	uint64_t low, next;
 	struct buf enc;
-	uint64_t requests, events, timeouts;
+	uint64_t requests, events, timeouts, expired;
 };
 
 /* ---- sending ------------------------------------------------------------------ */
 
+/* Sends to a gateway; one we do not know yet (it just joined) gets the
+ * message when it shows up in our view (peers_send). */
 static int
 wk_send(struct worker *w, uint64_t gateway, const struct proto_msg *pm)
 {
-	const struct peer *p = peers_find(w->gateways, gateway);
-	if (p == NULL)
-		return -ENOENT;
+	nng_msg *msg;
 	buf_reset(&w->enc);
 	proto_encode(pm, &w->enc);
-	return outlink_send_bytes(p->link, w->enc.p, w->enc.len);
+	if (nng_msg_alloc(&msg, w->enc.len) != 0)
+		abort();
+	memcpy(nng_msg_body(msg), w->enc.p, w->enc.len);
+	return peers_send(w->gateways, gateway, msg);
 }
 
 static int
@@ -262,6 +265,14 @@ wk_on_request(struct worker *w, const struct proto_request *rq)
 {
 	const struct proto_cmd *cmd = &rq->cmd;
 	w->requests++;
+	if (rq->expires != 0 && clock_wall_ms() > rq->expires) {
+		/* The gateway already answered "timeout": acting now would do what
+		 * the application was told may not have happened. */
+		w->expired++;
+		log_debug("request_expired", "gateway=%016llx req=%llu", (unsigned long long)rq->gateway,
+			(unsigned long long)rq->req);
+		return;
+	}
 	if (w->next - w->low >= WK_MAX_GATHERS) {
 		wk_reply_error(w, rq->gateway, rq->req, "overloaded", "too many requests in flight on the worker");
 		return;
@@ -348,6 +359,9 @@ wk_on_inbox(void *arg, nng_msg *msg)
 static void
 wk_on_peer(void *arg, const struct peer *p, enum peers_change what)
 {
+	struct worker *w = arg;
+	if (what == PEER_UNKNOWN)
+		member_poke(w->member);
 	if (what == PEER_JOINED || what == PEER_LEFT)
 		log_info(what == PEER_JOINED ? "gateway_joined" : "gateway_left", "gateway=%016llx",
 			(unsigned long long)p->id);

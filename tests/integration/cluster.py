@@ -157,6 +157,20 @@ def children_of(pid):
     return out
 
 
+def proc_fd_count(pid):
+    """Open file descriptors of pid (from /proc/<pid>/fd)."""
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def proc_rss_kb(pid):
+    """Resident set size of pid in KiB (VmRSS from /proc/<pid>/status)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise FixtureError("no VmRSS for pid %d" % pid)
+
+
 # ----------------------------------------------------------------- ports
 
 _used_ports = set()
@@ -549,6 +563,22 @@ class Cluster:
         p = Proc(self, "worker", i, self.args_for("worker", i))
         self.workers.append(p)
         p.start()
+        if wait:
+            self.wait_ready()
+        return i
+
+    def add_gateway(self, wait=True):
+        """Starts one more gateway (with its own WebSocket and push ports);
+        returns its index. With wait, waits until the whole cluster has the
+        full expected view."""
+        i = len(self.gateways)
+        self.ws_ports.append(free_port())
+        self.push_ports.append(free_port())
+        p = Proc(self, "gateway", i, self.args_for("gateway", i))
+        self.gateways.append(p)
+        p.start()
+        if not wait_port(self.ws_ports[i], 10) or not wait_port(self.push_ports[i], 10):
+            raise FixtureError("gateway %d does not accept connections" % i)
         if wait:
             self.wait_ready()
         return i

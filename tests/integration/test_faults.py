@@ -2,21 +2,28 @@
 """
 Killing a worker under load: every push request is answered exactly once, no
 browser is disconnected, the surviving worker takes over, and a restarted
-worker rejoins.
+worker rejoins. Also: the same under `gatecast start` (the launcher restarts
+the worker); a gateway SIGKILLed with requests in flight; a gateway started
+while the register is down; a worker SIGSTOPped for longer than the lease and
+then resumed (no duplicate deliveries). Each test says in its docstring what
+it counts as lost; every such count must be zero.
 
 Run: GATECAST_BUILD=build python3 tests/integration/test_faults.py
 """
 
 import collections
 import os
+import re
 import signal
 import sys
 import threading
 import time
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from cluster import ClusterTestCase, PushClient, main, uniq  # noqa: E402
+import wsclient  # noqa: E402
+from cluster import ClusterTestCase, Launcher, PushClient, close_all, main, pid_alive, uniq  # noqa: E402
 
 N_CLIENTS = 200
 N_PUSH = 2000          # over both gateways' push ports
@@ -259,6 +266,587 @@ class RegisterKilledTest(ClusterTestCase):
         self.assertEqual((r.get("ok"), r.get("delivered")), (True, 3), r)
         r = p.request({"type": "get_all_client_count"})
         self.assertEqual((r.get("ok"), r.get("count"), r.get("partial")), (True, 3, None), r)
+
+
+# ------------------------------------------------------------------ helpers
+# for the tests below: requests of any kind in a paced stream, replies
+# matched to requests, and what each browser received.
+
+class ReqStream:
+    """Pipelined requests (dicts, each with a unique "id") on one push
+    connection: a writer thread paces them over `seconds`, a reader thread
+    collects the replies. After join(), check_streams() says which requests
+    got no reply."""
+
+    def __init__(self, port, reqs, seconds=STREAM_SECONDS, batch=10, reply_wait=40):
+        self.p = PushClient(port, timeout=30)
+        self.reqs = reqs
+        self.seconds = seconds
+        self.batch = batch
+        self.reply_wait = reply_wait
+        self.replies = []
+        self.sent = 0
+        self.error = None
+        self.writer = threading.Thread(target=self._write, daemon=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+
+    def start(self):
+        self.writer.start()
+        self.reader.start()
+        return self
+
+    def _write(self):
+        try:
+            pause = self.seconds / max(1, len(self.reqs) / self.batch)
+            for i in range(0, len(self.reqs), self.batch):
+                part = self.reqs[i:i + self.batch]
+                self.p.send_raw(b"".join(PushClient.encode(r) for r in part))
+                self.sent += len(part)
+                time.sleep(pause)
+        except Exception as e:  # reported by the test
+            self.error = self.error or ("writer: %r" % e)
+
+    def _read(self):
+        deadline = time.monotonic() + self.seconds + self.reply_wait
+        try:
+            for _ in self.reqs:
+                self.replies.append(self.p.read_reply(timeout=max(0.1, deadline - time.monotonic())))
+        except Exception as e:
+            self.error = self.error or ("reader after %d replies: %r" % (len(self.replies), e))
+
+    def join(self):
+        self.writer.join(self.seconds + 30)
+        self.reader.join(self.seconds + self.reply_wait + 20)
+        self.p.close()
+
+
+def check_streams(streams):
+    """(problems, pairs): pairs = [(request, reply)]; problems names stream
+    errors, requests that got no reply and replies out of order."""
+    problems, pairs = [], []
+    for s in streams:
+        if s.error:
+            problems.append(s.error)
+        want = [r["id"] for r in s.reqs]
+        got = [r.get("id") for r in s.replies]
+        bad = [(i, a, b) for i, (a, b) in enumerate(zip(got, want)) if a != b]
+        if bad:
+            problems.append("reply %d has id %r, want %r (out of order)" % bad[0])
+        if len(got) != len(want):
+            problems.append("unanswered: %d requests got no reply (first ids %r)"
+                            % (len(want) - len(got), want[len(got):][:5]))
+        pairs += list(zip(s.reqs, s.replies))
+    return problems, pairs
+
+
+def collect_until_pong(clients, timeout=15.0):
+    """Sends {"type":"ping"} on every client, then reads each one up to its
+    pong. Returns (texts, lost): texts = {key: [data message texts before
+    the pong]}, lost = {key: why} for clients that did not answer."""
+    texts, lost = {}, {}
+    for key, c in clients.items():
+        try:
+            c.send_json({"type": "ping"})
+        except (wsclient.WSError, OSError) as e:
+            lost[key] = "send failed: %r (close %r)" % (e, c.close_received)
+    deadline = time.monotonic() + timeout
+    for key, c in clients.items():
+        if key in lost:
+            continue
+        try:
+            _, skipped = c.recv_json_until(lambda o: o.get("type") == "pong",
+                                           timeout=max(0.5, deadline - time.monotonic()))
+            texts[key] = [m.text if m.is_text else repr(m) for m in skipped]
+        except (wsclient.WSError, OSError) as e:
+            lost[key] = "%r (close %r)" % (e, c.close_received)
+    return texts, lost
+
+
+def wait_for(pred, timeout, what, step=0.05):
+    """Polls pred until it returns a true value (returned) or raises
+    AssertionError after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("%s: not within %.1fs" % (what, timeout))
+        time.sleep(step)
+
+
+LAUNCHER_LINE_RE = re.compile(r"\brole=(\w+) pid=(\d+) event=cluster_view gateways=(\d+) workers=(\d+)")
+
+
+def launcher_views(la):
+    """{pid: (gateways, workers)} of the last cluster_view line each child
+    wrote to the launcher's log."""
+    views = {}
+    for m in LAUNCHER_LINE_RE.finditer(la.log_text()):
+        views[int(m.group(2))] = (int(m.group(3)), int(m.group(4)))
+    return views
+
+
+def wait_launcher_view(la, want, timeout):
+    """Waits until every current gateway and worker child of the launcher
+    last logged cluster_view `want`; returns the children {(role, i): pid}."""
+    deadline = time.monotonic() + timeout
+    while True:
+        cur = {k: v for k, v in la.current_children().items() if k[0] in ("gateway", "worker")}
+        views = launcher_views(la)
+        if (sum(1 for r, _ in cur if r == "gateway") == want[0]
+                and sum(1 for r, _ in cur if r == "worker") == want[1]
+                and all(views.get(pid) == want for pid in cur.values())):
+            return cur
+        if time.monotonic() > deadline:
+            raise AssertionError("launcher children %r never all showed cluster_view %r; last views %r"
+                                 % (cur, want, {k: views.get(pid) for k, pid in cur.items()}))
+        time.sleep(0.1)
+
+
+def register_log_wait(cluster, event, start_offset, timeout):
+    """Waits for `event=<event>` in the register's current log after byte
+    offset start_offset; returns the seconds waited, or None."""
+    t0 = time.monotonic()
+    pat = re.compile(r"\bevent=%s\b" % re.escape(event))
+    while time.monotonic() - t0 < timeout:
+        text = cluster.register.log_text()
+        if pat.search(text[start_offset:]):
+            return time.monotonic() - t0
+        time.sleep(0.05)
+    return None
+
+
+# ------------------------------------------------------------------ (a)
+
+class LauncherWorkerKilledTest(unittest.TestCase):
+    """`gatecast start` (2 gateways, 2 workers on shared ports), a few hundred
+    browsers and a steady push stream; one worker is SIGKILLed.
+
+    Counted as lost, and each must be zero: push requests without a reply;
+    browsers disconnected; pushes acknowledged with delivered:1 that did not
+    arrive exactly once; final pushes (after the restart) that did not
+    arrive. The launcher must start a new process for the same role/index,
+    and every browser must be served (ping → pong) afterwards."""
+
+    N_CLIENTS = 300
+    N_PUSH = 2000
+
+    def setUp(self):
+        self.la = None
+        self.clients = {}
+
+    def tearDown(self):
+        close_all(list(self.clients.values()))
+        if self.la is not None:
+            self.la.cleanup()
+
+    def test_worker_killed_under_the_launcher(self):
+        try:
+            self.worker_killed_under_the_launcher()
+        except BaseException:
+            if self.la is not None:   # before tearDown removes the run dir
+                self.la.dump_logs(300)
+            raise
+
+    def worker_killed_under_the_launcher(self):
+        la = self.la = Launcher(gateways=2, workers=2, extra_set={"register.lease": LEASE})
+        la.start()
+        la.wait_serving(timeout=30)
+        cur = wait_launcher_view(la, (2, 2), timeout=20)
+        uids = ["lw%d" % i for i in range(self.N_CLIENTS)]
+        per_gateway = collections.Counter()
+        for uid in uids:
+            c = wsclient.WSClient("127.0.0.1", la.ws_port, query="uid=" + uid, timeout=10)
+            self.clients[uid] = c
+            m = c.recv_json()
+            self.assertEqual((m.get("type"), m.get("ok"), m.get("uid")), ("login", True, uid), m)
+            per_gateway[m["client_id"][:16]] += 1
+        sys.stderr.write("(clients per gateway: %s) " % sorted(per_gateway.values()))
+
+        def uid_of(k):
+            return uids[k % len(uids)]
+
+        streams = [ReqStream(la.push_port, [{"type": "send_to_uid", "id": k, "uid": uid_of(k), "data": "m-%d" % k}
+                                            for k in range(g, self.N_PUSH, 2)]) for g in (0, 1)]
+        for s in streams:
+            s.start()
+        time.sleep(KILL_AFTER)
+        index = min(i for r, i in cur if r == "worker")
+        old = cur[("worker", index)]
+        os.kill(old, signal.SIGKILL)
+        t_kill = time.monotonic()
+        sent_at_kill = sum(s.sent for s in streams)
+        self.assertTrue(0 < sent_at_kill < self.N_PUSH, "the kill did not happen under load")
+
+        def restarted():
+            pid = la.current_children().get(("worker", index))
+            return pid if pid not in (None, old) else None
+        new = wait_for(restarted, 15, "a new child_started for worker %d" % index)
+        t_restart = time.monotonic() - t_kill
+        self.assertTrue(pid_alive(new), "restarted worker pid %d is not running" % new)
+        self.assertFalse(pid_alive(old), "killed worker pid %d still running" % old)
+        for s in streams:
+            s.join()
+
+        # 1. every request answered exactly once, in order: ok (delivered 1) or a clear error
+        problems, pairs = check_streams(streams)
+        tally = collections.Counter()
+        acked, partial = {}, {}
+        for req, r in pairs:
+            if r.get("ok") is True and r.get("partial") is True:
+                # Every gateway is alive: a partial answer is wrong (kept
+                # apart to check below whether its push arrived anyway).
+                tally["ok partial"] += 1
+                partial["m-%d" % req["id"]] = (req["uid"], r)
+            elif r.get("ok") is True:
+                if r.get("delivered") != 1 or r.get("offline") != []:
+                    problems.append("ok reply with wrong counts: %r" % r)
+                tally["ok"] += 1
+                acked["m-%d" % req["id"]] = req["uid"]
+            elif r.get("error") in ("timeout", "no_worker"):
+                tally[r["error"]] += 1
+            else:
+                problems.append("unexpected reply: %r" % r)
+        sys.stderr.write("(killed after %d of %d requests; restarted in %.1fs; replies %s) "
+                         % (sent_at_kill, self.N_PUSH, t_restart, dict(tally)))
+        self.assertEqual(problems[:10], [], "lost or wrong replies (tally %r)" % dict(tally))
+        self.assertEqual(sum(tally.values()), self.N_PUSH, "requests without a reply")
+
+        # 2. the restarted worker joins: every child sees 2 gateways and 2 workers
+        wait_launcher_view(la, (2, 2), timeout=2 * LEASE + 10)
+
+        # 3. a final push to everyone through the shared push port
+        with PushClient(la.push_port, timeout=20) as p:
+            reqs = [{"type": "send_to_uid", "id": i, "uid": uid, "data": "final-%s" % uid}
+                    for i, uid in enumerate(uids)]
+            replies = p.pipeline(reqs, timeout=20)
+        bad = [r for r in replies if r.get("ok") is not True or r.get("delivered") != 1]
+        self.assertEqual(bad[:5], [], "%d of %d final pushes failed" % (len(bad), len(reqs)))
+
+        # 4. no browser was disconnected; each got every acknowledged push once
+        texts, lost = collect_until_pong(self.clients)
+        self.assertEqual(lost, {}, "browsers disconnected or not served after the kill")
+        missing, dups, foreign = [], [], []
+        received = collections.Counter()
+        for uid, got in texts.items():
+            n = collections.Counter(got)
+            received.update(n)
+            dups += [(uid, t, k) for t, k in n.items() if k > 1]
+            foreign += [(uid, t) for t in n if t.startswith("m-") and acked.get(t, uid) != uid
+                        and partial.get(t, (uid,))[0] != uid]
+            want = [t for t, u in acked.items() if u == uid] + ["final-%s" % uid]
+            missing += [(uid, t) for t in want if n[t] == 0]
+        self.assertEqual(missing[:10], [], "lost: %d acknowledged pushes never arrived" % len(missing))
+        self.assertEqual(dups[:10], [], "pushes received more than once")
+        self.assertEqual(foreign[:10], [], "pushes for someone else")
+        # A partial answer while every gateway is alive is wrong; worse when
+        # it reports offline a push that did arrive.
+        understated = [(t, r) for t, (_, r) in partial.items() if received[t] > (r.get("delivered") or 0)]
+        self.assertEqual(len(partial), 0,
+                         "%d partial answers although every gateway was alive; %d of them said delivered:0 "
+                         "offline:[uid] for a push that did arrive (e.g. %r); others: %r"
+                         % (len(partial), len(understated), understated[:1], list(partial.values())[:2]))
+
+
+# ------------------------------------------------------------------ (b)
+
+SHORT_LEASE = 2.0
+
+
+class GatewayKilledInFlightTest(ClusterTestCase):
+    """A stream of sends and queries through gateway 0's push port while
+    gateway 1 is SIGKILLed.
+
+    Counted as lost, and each must be zero: requests without a reply (every
+    one must be answered ok, ok with partial:true, or timeout — never
+    silence); gateway 0's browsers disconnected; pushes to gateway 0's
+    browsers acknowledged with delivered:1 that did not arrive exactly once.
+    Gateway 1's browsers must see the TCP connection end (1006); the
+    register must drop gateway 1 within its lease (+1 s for the sweep and
+    scheduling); the survivors' cluster_view must show gateways=1 within
+    2 leases + 3 s (the register's lease, then the members' grace of one
+    lease since the last listing)."""
+
+    CLUSTER = dict(gateways=2, workers=2, extra_set={"register.lease": SHORT_LEASE})
+    N_CLIENTS = 200
+    N_REQ = 2400
+
+    def test_requests_in_flight_when_a_gateway_dies(self):
+        uids = ["gk%d" % i for i in range(self.N_CLIENTS)]   # even: gateway 0, odd: gateway 1
+        clients = {}
+        for i, uid in enumerate(uids):
+            c, _ = self.connect(i % 2, uid=uid)
+            clients[uid] = c
+        on0 = {u for i, u in enumerate(uids) if i % 2 == 0}
+
+        def req(k):
+            uid = uids[(k // 4) % len(uids)]
+            kind = k % 4
+            if kind in (0, 3):
+                return {"type": "send_to_uid", "id": k, "uid": uid, "data": "g-%d" % k}
+            if kind == 1:
+                return {"type": "get_all_client_count", "id": k}
+            return {"type": "is_uid_online", "id": k, "uid": uid}
+
+        streams = [ReqStream(self.cluster.push_port(0), [req(k) for k in range(g, self.N_REQ, 2)], batch=40)
+                   for g in (0, 1)]
+        log_at_kill = len(self.cluster.register.log_text())
+        for s in streams:
+            s.start()
+        time.sleep(KILL_AFTER)
+        self.cluster.kill("gateway", 1, signal.SIGKILL)
+        t_kill = time.monotonic()
+        sent_at_kill = sum(s.sent for s in streams)
+        self.assertTrue(0 < sent_at_kill < self.N_REQ, "the kill did not happen under load")
+
+        # The register drops it within its lease.
+        dropped = register_log_wait(self.cluster, "members_expired", log_at_kill, SHORT_LEASE + 5)
+        self.assertIsNotNone(dropped, "the register never logged members_expired after the kill")
+        # The survivors' views follow.
+        self.cluster.wait_ready(timeout=2 * SHORT_LEASE + 3)
+        t_view = time.monotonic() - t_kill
+        sys.stderr.write("(killed after %d of %d requests; register dropped it after %.1fs; views after %.1fs) "
+                         % (sent_at_kill, self.N_REQ, dropped, t_view))
+        self.assertLessEqual(dropped, SHORT_LEASE + 1.0, "the register took longer than the lease")
+
+        # Gateway 1's browsers see the connection end.
+        codes = collections.Counter()
+        for i, uid in enumerate(uids):
+            if uid not in on0:
+                code, _ = clients[uid].expect_close(timeout=5)
+                codes[code] += 1
+        self.assertEqual(dict(codes), {1006: len(uids) - len(on0)}, "close codes seen by gateway 1's browsers")
+
+        for s in streams:
+            s.join()
+        problems, pairs = check_streams(streams)
+        tally = collections.Counter()
+        acked = {}
+        for q, r in pairs:
+            t = q["type"]
+            if r.get("ok") is not True:
+                if r.get("error") == "timeout":
+                    tally["timeout"] += 1
+                else:
+                    problems.append("unexpected reply to %r: %r" % (q, r))
+                continue
+            partial = r.get("partial") is True
+            tally["ok partial" if partial else "ok"] += 1
+            if partial and (r.get("answered"), r.get("expected")) != (1, 2):
+                problems.append("partial reply without answered=1 expected=2: %r" % r)
+            if t == "send_to_uid":
+                mine = q["uid"] in on0
+                if mine and (r.get("delivered"), r.get("offline")) != (1, []):
+                    problems.append("send to a live gateway 0 uid: %r -> %r" % (q, r))
+                if not mine and r.get("delivered") not in (0, 1):
+                    problems.append("send to a gateway 1 uid: %r -> %r" % (q, r))
+                if mine:
+                    acked[q["data"]] = q["uid"]
+            elif t == "get_all_client_count":
+                want = (self.N_CLIENTS // 2,) if partial else (self.N_CLIENTS // 2, self.N_CLIENTS)
+                if r.get("count") not in want:
+                    problems.append("count %r (partial=%r), want one of %r" % (r.get("count"), partial, want))
+            elif t == "is_uid_online":
+                if q["uid"] in on0 and r.get("online") is not True:
+                    problems.append("gateway 0 uid not online: %r -> %r" % (q, r))
+                if not isinstance(r.get("online"), bool):
+                    problems.append("is_uid_online without a boolean: %r" % r)
+        sys.stderr.write("(replies %s) " % dict(tally))
+        self.assertEqual(problems[:10], [], "lost or wrong replies (tally %r)" % dict(tally))
+        self.assertEqual(sum(tally.values()), self.N_REQ, "requests without a reply")
+
+        # Gateway 0's browsers: none lost, every acknowledged push exactly once.
+        survivors = {u: clients[u] for u in uids if u in on0}
+        r = self.request({"type": "get_all_client_count"}, gateway=0)
+        self.assertEqual((r.get("count"), r.get("partial")), (len(survivors), None), r)
+        texts, lost = collect_until_pong(survivors)
+        self.assertEqual(lost, {}, "gateway 0's browsers disconnected")
+        missing, dups = [], []
+        for uid, got in texts.items():
+            n = collections.Counter(got)
+            dups += [(uid, t, k) for t, k in n.items() if k > 1]
+            missing += [(uid, t) for t, u in acked.items() if u == uid and n[t] == 0]
+        self.assertEqual(missing[:10], [], "lost: %d acknowledged pushes never arrived" % len(missing))
+        self.assertEqual(dups[:10], [], "pushes received more than once")
+
+
+# ------------------------------------------------------------------ (c)
+
+class RegisterDownNewGatewayTest(ClusterTestCase):
+    """The register is SIGKILLed, a new gateway starts while it is down, a
+    browser connects to the new gateway (its login event waits for a
+    worker), and the register comes back: the new gateway joins, everybody
+    sees 2 gateways and 1 worker within a lease + 5 s of the restart, the
+    waiting login is served (not lost), and pushes reach the new gateway's
+    browser through the old gateway's push port and vice versa.
+    Counted as lost, must be zero: the login made during the outage; the
+    pushes sent after the join."""
+
+    CLUSTER = dict(gateways=1, workers=1, extra_set={"register.lease": SHORT_LEASE,
+                                                     "gateway.worker_wait": 15,
+                                                     "gateway.request_timeout": 20})
+
+    def test_gateway_started_while_the_register_is_down_joins_after(self):
+        cl = self.cluster
+        old_uid = uniq("old")
+        a, _ = self.connect(0, uid=old_uid)
+        cl.kill("register", 0, signal.SIGKILL)
+        i = cl.add_gateway(wait=False)
+        new = cl.gateways[i]
+        # Longer than two leases: nobody may learn of or forget anybody.
+        time.sleep(2 * SHORT_LEASE + 0.5)
+        self.assertIn(new.last_view(), (None, (1, 0)), "the new gateway knows of peers without a register")
+        for p in (cl.gateways[0], cl.workers[0]):
+            self.assertEqual(p.last_view(), (1, 1), "%s changed its view without a register" % p.name)
+        # Traffic between the old members goes on.
+        r = self.request({"type": "send_to_uid", "uid": old_uid, "data": "during"}, gateway=0)
+        self.assertEqual((r.get("delivered"), r.get("offline")), (1, []), r)
+        self.assertEqual(a.recv_text(), "during")
+        # A browser on the new gateway: its login has to wait for a worker.
+        new_uid = uniq("new")
+        b = self.ws(i, query="uid=" + new_uid)
+        self.assertEqual(b.pump(0.5), 0, "the new gateway answered without any worker: %r" % b.pending())
+
+        t0 = time.monotonic()
+        cl.start_process("register", 0, wait=False)
+        cl.wait_ready(timeout=SHORT_LEASE + 5)
+        sys.stderr.write("(new gateway joined %.1fs after the register restarted) " % (time.monotonic() - t0))
+        m = b.recv_json(timeout=10)
+        self.assertEqual((m.get("type"), m.get("ok"), m.get("uid")), ("login", True, new_uid),
+                         "the login made while the register was down: %r" % m)
+        # Pushes cross between the old and the new gateway.
+        r = self.request({"type": "send_to_uid", "uid": new_uid, "data": "old->new"}, gateway=0)
+        self.assertEqual((r.get("ok"), r.get("delivered"), r.get("offline")), (True, 1, []), r)
+        self.assertEqual(b.recv_text(), "old->new")
+        r = self.request({"type": "send_to_uid", "uid": old_uid, "data": "new->old"}, gateway=i)
+        self.assertEqual((r.get("ok"), r.get("delivered"), r.get("offline")), (True, 1, []), r)
+        self.assertEqual(a.recv_text(), "new->old")
+        for g in (0, i):
+            r = self.request({"type": "get_all_client_count"}, gateway=g)
+            self.assertEqual((r.get("ok"), r.get("count"), r.get("partial")), (True, 2, None), r)
+        self.assertBrowserAlive(a)
+        self.assertBrowserAlive(b)
+
+
+# ------------------------------------------------------------------ (d)
+
+class WorkerStoppedTest(ClusterTestCase):
+    """SIGSTOP a worker (hung, not dead) for longer than the lease while
+    pushes stream in through both gateways, then SIGCONT it.
+
+    While it is stopped: every request is answered (ok, or timeout when it
+    was on the stopped worker); once the others drop it, every browser is
+    served by the other worker (ping → pong) and pushes succeed. After
+    SIGCONT it rejoins (everyone sees 2 workers again).
+    Counted as lost, and each must be zero: requests without a reply;
+    browsers disconnected or not served; pushes acknowledged with
+    delivered:N not received exactly N times. Also zero: any browser
+    receiving any push twice (a timed-out push may arrive once, late, when
+    the stopped worker resumes — its outcome is unknown — but never twice)."""
+
+    CLUSTER = dict(gateways=2, workers=2, extra_set={"register.lease": SHORT_LEASE})
+    N_CLIENTS = 200
+    N_PUSH = 1200
+    STOP_SECONDS = 8.0
+    STREAM = 10.0
+
+    def test_stopped_worker_times_out_then_rejoins_without_duplicates(self):
+        cl = self.cluster
+        uids = ["st%d" % i for i in range(self.N_CLIENTS)]
+        clients = {}
+        for i, uid in enumerate(uids):
+            c, _ = self.connect(i % 2, uid=uid)
+            clients[uid] = c
+
+        def uid_of(k):
+            return uids[k % len(uids)]
+
+        # Four push connections per gateway, so that both workers carry
+        # some (each connection is pinned to one worker by a hash).
+        streams = [ReqStream(cl.push_port(j % 2), [{"type": "send_to_uid", "id": k, "uid": uid_of(k), "data": "s-%d" % k}
+                                                   for k in range(j, self.N_PUSH, 8)],
+                             seconds=self.STREAM, batch=3)
+                   for j in range(8)]
+        for s in streams:
+            s.start()
+        time.sleep(1.0)
+        cl.kill("worker", 0, signal.SIGSTOP)
+        t_stop = time.monotonic()
+        try:
+            others = [cl.gateways[0], cl.gateways[1], cl.workers[1]]
+            cl.wait_ready(timeout=2 * SHORT_LEASE + 5, gateways=2, workers=1, procs=others)
+            t_drop = time.monotonic() - t_stop
+            # Its browsers moved on: everyone is served by the other worker.
+            texts1, lost = collect_until_pong(clients, timeout=15)
+            self.assertEqual(lost, {}, "browsers not served while a worker is stopped")
+            p = self.push(0, timeout=20)
+            replies = p.pipeline([{"type": "send_to_uid", "id": i, "uid": u, "data": "mid-%s" % u}
+                                  for i, u in enumerate(uids)], timeout=20)
+            bad = [r for r in replies if r.get("ok") is not True or r.get("delivered") != 1]
+            self.assertEqual(bad[:5], [], "%d pushes failed while the stopped worker was dropped" % len(bad))
+            time.sleep(max(0.0, self.STOP_SECONDS - (time.monotonic() - t_stop)))
+        finally:
+            cl.kill("worker", 0, signal.SIGCONT)
+        t_cont = time.monotonic()
+        cl.wait_ready(timeout=2 * SHORT_LEASE + 10)
+        t_rejoin = time.monotonic() - t_cont
+        for s in streams:
+            s.join()
+        problems, pairs = check_streams(streams)
+        tally = collections.Counter()
+        acked, unknown = {}, {}
+        partial = []
+        for q, r in pairs:
+            if r.get("ok") is True and r.get("partial") is True:
+                tally["ok partial"] += 1
+                partial.append((q["data"], r))
+                unknown[q["data"]] = q["uid"]   # checked for duplicates like a timeout
+            elif r.get("ok") is True:
+                tally["ok"] += 1
+                if r.get("delivered") != 1 or r.get("offline") != []:
+                    problems.append("ok reply with wrong counts: %r" % r)
+                acked[q["data"]] = (q["uid"], r.get("delivered"))
+            elif r.get("error") == "timeout":
+                tally["timeout"] += 1
+                unknown[q["data"]] = q["uid"]
+            else:
+                problems.append("unexpected reply: %r" % r)
+        sys.stderr.write("(stopped %.1fs; dropped after %.1fs; rejoined %.1fs after SIGCONT; replies %s) "
+                         % (t_cont - t_stop, t_drop, t_rejoin, dict(tally)))
+        self.assertEqual(problems[:10], [], "lost or wrong replies (tally %r)" % dict(tally))
+        self.assertEqual(sum(tally.values()), self.N_PUSH, "requests without a reply")
+
+        # After the rejoin: a push to everyone, through the other gateway.
+        time.sleep(1.0)
+        p = self.push(1, timeout=20)
+        replies = p.pipeline([{"type": "send_to_uid", "id": i, "uid": u, "data": "end-%s" % u}
+                              for i, u in enumerate(uids)], timeout=20)
+        bad = [r for r in replies if r.get("ok") is not True or r.get("delivered") != 1]
+        self.assertEqual(bad[:5], [], "%d pushes failed after the rejoin" % len(bad))
+        texts2, lost = collect_until_pong(clients, timeout=15)
+        self.assertEqual(lost, {}, "browsers lost after the rejoin")
+
+        received = collections.Counter()
+        dups, missing, foreign = [], [], []
+        for uid in uids:
+            n = collections.Counter(texts1.get(uid, []) + texts2.get(uid, []))
+            dups += [(uid, t, k) for t, k in n.items() if k > 1]
+            for t, k in n.items():
+                received[t] += k
+                if t.startswith("s-") and (acked.get(t) or (unknown.get(t), None))[0] != uid:
+                    foreign.append((uid, t))
+            missing += [(uid, t) for t in ("mid-%s" % uid, "end-%s" % uid) if n[t] != 1]
+        wrong = [(t, want, received[t]) for t, (_, want) in acked.items() if received[t] != want]
+        late = sum(1 for t in unknown if received[t] == 1)
+        sys.stderr.write("(timed-out pushes delivered anyway: %d of %d) " % (late, len(unknown)))
+        self.assertEqual(dups[:10], [], "pushes received more than once")
+        self.assertEqual(wrong[:10], [], "acknowledged pushes not received delivered:N times")
+        self.assertEqual(missing[:10], [], "pushes to everyone not received exactly once")
+        self.assertEqual(foreign[:10], [], "pushes for someone else")
+        understated = [(t, r) for t, r in partial if received[t] > (r.get("delivered") or 0)]
+        self.assertEqual(partial[:3], [], "%d partial answers although both gateways were alive (%d of them "
+                         "reported fewer deliveries than arrived)" % (len(partial), len(understated)))
 
 
 if __name__ == "__main__":
