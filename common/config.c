@@ -73,7 +73,7 @@ struct config_key {
 	{sec, name, CONFIG_DURATION, CONFIG_FIELD(field, uint32_t), def, min, max, NULL, doc}
 
 static const char *const config_app_choices[] = {"builtin", "echo", NULL};
-static const char *const config_auth_choices[] = {"none", NULL};
+static const char *const config_auth_choices[] = {"token", "none", NULL};
 static const char *const config_level_choices[] = {"debug", "info", "warn", "error", NULL};
 
 /*
@@ -83,6 +83,17 @@ static const char *const config_level_choices[] = {"debug", "info", "warn", "err
 static const struct config_key config_keys[] = {
 	STR("cluster", "run_dir", cluster_run_dir, "/tmp/gatecast", 1, 76, NULL,
 		"directory holding the ipc sockets of this cluster's processes"),
+	STR("cluster", "secret", cluster_secret, "", 0, 1024, NULL,
+		"shared secret proving cluster membership (HMAC on every message; env "
+		"GATECAST_CLUSTER_SECRET); empty: gatecast start makes one per run"),
+	DUR("cluster", "max_clock_skew", cluster_max_clock_skew_ms, "30", SEC, 3600 * SEC,
+		"seconds a cluster message's timestamp may differ from our clock"),
+	STR("cluster", "tls_cert", cluster_tls_cert, "", 0, 4095, NULL,
+		"PEM certificate (with key in tls_key) for tls+tcp:// listeners"),
+	STR("cluster", "tls_key", cluster_tls_key, "", 0, 4095, NULL,
+		"PEM private key for tls+tcp:// listeners"),
+	STR("cluster", "tls_ca", cluster_tls_ca, "", 0, 4095, NULL,
+		"PEM CA bundle that tls+tcp:// peers' certificates must chain to"),
 
 	STR("register", "listen", register_listen, "tcp://127.0.0.1:1238", 1, 255, NULL,
 		"nng URL the registry listens on"),
@@ -125,6 +136,22 @@ static const struct config_key config_keys[] = {
 		"longest uid in bytes"),
 	U32("gateway", "max_group_len", gateway_max_group_len, "128", 1, 4096,
 		"longest group name in bytes"),
+	STR("gateway", "allowed_origins", gateway_allowed_origins, "", 0, 8191, NULL,
+		"comma-separated Origin values browsers may connect from; empty = any"),
+	STR("gateway", "trusted_proxies", gateway_trusted_proxies, "", 0, 8191, NULL,
+		"comma-separated proxy IPs whose X-Forwarded-For is believed"),
+	U32("gateway", "max_connections_per_ip", gateway_max_connections_per_ip, "1000", 0,
+		10000000, "most connections from one client IP per gateway; 0 = no limit"),
+	U32("gateway", "max_connections_per_uid", gateway_max_connections_per_uid, "64", 0,
+		1000000, "most connections of one uid per gateway (the oldest is closed); 0 = no limit"),
+	U32("gateway", "max_groups", gateway_max_groups, "128", 1, 1000000,
+		"most groups one connection may join"),
+	U32("gateway", "rate_limit", gateway_rate_limit, "20", 0, 1000000,
+		"messages per second a client may send (token bucket); 0 = no limit"),
+	U32("gateway", "rate_burst", gateway_rate_burst, "40", 1, 1000000,
+		"messages a client may send at once above rate_limit"),
+	U32("gateway", "rate_limit_close", gateway_rate_limit_close, "20", 1, 1000000,
+		"rate-limited messages in a row after which the client is closed (1008)"),
 
 	U32("worker", "count", worker_count, "0", 0, 1024,
 		"worker processes to run; 0 = one per CPU core"),
@@ -135,8 +162,21 @@ static const struct config_key config_keys[] = {
 	DUR("worker", "query_timeout", worker_query_timeout_ms, "3", SEC / 100, 3600 * SEC,
 		"seconds a worker waits for the gateways' answers to a query"),
 
-	STR("auth", "mode", auth_mode, "none", 1, 31, config_auth_choices,
-		"client authentication; only none for now"),
+	STR("auth", "mode", auth_mode, "token", 1, 31, config_auth_choices,
+		"token: clients prove their uid with a JWT (HS256, auth.secret); none: "
+		"clients declare any uid (demos only)"),
+	STR("auth", "secret", auth_secret, "", 0, 1024, NULL,
+		"HS256 key for client tokens (env GATECAST_AUTH_SECRET); at least 32 bytes"),
+	STR("auth", "previous_secret", auth_previous_secret, "", 0, 1024, NULL,
+		"the former key, still accepted while tokens signed with it expire"),
+	DUR("auth", "leeway", auth_leeway_ms, "30", 0, 3600 * SEC,
+		"seconds of clock difference tolerated on exp and nbf"),
+	DUR("auth", "login_timeout", auth_login_timeout_ms, "10", SEC / 10, 3600 * SEC,
+		"seconds an unauthenticated connection has to log in"),
+
+	STR("push", "secret", push_secret, "", 0, 1024, NULL,
+		"when set, push connections must first send {\"type\":\"auth\",\"secret\":...} "
+		"(env GATECAST_PUSH_SECRET)"),
 
 	STR("log", "level", log_level, "info", 1, 31, config_level_choices,
 		"least severe level written: debug, info, warn or error"),
@@ -152,6 +192,7 @@ static const struct config_key config_keys[] = {
 };
 
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
+#define CONFIG_MIN_SECRET 32
 
 static void config_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -710,11 +751,21 @@ config_validate(const struct config *c, char *err, size_t errlen)
 			errlen) < 0)
 		return -EINVAL;
 
-	if (c->auth_mode == NULL || strcmp(c->auth_mode, "none") != 0) {
+	if (c->auth_mode != NULL && strcmp(c->auth_mode, "token") == 0 &&
+		strlen(c->auth_secret) < CONFIG_MIN_SECRET) {
 		config_err(err, errlen,
-			"auth.mode: \"%s\" is not supported: token authentication comes in a "
-			"later version, only \"none\" is accepted now",
-			c->auth_mode != NULL ? c->auth_mode : "");
+			"auth.secret: %s; set it (or GATECAST_AUTH_SECRET) to at least %d random "
+			"bytes, or run without client authentication with auth.mode = none",
+			c->auth_secret[0] ? "too short" : "missing", CONFIG_MIN_SECRET);
+		return -EINVAL;
+	}
+	if (c->auth_previous_secret[0] && strlen(c->auth_previous_secret) < CONFIG_MIN_SECRET) {
+		config_err(err, errlen, "auth.previous_secret: shorter than %d bytes",
+			CONFIG_MIN_SECRET);
+		return -EINVAL;
+	}
+	if ((c->cluster_tls_cert[0] != 0) != (c->cluster_tls_key[0] != 0)) {
+		config_err(err, errlen, "cluster.tls_cert and cluster.tls_key go together");
 		return -EINVAL;
 	}
 
@@ -850,6 +901,26 @@ config_from_args(struct config *c, int argc, char **argv, int first, int *rest, 
 
 	if (file != NULL && config_load_file(c, file, err, errlen) < 0)
 		goto fail;
+	/* Secrets from the environment keep them out of argv (ps) and files. */
+	static const struct {
+		const char *env, *key;
+	} secret_env[] = {
+		{"GATECAST_CLUSTER_SECRET", "cluster.secret"},
+		{"GATECAST_AUTH_SECRET", "auth.secret"},
+		{"GATECAST_AUTH_PREVIOUS_SECRET", "auth.previous_secret"},
+		{"GATECAST_PUSH_SECRET", "push.secret"},
+	};
+	for (size_t i = 0; i < sizeof secret_env / sizeof secret_env[0]; i++) {
+		const char *v = getenv(secret_env[i].env);
+		if (v == NULL || v[0] == '\0')
+			continue;
+		struct buf kv = BUF_INIT;
+		buf_printf(&kv, "%s=%s", secret_env[i].key, v);
+		int rc = config_set(c, kv.p, err, errlen);
+		buf_fini(&kv);
+		if (rc < 0)
+			goto fail;
+	}
 	for (int i = first; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--") == 0)

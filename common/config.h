@@ -21,6 +21,11 @@
 struct config {
 	/* [cluster] */
 	char *cluster_run_dir;     /* run_dir: ipc sockets live here; "/tmp/gatecast" */
+	char *cluster_secret;      /* secret: HMAC key of every cluster message */
+	uint32_t cluster_max_clock_skew_ms; /* max_clock_skew: 30 s */
+	char *cluster_tls_cert;    /* tls_cert, tls_key, tls_ca: for tls+tcp:// links */
+	char *cluster_tls_key;
+	char *cluster_tls_ca;
 
 	/* [register] */
 	char *register_listen;     /* listen: nng URL; "tcp://127.0.0.1:1238" */
@@ -46,6 +51,14 @@ struct config {
 	uint32_t gateway_max_pending;    /* max_pending: 65536 events/requests waiting */
 	uint32_t gateway_max_uid_len;    /* max_uid_len: 128 */
 	uint32_t gateway_max_group_len;  /* max_group_len: 128 */
+	char *gateway_allowed_origins;   /* allowed_origins: "" = any */
+	char *gateway_trusted_proxies;   /* trusted_proxies: "" */
+	uint32_t gateway_max_connections_per_ip;  /* 1000; 0 = no limit */
+	uint32_t gateway_max_connections_per_uid; /* 64, oldest closed; 0 = no limit */
+	uint32_t gateway_max_groups;     /* max_groups: 128 per connection */
+	uint32_t gateway_rate_limit;     /* rate_limit: 20 messages/s; 0 = off */
+	uint32_t gateway_rate_burst;     /* rate_burst: 40 */
+	uint32_t gateway_rate_limit_close; /* rate_limit_close: 20 in a row → 1008 */
 
 	/* [worker] */
 	uint32_t worker_count;         /* count: 0 = one per CPU core */
@@ -54,7 +67,14 @@ struct config {
 	uint32_t worker_query_timeout_ms; /* query_timeout: 3 s; gathering gateway answers */
 
 	/* [auth] */
-	char *auth_mode;               /* mode: "none" (the only value for now) */
+	char *auth_mode;               /* mode: "token" (default) | "none" */
+	char *auth_secret;             /* secret: HS256 key, ≥ 32 bytes for token */
+	char *auth_previous_secret;    /* previous_secret: accepted during rotation */
+	uint32_t auth_leeway_ms;       /* leeway: 30 s on exp/nbf */
+	uint32_t auth_login_timeout_ms; /* login_timeout: 10 s */
+
+	/* [push] */
+	char *push_secret;             /* secret: "" = no push-port auth */
 
 	/* [log] */
 	char *log_level;               /* level: "info" */

@@ -14,6 +14,8 @@
 #include "common/buf.h"
 #include "tests/tap.h"
 
+#define SECRET32 "0123456789abcdef0123456789abcdef"
+
 #define TEMP_MAX 64
 
 static char temp_paths[TEMP_MAX][64];
@@ -118,13 +120,16 @@ test_defaults(void)
 	tap_eq_str(c.worker_app, "builtin", "the default app is builtin");
 	tap_eq_str(c.worker_inbox, "", "worker.inbox defaults to empty");
 	tap_eq_int(c.worker_query_timeout_ms, 3000, "the default query timeout is 3 s");
-	tap_eq_str(c.auth_mode, "none", "the default auth mode is none");
+	tap_eq_str(c.auth_mode, "token", "the default auth mode is token");
 	tap_eq_str(c.log_level, "info", "the default log level is info");
 	tap_eq_str(c.log_file, "", "log.file defaults to empty (stderr)");
 	tap_eq_int(c.launcher_restart_min_ms, 200, "the default restart backoff starts at 0.2 s");
 	tap_eq_int(c.launcher_restart_max_ms, 10000, "the default restart backoff ends at 10 s");
 	tap_eq_int(c.launcher_stop_timeout_ms, 10000, "the default stop timeout is 10 s");
-	tap_eq_int(config_validate(&c, err, sizeof err), 0, "the defaults pass validation");
+	tap_eq_int(config_validate(&c, err, sizeof err), -EINVAL,
+		"the defaults need an auth secret: nobody runs without authentication by accident");
+	set(&c, "auth.secret=" SECRET32, err, sizeof err);
+	tap_eq_int(config_validate(&c, err, sizeof err), 0, "the defaults with a secret pass validation");
 	config_fini(&c);
 	tap_ok(c.cluster_run_dir == NULL && c.log_file == NULL, "config_fini clears the strings");
 	config_fini(&c);
@@ -383,9 +388,12 @@ test_validate(void)
 		{"launcher.restart_backoff_min=11", "launcher.restart_backoff_min (11 s) must be at "
 						    "most launcher.restart_backoff_max (10 s)",
 			"the restart backoff minimum must not pass the maximum"},
-		{"auth.mode=token", "auth.mode: \"token\" is not supported: token authentication "
-				    "comes in a later version, only \"none\" is accepted now",
-			"auth.mode must be none for now"},
+		{"auth.secret=short", "auth.secret: too short; set it (or GATECAST_AUTH_SECRET) to at "
+				      "least 32 random bytes, or run without client authentication "
+				      "with auth.mode = none",
+			"a short auth secret is refused"},
+		{"auth.mode=open", "auth.mode: \"open\" is not one of token, none",
+			"auth.mode must be token or none"},
 		{"worker.app=chat", "worker.app: \"chat\" is not one of builtin, echo",
 			"worker.app must be known"},
 		{"log.level=trace", "log.level: \"trace\" is not one of debug, info, warn, error",
@@ -393,6 +401,7 @@ test_validate(void)
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		config_defaults(&c);
+		set(&c, "auth.secret=" SECRET32, err, sizeof err);
 		if (set(&c, cases[i].set, err, sizeof err) != 0)
 			abort();
 		err[0] = '\0';
@@ -402,6 +411,7 @@ test_validate(void)
 		config_fini(&c);
 	}
 	config_defaults(&c);
+	set(&c, "auth.mode=none", err, sizeof err);
 	set(&c, "worker.app=echo", err, sizeof err);
 	set(&c, "log.level=error", err, sizeof err);
 	set(&c, "launcher.restart_backoff_min=10", err, sizeof err);
@@ -432,7 +442,7 @@ test_describe(void)
 	for (const char *p = d; *p != '\0'; p++)
 		if (*p == '\n' && p[1] != '\n' && p[1] != '\0')
 			lines++;
-	tap_eq_int(lines + 1, 31, "describe lists every key");
+	tap_eq_int(lines + 1, 49, "describe lists every key");
 	free(d2);
 	set(&c, "log.file= /var/log/g.log ", (char[64]){0}, 64);
 	set(&c, "log.file=\" x\"", (char[64]){0}, 64);
@@ -449,6 +459,8 @@ test_args(void)
 	struct config c;
 	char err[256];
 	int rest[16], nrest = -1;
+	/* The secret comes from the environment, as in production. */
+	setenv("GATECAST_AUTH_SECRET", SECRET32, 1);
 	const char *path = temp_file("[gateway]\ncount = 2\nmax_pending = 10\n[log]\nlevel = warn\n");
 	char *argv[] = {
 		"gatecast-gateway", "--set", "gateway.count=7", "foreground", "-c", (char *)path,
@@ -495,7 +507,7 @@ test_args(void)
 		{"--set", NULL, "--set: missing section.key=value", "--set without a value"},
 		{"--set", "gateway.nope=1", "--set gateway.nope=1: unknown key \"gateway.nope\"",
 			"a bad --set fails config_from_args"},
-		{"--set", "auth.mode=token", "auth.mode: \"token\" is not supported",
+		{"--set", "auth.mode=open", "auth.mode: \"open\" is not one of",
 			"config_from_args validates"},
 		{"-c", "/nonexistent.ini", "/nonexistent.ini: No such file or directory",
 			"an unreadable file fails config_from_args"},
@@ -529,8 +541,12 @@ test_example(const char *path)
 	tap_eq_int(r, 0, "the example config loads");
 	if (r != 0)
 		printf("#   %s\n", err);
-	tap_eq_int(config_validate(&c, err, sizeof err), 0, "the example config is valid");
+	tap_eq_int(config_validate(&c, err, sizeof err), -EINVAL,
+		"the example config alone lacks the auth secret (it belongs in the environment)");
+	set(&c, "auth.secret=" SECRET32, err, sizeof err);
+	tap_eq_int(config_validate(&c, err, sizeof err), 0, "the example config with a secret is valid");
 	config_defaults(&defaults);
+	set(&defaults, "auth.secret=" SECRET32, err, sizeof err);
 	char *got = config_describe(&c), *want = config_describe(&defaults);
 	tap_eq_str(got, want, "the example config holds every default");
 

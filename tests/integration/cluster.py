@@ -54,6 +54,7 @@ BINARIES = {
 }
 
 READY_TIMEOUT = 15.0
+CLUSTER_SECRET = "test-cluster-secret-" + uuid.uuid4().hex
 STOP_TIMEOUT = 5.0
 VIEW_RE = re.compile(r"\bevent=cluster_view\b")
 VIEW_G_RE = re.compile(r"\bgateways=(\d+)\b")
@@ -370,6 +371,9 @@ class Cluster:
         self.gateways = []
         self.workers = []
         self.env = dict(os.environ)
+        # Every process of a cluster holds the same secret (from the
+        # environment, so it never shows in ps).
+        self.env.setdefault("GATECAST_CLUSTER_SECRET", CLUSTER_SECRET)
         self._clients = []
         self._started = False
 
@@ -381,6 +385,10 @@ class Cluster:
             ("register.listen", "tcp://127.0.0.1:%d" % self.register_port),
             ("worker.app", self.app),
         ]
+        # Client authentication is the subject of test_auth.py; elsewhere
+        # clients declare their uid (explicitly, as the product requires).
+        if "auth.mode" not in self.extra_set:
+            sets.append(("auth.mode", "none"))
         sets += [(k, set_value(v)) for k, v in self.extra_set.items()]
         return sets
 
@@ -648,7 +656,8 @@ class Launcher:
             ("gateway.count", gateways),
             ("worker.count", workers),
             ("worker.app", app),
-        ] + list((extra_set or {}).items())
+        ] + ([] if "auth.mode" in (extra_set or {}) else [("auth.mode", "none")]) \
+          + list((extra_set or {}).items())
         self.log_path = os.path.join(self.run_dir, "launcher.log")
         self.popen = None
         self.env = dict(os.environ)
