@@ -8,15 +8,19 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include "common/buf.h"
+#include "common/cluster.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 
 static prog_stop_fn *prog_stop;
 static void *prog_stop_arg;
+static struct cluster *prog_the_cluster;
 
 static void
 prog_on_signal(evutil_socket_t signo, short what, void *arg)
@@ -28,6 +32,35 @@ prog_on_signal(evutil_socket_t signo, short what, void *arg)
 	}
 	if (prog_stop != NULL)
 		prog_stop(prog_stop_arg, (int)signo);
+}
+
+/* The config file named on the command line, or NULL. */
+static const char *
+prog_config_file(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
+			return argv[i + 1];
+		if (strncmp(argv[i], "--config=", 9) == 0)
+			return argv[i] + 9;
+	}
+	return NULL;
+}
+
+void
+prog_warn_insecure(const struct config *c, int argc, char **argv)
+{
+	if (strcmp(c->auth_mode, "none") == 0)
+		log_warn("auth_disabled", "detail=\"auth.mode = none: any client may claim any uid; "
+					  "set auth.secret for token authentication\"");
+	const char *file = prog_config_file(argc, argv);
+	struct stat st;
+	bool secrets = c->auth_secret[0] || c->auth_previous_secret[0] || c->push_secret[0] ||
+		c->cluster_secret[0];
+	if (file != NULL && secrets && stat(file, &st) == 0 && (st.st_mode & 077) != 0)
+		log_warn("config_readable", "file=%s mode=%03o detail=\"the config file may hold secrets "
+					    "and is readable by group or others: chmod 600\"",
+			file, (unsigned)(st.st_mode & 0777));
 }
 
 void
@@ -68,6 +101,22 @@ prog_init(struct prog *p, const char *role, const char *usage, int argc, char **
 		fprintf(stderr, "%s: cannot open log file %s, logging to stderr\n", role,
 			p->cfg.log_file);
 
+	/* A fresh random sender id per start: a restarted process is a new
+	 * sender, so receivers never confuse its counter with the old one's. */
+	uint64_t self;
+	if (getrandom(&self, sizeof self, 0) != (ssize_t)sizeof self) {
+		fprintf(stderr, "%s: getrandom failed\n", role);
+		exit(1);
+	}
+	p->cluster = cluster_new(&p->cfg, self, err, sizeof err);
+	if (p->cluster == NULL) {
+		fprintf(stderr, "%s: %s\n", role, err);
+		exit(2);
+	}
+	prog_the_cluster = p->cluster;
+
+	prog_warn_insecure(&p->cfg, argc, argv);
+
 	signal(SIGPIPE, SIG_IGN);
 	p->base = event_base_new();
 	if (p->base == NULL) {
@@ -91,7 +140,16 @@ prog_fini(struct prog *p)
 			event_free(p->sigs[i]);
 	if (p->base != NULL)
 		event_base_free(p->base);
+	if (prog_the_cluster == p->cluster)
+		prog_the_cluster = NULL;
+	cluster_free(p->cluster);
 	config_fini(&p->cfg);
+}
+
+struct cluster *
+prog_cluster(void)
+{
+	return prog_the_cluster;
 }
 
 char *

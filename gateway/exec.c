@@ -4,9 +4,11 @@
 #include "gateway/exec.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/config.h"
 #include "common/xmalloc.h"
 #include "gateway/client.h"
 #include "gateway/conn_index.h"
@@ -68,6 +70,94 @@ exec_fail(struct proto_result *r, const char *code, const char *message)
 	r->ok = false;
 	r->error = pstr_c(code);
 	r->message = pstr_c(message);
+}
+
+static void
+exec_frame_to(struct client *cl, const void *data, size_t len, bool binary)
+{
+	struct frame *f = frame_new(binary ? FRAME_BINARY : FRAME_TEXT, data, len);
+	ws_send(cl->ws, f);
+	frame_unref(f);
+}
+
+static void
+exec_client_error(struct client *cl, const char *code, const char *message)
+{
+	char text[256];
+	int n = snprintf(text, sizeof text, "{\"type\":\"error\",\"error\":\"%s\",\"message\":\"%s\"}",
+		code, message);
+	exec_frame_to(cl, text, (size_t)n, false);
+}
+
+struct exec_oldest {
+	uint64_t seq;
+	struct client *cl;
+};
+
+static void
+exec_find_oldest(void *arg, uint64_t id, void *conn)
+{
+	struct exec_oldest *o = arg;
+	struct client *cl = conn;
+	/* Already closing ones do not count: they are on their way out. */
+	if (ws_is_open(cl->ws) && (o->cl == NULL || id < o->seq)) {
+		o->seq = id;
+		o->cl = cl;
+	}
+}
+
+void
+exec_bind(struct exec_ctx *x, struct client *cl, const char *uid, size_t len)
+{
+	uint32_t max = x->cfg != NULL ? x->cfg->gateway_max_connections_per_uid : 0;
+	size_t have = conn_index_count_of_uid(x->ix, uid, len);
+	size_t cur_len;
+	const char *cur = conn_index_uid(x->ix, cl->seq, &cur_len);
+	bool same = cur != NULL && cur_len == len && memcmp(cur, uid, len) == 0;
+	if (max != 0 && !same && have >= max) {
+		/* The oldest tab makes room for the new one: a user who opens
+		 * one tab too many keeps the tab in front of them. */
+		struct exec_oldest o = {0, NULL};
+		conn_index_each_of_uid(x->ix, uid, len, exec_find_oldest, &o);
+		if (o.cl != NULL && o.cl != cl)
+			ws_close(o.cl->ws, WS_CLOSE_TOO_MANY_TABS, "too many connections for this uid");
+	}
+	conn_index_bind(x->ix, cl->seq, uid, len);
+}
+
+/* join_group; see exec.h for the rules. Returns false when it failed (r is
+ * then set). */
+static bool
+exec_join(struct exec_ctx *x, struct client *cl, const struct proto_cmd *cmd,
+	const struct pstr *group, struct proto_result *r)
+{
+	const char *code = NULL, *message = NULL;
+	bool member = false;
+	if (x->token_mode && cmd->has_data &&
+		(cl->claims == NULL || !jwt_group_allowed(cl->claims, group->p, group->n))) {
+		code = "forbidden";
+		message = "the token does not allow this group";
+	} else if (conn_index_group_count_of(x->ix, cl->seq) >= x->cfg->gateway_max_groups) {
+		/* Joining a group it is already in is fine even at the limit. */
+		member = conn_index_leave(x->ix, cl->seq, group->p, group->n) == 0;
+		if (member) {
+			conn_index_join(x->ix, cl->seq, group->p, group->n);
+		} else {
+			code = "too_many_groups";
+			message = "this connection is in gateway.max_groups groups already";
+		}
+	}
+	if (code != NULL) {
+		exec_fail(r, code, message);
+		if (cmd->has_data)
+			exec_client_error(cl, code, message);
+		return false;
+	}
+	if (!member)
+		conn_index_join(x->ix, cl->seq, group->p, group->n);
+	if (cmd->has_data)
+		exec_frame_to(cl, cmd->data.p, cmd->data.n, cmd->binary);
+	return true;
 }
 
 /* Marks excluded clients as already served by this send. */
@@ -159,7 +249,7 @@ exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, struct proto_result *r,
 			exec_fail(r, "bad_request", "uid missing");
 			return;
 		}
-		conn_index_bind(x->ix, cl->seq, uid->p, uid->n);
+		exec_bind(x, cl, uid->p, uid->n);
 		break;
 	case CMD_UNBIND_UID: {
 		size_t len;
@@ -175,10 +265,12 @@ exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, struct proto_result *r,
 			exec_fail(r, "bad_request", "group missing");
 			return;
 		}
-		if (cmd->type == CMD_JOIN_GROUP)
-			conn_index_join(x->ix, cl->seq, group->p, group->n);
-		else
+		if (cmd->type == CMD_LEAVE_GROUP) {
 			conn_index_leave(x->ix, cl->seq, group->p, group->n);
+			break;
+		}
+		if (!exec_join(x, cl, cmd, group, r))
+			return;
 		break;
 	case CMD_UNGROUP:
 		if (group != NULL)

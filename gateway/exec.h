@@ -5,23 +5,38 @@
  *
  * Client ids in an order that name another gateway are not ours: they count
  * as not found.
+ *
+ * A join_group that carries data is a client's own request (the app passes
+ * its reply as data): it is subject to the client's token (auth.mode =
+ * token: only groups its "groups" claim allows) and gateway.max_groups, and
+ * the client gets either data or an error frame. A join from the push port
+ * (no data) is the backend's and only bounded by max_groups.
  */
 #ifndef GATECAST_GATEWAY_EXEC_H
 #define GATECAST_GATEWAY_EXEC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "proto/msg.h"
 #include "proto/strvec.h"
 
+struct client;
+struct config;
 struct conn_index;
 
 struct exec_ctx {
 	struct conn_index *ix;
+	const struct config *cfg;
+	bool token_mode; /* auth.mode = token: client joins need the token's groups */
 	uint64_t self;   /* our member id (first half of our client ids) */
 	uint32_t stamp;  /* grows per send */
 	uint64_t delivered_total;
 };
+
+/* Binds uid to cl; when the uid already has gateway.max_connections_per_uid
+ * connections here, the oldest is closed (4008) to make room. */
+void exec_bind(struct exec_ctx *x, struct client *cl, const char *uid, size_t len);
 
 /* Executes cmd and writes the result into r. Strings in r point into
  * scratch (an empty strvec the caller owns) and live until it changes;

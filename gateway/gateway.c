@@ -26,6 +26,8 @@
 #include "gateway/client.h"
 #include "gateway/conn_index.h"
 #include "gateway/exec.h"
+#include "gateway/frame.h"
+#include "gateway/guard.h"
 #include "gateway/http_upgrade.h"
 #include "gateway/push_port.h"
 #include "gateway/ws.h"
@@ -68,7 +70,16 @@ struct gateway {
 	struct buf enc;
 	bool stopping;
 	uint64_t stop_deadline;
-	struct frame *err_no_worker, *err_overloaded;
+	struct frame *err_no_worker, *err_overloaded, *err_rate_limited;
+	struct guard *guard;
+	struct ring logins; /* struct gw_login: token mode, not logged in yet */
+	uint64_t refused_origin, refused_token, refused_ip, rate_limited;
+};
+
+/* A connection that must log in by its deadline (auth.login_timeout). */
+struct gw_login {
+	uint64_t seq;
+	uint64_t deadline;
 };
 
 static uint64_t
@@ -194,23 +205,180 @@ gw_event(struct gateway *gw, struct client *cl, uint8_t kind, const void *data, 
 	}
 }
 
+/* An error frame to one client: {"type":"error","error":code,"message":…}. */
+static void
+gw_client_error(struct client *cl, const char *code, const char *message)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s}", "type", "error", "error", code, "message", message);
+	char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	struct frame *f = frame_new(FRAME_TEXT, text, strlen(text));
+	ws_send(cl->ws, f);
+	frame_unref(f);
+	free(text);
+	json_decref(o);
+}
+
+static bool
+gw_token_mode(const struct gateway *gw)
+{
+	return strcmp(gw->cfg->auth_mode, "token") == 0;
+}
+
+/* Keeps a verified token's claims on the client (only the groups matter
+ * after the uid is bound) and binds its uid. */
+static void
+gw_client_login(struct gateway *gw, struct client *cl, struct jwt_claims *claims)
+{
+	cl->authed = true;
+	if (cl->claims != NULL) {
+		jwt_claims_fini(cl->claims);
+		free(cl->claims);
+		cl->claims = NULL;
+	}
+	exec_bind(&gw->exec, cl, claims->sub, strlen(claims->sub));
+	if (claims->groups != NULL) {
+		cl->claims = xmalloc(sizeof *cl->claims);
+		*cl->claims = *claims; /* takes the groups list */
+	} else {
+		jwt_claims_fini(claims);
+	}
+}
+
+/* Before the 101 (ws.h): the door policy. A refused upgrade never becomes
+ * a WebSocket: 403 bad Origin, 401 bad token (or a uid without one in
+ * token mode), 429 too many connections from the IP. */
+static int
+gw_on_upgrade(void *arg, struct ws_conn *c, const struct http_upgrade *req)
+{
+	struct gateway *gw = arg;
+	char ip[64];
+	if (!guard_origin_ok(gw->guard, req->origin)) {
+		gw->refused_origin++;
+		return 403;
+	}
+	struct client *cl = xcalloc(1, sizeof *cl);
+	struct jwt_claims claims;
+	bool have_token = false;
+	if (gw_token_mode(gw)) {
+		char *token = xmalloc(JWT_MAX_LEN + 1);
+		int n = http_query_param(req->query, "token", token, JWT_MAX_LEN + 1);
+		const char *why = "";
+		int rc = n > 0 ? guard_token(gw->guard, token, (size_t)n, &claims, &why) : 0;
+		free(token);
+		if (n > 0 && rc == 0) {
+			char uid[JWT_MAX_SUB + 1];
+			int u = http_query_param(req->query, "uid", uid, sizeof uid);
+			if (u >= 0 && strcmp(uid, claims.sub) != 0) {
+				jwt_claims_fini(&claims);
+				rc = -EPERM;
+				why = "uid does not match the token";
+			}
+		}
+		if (n == -ENOSPC || (n > 0 && rc != 0) ||
+			(n < 0 && http_query_param(req->query, "uid", ip, sizeof ip) != -ENOENT)) {
+			gw->refused_token++;
+			log_info("upgrade_refused", "status=401 why=\"%s\"",
+				n > 0 ? why : "a uid needs a token");
+			free(cl);
+			return 401;
+		}
+		have_token = n > 0;
+	}
+	cl->ip = guard_client_ip(gw->guard, ws_peer_ip(c, ip, sizeof ip), req->forwarded_for);
+	if (!guard_ip_acquire(gw->guard, cl->ip)) {
+		gw->refused_ip++;
+		if (have_token)
+			jwt_claims_fini(&claims);
+		free(cl);
+		return 429;
+	}
+	/* Accepted: the client exists from here on (the 101 follows at once,
+	 * with no loop turn in between). */
+	cl->ws = c;
+	cl->seq = ++gw->next_seq;
+	conn_index_add(gw->ix, cl->seq, cl);
+	ws_set_user(c, cl);
+	if (have_token)
+		gw_client_login(gw, cl, &claims);
+	return 0;
+}
+
 static void
 gw_on_open(void *arg, struct ws_conn *c, const struct http_upgrade *req)
 {
 	struct gateway *gw = arg;
-	struct client *cl = xcalloc(1, sizeof *cl);
-	cl->ws = c;
-	cl->seq = ++gw->next_seq;
-	ws_set_user(c, cl);
-	conn_index_add(gw->ix, cl->seq, cl);
+	struct client *cl = ws_user(c);
+	guard_bucket_init(gw->guard, &cl->bucket, clock_ms());
+	if (!cl->authed && gw_token_mode(gw)) {
+		struct gw_login *l = ring_push(&gw->logins);
+		l->seq = cl->seq;
+		l->deadline = clock_ms() + gw->cfg->auth_login_timeout_ms;
+	}
 	gw_event(gw, cl, EVENT_CONNECT, req->query.p, req->query.n, false, 0);
+}
+
+/* auth.mode = token: what a message may do before and besides the worker.
+ * Returns true when it goes on to the worker. Login messages are checked
+ * here (tokens are the gateway's business); a connection that has not
+ * logged in may do nothing else. */
+static bool
+gw_auth_message(struct gateway *gw, struct client *cl, const void *data, size_t len, bool binary)
+{
+	if (cl->authed && (binary || memmem(data, len, "login", 5) == NULL))
+		return true;
+	json_t *root = binary ? NULL : json_loadb(data, len, 0, NULL);
+	const char *type = json_string_value(json_object_get(root, "type"));
+	bool pass = false;
+	if (type == NULL || strcmp(type, "login") != 0) {
+		pass = cl->authed;
+		if (!pass)
+			gw_client_error(cl, "unauthorized", "log in first: {\"type\":\"login\",\"token\":…}");
+	} else {
+		json_t *tok = json_object_get(root, "token");
+		json_t *uid = json_object_get(root, "uid");
+		struct jwt_claims claims;
+		const char *why = "a login needs \"token\"";
+		int rc = -EINVAL;
+		if (json_is_string(tok))
+			rc = guard_token(gw->guard, json_string_value(tok), json_string_length(tok),
+				&claims, &why);
+		if (rc == 0 && uid != NULL &&
+			!(json_is_string(uid) && strcmp(json_string_value(uid), claims.sub) == 0)) {
+			jwt_claims_fini(&claims);
+			rc = -EPERM;
+			why = "uid does not match the token";
+		}
+		if (rc != 0) {
+			gw->refused_token++;
+			gw_client_error(cl, "unauthorized", why);
+			ws_close(cl->ws, WS_CLOSE_UNAUTHORIZED, "unauthorized");
+		} else {
+			gw_client_login(gw, cl, &claims);
+			pass = true; /* the worker answers the login */
+		}
+	}
+	json_decref(root);
+	return pass;
 }
 
 static void
 gw_on_message(void *arg, struct ws_conn *c, const void *data, size_t len, bool binary)
 {
 	struct gateway *gw = arg;
-	gw_event(gw, ws_user(c), EVENT_MESSAGE, data, len, binary, 0);
+	struct client *cl = ws_user(c);
+	if (!guard_rate_take(gw->guard, &cl->bucket, clock_ms())) {
+		gw->rate_limited++;
+		if (++cl->limited >= gw->cfg->gateway_rate_limit_close) {
+			ws_close(c, WS_CLOSE_POLICY, "rate limit");
+			return;
+		}
+		ws_send(c, gw->err_rate_limited);
+		return;
+	}
+	cl->limited = 0;
+	if (gw_token_mode(gw) && !gw_auth_message(gw, cl, data, len, binary))
+		return;
+	gw_event(gw, cl, EVENT_MESSAGE, data, len, binary, 0);
 }
 
 static void
@@ -221,12 +389,18 @@ gw_on_close(void *arg, struct ws_conn *c, uint16_t code)
 	if (!gw->stopping)
 		gw_event(gw, cl, EVENT_CLOSE, NULL, 0, false, code);
 	conn_index_remove(gw->ix, cl->seq);
+	guard_ip_release(gw->guard, cl->ip);
 	json_decref(cl->session);
+	if (cl->claims != NULL) {
+		jwt_claims_fini(cl->claims);
+		free(cl->claims);
+	}
 	free(cl);
 	ws_set_user(c, NULL);
 }
 
 static const struct ws_ops gw_ws_ops = {
+	.on_upgrade = gw_on_upgrade,
 	.on_open = gw_on_open,
 	.on_message = gw_on_message,
 	.on_close = gw_on_close,
@@ -341,6 +515,16 @@ gw_on_sweep(evutil_socket_t fd, short what, void *arg)
 		ring_pop(&gw->waitq);
 		gw_wait_fail(gw, &w, "no_worker");
 	}
+	/* Connections that did not log in within auth.login_timeout. */
+	struct gw_login *l;
+	while ((l = ring_front(&gw->logins)) != NULL && l->deadline <= now) {
+		struct client *cl = conn_index_get(gw->ix, l->seq);
+		ring_pop(&gw->logins);
+		if (cl != NULL && !cl->authed) {
+			gw_client_error(cl, "unauthorized", "no login within auth.login_timeout");
+			ws_close(cl->ws, WS_CLOSE_UNAUTHORIZED, "login timeout");
+		}
+	}
 	if (gw->stopping && (ws_server_count(gw->ws) == 0 || now >= gw->stop_deadline))
 		event_base_loopbreak(gw->base);
 }
@@ -370,9 +554,15 @@ gateway_new(struct event_base *base, const struct config *c)
 	gw->ix = conn_index_new();
 	gw->exec.ix = gw->ix;
 	gw->exec.self = gw->id;
+	gw->exec.cfg = c;
+	gw->exec.token_mode = gw_token_mode(gw);
+	gw->guard = guard_new(c);
+	ring_init(&gw->logins, sizeof(struct gw_login));
 	buf_init(&gw->enc);
 	gw->err_no_worker = gw_error_frame("no_worker", "no worker available, try again");
 	gw->err_overloaded = gw_error_frame("overloaded", "the gateway is overloaded, try again");
+	gw->err_rate_limited = gw_error_frame("rate_limited",
+		"too many messages: slow down (gateway.rate_limit)");
 
 	if ((wfd = net_listen(c->gateway_ws_listen, 4096)) < 0) {
 		log_error("listen_failed", "addr=%s errno=%d", c->gateway_ws_listen, -wfd);
@@ -383,12 +573,12 @@ gateway_new(struct event_base *base, const struct config *c)
 		goto fail;
 	}
 	gw->inbox_url = prog_inbox_url(c, c->gateway_inbox, "gateway", (unsigned long long)gw->id);
-	gw->inbox = inbox_new(base, gw->inbox_url, gw_on_inbox, gw, &err);
+	gw->inbox = inbox_new(base, prog_cluster(), gw->inbox_url, gw_on_inbox, gw, &err);
 	if (gw->inbox == NULL) {
 		log_error("inbox_failed", "url=%s err=\"%s\"", gw->inbox_url, nng_strerror(-err));
 		goto fail;
 	}
-	gw->workers = peers_new(base, ROLE_WORKER, GW_OUTLINK_QUEUE, gw_on_peer, gw);
+	gw->workers = peers_new(base, prog_cluster(), ROLE_WORKER, GW_OUTLINK_QUEUE, gw_on_peer, gw);
 	gw->ws = ws_server_new(base, c, wfd, &gw_ws_ops, gw);
 	wfd = -1;
 	gw->push = push_port_new(base, c, pfd, gw_submit, gw);
@@ -396,7 +586,8 @@ gateway_new(struct event_base *base, const struct config *c)
 	gw->sweep_ev = event_new(base, -1, EV_PERSIST, gw_on_sweep, gw);
 	struct timeval tv = {0, GW_SWEEP_MS * 1000};
 	event_add(gw->sweep_ev, &tv);
-	gw->member = member_new(base, c, ROLE_GATEWAY, gw->id, gw->inbox_url, gw_on_view, gw, &err);
+	gw->member = member_new(base, prog_cluster(), c, ROLE_GATEWAY, gw->id, gw->inbox_url,
+		gw_on_view, gw, &err);
 	if (gw->member == NULL) {
 		log_error("register_failed", "err=\"%s\"", nng_strerror(-err));
 		goto fail;
@@ -444,6 +635,9 @@ gateway_free(struct gateway *gw)
 	conn_index_free(gw->ix);
 	frame_unref(gw->err_no_worker);
 	frame_unref(gw->err_overloaded);
+	frame_unref(gw->err_rate_limited);
+	guard_free(gw->guard);
+	ring_fini(&gw->logins);
 	strvec_fini(&gw->scratch);
 	buf_fini(&gw->enc);
 	free(gw->inbox_url);

@@ -54,8 +54,8 @@ void http_upgrade_accept(const char *key, size_t len, char out[HTTP_UPGRADE_ACCE
 /* Appends the 101 Switching Protocols response for req to out. */
 void http_upgrade_response_101(const struct http_upgrade *req, struct buf *out);
 
-/* Appends a complete error response (status 400, 401, 403, 405, 426, 431,
- * 503) with a short text body and "Connection: close"; 426 carries
+/* Appends a complete error response (status 400, 401, 403, 405, 426, 429,
+ * 431, 503) with a short text body and "Connection: close"; 426 carries
  * "Sec-WebSocket-Version: 13". */
 void http_upgrade_response_error(int status, struct buf *out);
 

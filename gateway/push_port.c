@@ -22,6 +22,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/ct.h"
 #include "common/log.h"
 #include "common/net.h"
 #include "common/ring.h"
@@ -60,6 +61,7 @@ struct pp_conn {
 	struct event ev;
 	int fd;
 	bool want_write, paused, close_after_flush, dead;
+	bool authed; /* push.secret: sent the right auth line */
 	uint64_t key;
 	struct buf in, out;
 	struct ring fifo;     /* struct pp_entry, in arrival order */
@@ -239,12 +241,52 @@ pp_answer_now(struct pp_conn *c, const json_t *jid, const char *code, const char
 
 /* ---- input -------------------------------------------------------------- */
 
+/* push.secret is set and c has not proven it yet: the line must be
+ * {"type":"auth","secret":"…"}. Anything else is answered unauthorized and
+ * ends the connection. */
+static void
+pp_handle_auth(struct pp_conn *c, const char *line, size_t len)
+{
+	const char *secret = c->pp->cfg->push_secret;
+	json_t *root = json_loadb(line, len, 0, NULL);
+	json_t *id = json_object_get(root, "id");
+	const char *type = json_string_value(json_object_get(root, "type"));
+	json_t *given = json_object_get(root, "secret");
+	bool ok = type != NULL && strcmp(type, "auth") == 0 && json_is_string(given) &&
+		json_string_length(given) == strlen(secret) &&
+		ct_equal(json_string_value(given), secret, strlen(secret));
+	if (ok) {
+		struct buf b = BUF_INIT;
+		if (id != NULL) {
+			char *t = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY);
+			buf_printf(&b, "{\"id\":%s,\"ok\":true}\n", t);
+			free(t);
+		} else {
+			buf_append_str(&b, "{\"ok\":true}\n");
+		}
+		struct pp_entry *e = pp_push_entry(c);
+		e->line = buf_steal(&b, &e->len);
+		c->authed = true;
+	} else {
+		c->pp->st.unauthorized++;
+		pp_answer_now(c, id, "unauthorized",
+			"the first line must be {\"type\":\"auth\",\"secret\":…} with push.secret");
+		c->close_after_flush = true;
+	}
+	json_decref(root);
+}
+
 static void
 pp_handle_line(struct pp_conn *c, const char *line, size_t len)
 {
 	struct push_port *pp = c->pp;
 	struct push_cmd cmd;
 	struct push_error perr;
+
+	if (pp->cfg->push_secret[0] != '\0' && !c->authed) {
+		pp_handle_auth(c, line, len);
+		return;
+	}
 
 	memset(&cmd, 0, sizeof cmd);
 	pp->st.requests++;

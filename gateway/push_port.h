@@ -7,7 +7,10 @@
  * submit callback (which routes it to a worker); the reply comes back through
  * push_port_complete. Every request is answered: by its REPLY, by
  * push_port_fail (e.g. no worker in time), or by "timeout" when
- * gateway.request_timeout passes. Lines over gateway.max_line get a
+ * gateway.request_timeout passes. With push.secret set, the first line of a
+ * connection must be {"type":"auth","secret":"…"} (compared in constant
+ * time); anything else is answered "unauthorized" and the connection ends.
+ * Lines over gateway.max_line get a
  * "too_large" reply and the connection is closed; any other bad line gets an
  * error reply and the connection stays.
  *
@@ -39,7 +42,7 @@ typedef int push_submit_fn(void *arg, uint64_t req, uint64_t key, const struct p
 	const char **error_code, const char **message);
 
 struct push_port_stats {
-	uint64_t connections, requests, replies, errors, timeouts;
+	uint64_t connections, requests, replies, errors, timeouts, unauthorized;
 };
 
 /* Listens on the bound socket fd (takes ownership). */

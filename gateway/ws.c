@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -478,6 +479,11 @@ ws_read_head(struct ws_conn *c)
 		ws_refuse(c, 503);
 		return;
 	}
+	int refuse = s->ops->on_upgrade(s->arg, c, &req);
+	if (refuse != 0) {
+		ws_refuse(c, refuse);
+		return;
+	}
 	struct buf resp = BUF_INIT;
 	http_upgrade_response_101(&req, &resp);
 	ws_enqueue(c, frame_new_raw(resp.p, resp.len));
@@ -671,6 +677,12 @@ ws_server_stats(const struct ws_server *s)
 	return &s->st;
 }
 
+bool
+ws_is_open(const struct ws_conn *c)
+{
+	return c->state == S_OPEN;
+}
+
 void
 ws_set_user(struct ws_conn *c, void *user)
 {
@@ -681,6 +693,21 @@ void *
 ws_user(const struct ws_conn *c)
 {
 	return c->user;
+}
+
+const char *
+ws_peer_ip(const struct ws_conn *c, char *out, size_t n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	out[0] = '\0';
+	if (c->fd < 0 || getpeername(c->fd, (struct sockaddr *)&ss, &len) != 0)
+		return out;
+	if (ss.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, (socklen_t)n);
+	else if (ss.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, (socklen_t)n);
+	return out;
 }
 
 const char *

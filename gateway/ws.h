@@ -39,11 +39,18 @@ struct ws_conn;
 #define WS_CLOSE_BAD_DATA 1007
 #define WS_CLOSE_POLICY 1008
 #define WS_CLOSE_TOO_BIG 1009
+/* Application codes (RFC 6455 §7.4.2: 4000–4999 are ours). */
+#define WS_CLOSE_UNAUTHORIZED 4001   /* bad token, or no login in time */
+#define WS_CLOSE_TOO_MANY_TABS 4008  /* gateway.max_connections_per_uid: oldest closed */
 
 struct ws_ops {
-	/* The 101 was queued. req is borrowed for the call (the query lives
-	 * only this long). Return 0, or an HTTP-like refusal is not possible
-	 * any more: close with ws_close instead. */
+	/* A valid upgrade request, before the 101: return 0 to accept or an
+	 * HTTP status (401, 403, 429, 503) to refuse — the client then gets
+	 * that response and never becomes a WebSocket. req is borrowed for the
+	 * call. Whatever the callee attached with ws_set_user is its own to
+	 * free when it refuses. */
+	int (*on_upgrade)(void *arg, struct ws_conn *c, const struct http_upgrade *req);
+	/* The 101 was queued; the connection is open. req borrowed. */
 	void (*on_open)(void *arg, struct ws_conn *c, const struct http_upgrade *req);
 	/* A complete text (valid UTF-8) or binary message; data borrowed. */
 	void (*on_message)(void *arg, struct ws_conn *c, const void *data, size_t len, bool binary);
@@ -81,10 +88,15 @@ int ws_send(struct ws_conn *c, struct frame *f);
 /* Starts the close handshake with code and reason (≤ 123 bytes). */
 void ws_close(struct ws_conn *c, uint16_t code, const char *reason);
 
+/* True while the connection is open (not closing or closed). */
+bool ws_is_open(const struct ws_conn *c);
 /* The application's pointer for this connection. */
 void ws_set_user(struct ws_conn *c, void *user);
 void *ws_user(const struct ws_conn *c);
 /* The peer address "ip:port" (borrowed). */
 const char *ws_peer(const struct ws_conn *c);
+/* The peer's IP address as text into out (size n); "" when unknown.
+ * Returns out. */
+const char *ws_peer_ip(const struct ws_conn *c, char *out, size_t n);
 
 #endif

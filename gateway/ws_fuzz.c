@@ -63,6 +63,13 @@ static struct config ws_fuzz_cfg;
 static struct ws_server *ws_fuzz_srv;
 static size_t ws_fuzz_opens, ws_fuzz_closes;
 
+static int
+ws_fuzz_on_upgrade(void *arg, struct ws_conn *c, const struct http_upgrade *req)
+{
+	/* Refuse some upgrades so the refusal path is fuzzed too. */
+	return req->path.n > 1 && req->path.p[1] == 'x' ? 403 : 0;
+}
+
 static void
 ws_fuzz_on_open(void *arg, struct ws_conn *c, const struct http_upgrade *req)
 {
@@ -104,6 +111,7 @@ ws_fuzz_on_close(void *arg, struct ws_conn *c, uint16_t code)
 }
 
 static const struct ws_ops ws_fuzz_ops = {
+	.on_upgrade = ws_fuzz_on_upgrade,
 	.on_open = ws_fuzz_on_open,
 	.on_message = ws_fuzz_on_message,
 	.on_close = ws_fuzz_on_close,

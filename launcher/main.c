@@ -18,13 +18,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/buf.h"
 #include "common/clock.h"
+#include "common/cluster.h"
 #include "common/config.h"
+#include "common/jwt.h"
 #include "common/log.h"
+#include "common/prog.h"
 #include "common/xmalloc.h"
 
 #define LAUNCHER_STABLE_MS 10000
@@ -223,13 +228,38 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: gatecast start [-c gatecast.ini] [--set section.key=value]...\n"
+		"       gatecast token --uid UID [--ttl SECONDS] [--groups G1,G2] [-c gatecast.ini]\n"
 		"       gatecast --help\n\n"
 		"start   run a local cluster in the foreground: one register,\n"
 		"        gateway.count gateways and worker.count workers (0 = one per\n"
-		"        CPU core); Ctrl-C stops it (clients get close 1001).\n\n"
+		"        CPU core); Ctrl-C stops it (clients get close 1001).\n"
+		"token   print a client token (HS256 JWT) for UID signed with\n"
+		"        auth.secret (or GATECAST_AUTH_SECRET); --ttl defaults to 3600 s,\n"
+		"        --groups lists the groups it may join (\"company:7:*\" wildcards).\n\n"
 		"Each program (gatecast-register, gatecast-gateway, gatecast-worker)\n"
 		"also runs alone with the same options, for multi-host clusters.\n"
 		"Config keys: see gatecast-gateway --help or deploy/gatecast.ini.example.\n");
+}
+
+/* Puts a fresh random cluster secret (32 bytes, hex) into our environment,
+ * which the children inherit. 0 or -1 with errno set. */
+static int
+launcher_make_secret(void)
+{
+	unsigned char raw[32];
+	char hex[2 * sizeof raw + 1];
+	static const char digits[] = "0123456789abcdef";
+	if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
+		return -1;
+	for (size_t i = 0; i < sizeof raw; i++) {
+		hex[2 * i] = digits[raw[i] >> 4];
+		hex[2 * i + 1] = digits[raw[i] & 15];
+	}
+	hex[sizeof hex - 1] = '\0';
+	int rc = setenv("GATECAST_CLUSTER_SECRET", hex, 1);
+	explicit_bzero(raw, sizeof raw);
+	explicit_bzero(hex, sizeof hex);
+	return rc;
 }
 
 static int
@@ -251,6 +281,23 @@ launcher_start(int argc, char **argv)
 	free(rest);
 	int lvl = log_level_parse(l.cfg.log_level);
 	log_init("launcher", lvl < 0 ? LOG_INFO : (enum log_level)lvl, l.cfg.log_file);
+	prog_warn_insecure(&l.cfg, argc, argv);
+
+	/* Every child must hold the same cluster.secret. When none is set, make
+	 * one for this run and hand it down in the environment (never on argv,
+	 * which ps shows to every user). */
+	if (l.cfg.cluster_secret[0] == '\0') {
+		if (launcher_make_secret() != 0) {
+			fprintf(stderr, "gatecast: getrandom failed: %s\n", strerror(errno));
+			return 1;
+		}
+		log_info("cluster_secret_generated",
+			"detail=\"no cluster.secret set: a random one for this run, passed to the "
+			"children in GATECAST_CLUSTER_SECRET\"");
+	} else if (cluster_check_secret(l.cfg.cluster_secret, err, sizeof err) < 0) {
+		fprintf(stderr, "gatecast: %s\n", err);
+		return 2;
+	}
 
 	/* Children get exactly our config arguments. */
 	l.child_args = argv + 2;
@@ -314,6 +361,60 @@ launcher_start(int argc, char **argv)
 	return 0;
 }
 
+/* `gatecast token`: mints a token the way a backend would. */
+static int
+launcher_token(int argc, char **argv)
+{
+	const char *uid = NULL, *groups = NULL;
+	long long ttl = 3600;
+	char **cfgargs = xcalloc((size_t)argc + 1, sizeof *cfgargs);
+	int ncfg = 0;
+	cfgargs[ncfg++] = argv[0];
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--uid") == 0 && i + 1 < argc)
+			uid = argv[++i];
+		else if (strcmp(argv[i], "--ttl") == 0 && i + 1 < argc)
+			ttl = atoll(argv[++i]);
+		else if (strcmp(argv[i], "--groups") == 0 && i + 1 < argc)
+			groups = argv[++i];
+		else
+			cfgargs[ncfg++] = argv[i];
+	}
+	struct config c;
+	char err[512];
+	int rc = 2;
+	if (config_from_args(&c, ncfg, cfgargs, 1, NULL, NULL, err, sizeof err) != 0) {
+		fprintf(stderr, "gatecast token: %s\n", err);
+		free(cfgargs);
+		return 2;
+	}
+	if (uid == NULL || uid[0] == '\0' || ttl <= 0 || strlen(c.auth_secret) == 0) {
+		fprintf(stderr, "gatecast token: needs --uid, a positive --ttl and auth.secret "
+				"(or GATECAST_AUTH_SECRET)\n");
+		goto out;
+	}
+	char *list = groups != NULL ? xstrdup(groups) : NULL, *save = NULL;
+	const char **gv = xcalloc(strlen(groups != NULL ? groups : "") / 2 + 2, sizeof *gv);
+	size_t ng = 0;
+	for (char *g = list ? strtok_r(list, ",", &save) : NULL; g != NULL; g = strtok_r(NULL, ",", &save))
+		gv[ng++] = g;
+	int64_t now = (int64_t)time(NULL);
+	char *tok = jwt_sign(c.auth_secret, uid, now, now + ttl, groups != NULL ? gv : NULL, ng);
+	if (tok != NULL) {
+		printf("%s\n", tok);
+		rc = 0;
+	} else {
+		fprintf(stderr, "gatecast token: uid and groups must be UTF-8\n");
+	}
+	free(tok);
+	free(gv);
+	free(list);
+out:
+	config_fini(&c);
+	free(cfgargs);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -322,6 +423,8 @@ main(int argc, char **argv)
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
+	if (strcmp(argv[1], "token") == 0)
+		return launcher_token(argc, argv);
 	if (strcmp(argv[1], "start") == 0) {
 		for (int i = 2; i < argc; i++)
 			if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {

@@ -10,9 +10,13 @@
  *   anything else      → {"type":"error","error":code,"message":…}; the
  *                        connection stays open
  *
- * Authentication: auth.mode = none (the only mode for now) lets a client
- * declare its uid. Token checks will sit in app_builtin_authorize, the one
- * place that decides whether a login or a join is allowed.
+ * Authentication is the gateway's: with auth.mode = token it verifies the
+ * token (in ?token= before the 101, or in the login message), binds the
+ * token's uid, and passes a login on only when it succeeded — so here a
+ * login is answered with the uid the event carries. With auth.mode = none a
+ * client declares its uid and this app binds it. Joins go to the gateway
+ * with their reply attached: the gateway checks the token's groups and
+ * gateway.max_groups and sends either the reply or an error (exec.h).
  */
 #include <errno.h>
 #include <jansson.h>
@@ -66,20 +70,20 @@ builtin_name(json_t *v, size_t max, struct buf *out)
 	return 0;
 }
 
-/* The place where token authentication will decide (auth.mode != none). */
 static bool
-app_builtin_authorize(struct worker *w, const struct proto_event *ev, const char *what)
+builtin_token_mode(struct worker *w)
 {
-	(void)w;
-	(void)ev;
-	(void)what;
-	return true; /* auth.mode = none: clients may declare their uid */
+	return strcmp(worker_config(w)->auth_mode, "token") == 0;
 }
 
+/* Orders the client's gateway to do type for this client; reply (may be
+ * NULL) rides along for joins, to be sent only if the join is allowed. */
 static void
-builtin_order(struct worker *w, const struct proto_event *ev, uint8_t type, const struct buf *name)
+builtin_order(struct worker *w, const struct proto_event *ev, uint8_t type, const struct buf *name,
+	json_t *reply)
 {
 	struct proto_cmd cmd;
+	char *text = reply != NULL ? json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	struct pstr n = {name ? name->p : NULL, name ? (uint32_t)name->len : 0};
 	struct pstr cid = ev->client_id;
 	memset(&cmd, 0, sizeof cmd);
@@ -93,17 +97,21 @@ builtin_order(struct worker *w, const struct proto_event *ev, uint8_t type, cons
 		cmd.groups.v = &n;
 		cmd.groups.n = 1;
 	}
+	if (text != NULL) {
+		cmd.data = pstr_c(text);
+		cmd.has_data = true;
+	}
 	worker_order(w, ev->gateway, &cmd);
+	free(text);
+	json_decref(reply);
 }
 
 static void
 builtin_login(struct worker *w, const struct proto_event *ev, const struct buf *uid)
 {
-	if (!app_builtin_authorize(w, ev, "login")) {
-		builtin_error(w, ev, "forbidden", "login refused");
-		return;
-	}
-	builtin_order(w, ev, CMD_BIND_UID, uid);
+	/* With tokens the gateway has bound the uid already. */
+	if (!builtin_token_mode(w))
+		builtin_order(w, ev, CMD_BIND_UID, uid, NULL);
 	builtin_send_json(w, ev, json_pack("{s:s, s:b, s:s%, s:o}", "type", "login", "ok", 1, "uid",
 					 uid->p, uid->len, "client_id", builtin_client_id(ev)));
 }
@@ -113,6 +121,19 @@ builtin_on_connect(struct worker *w, const struct proto_event *ev)
 {
 	const struct config *c = worker_config(w);
 	char uid[1024];
+	if (builtin_token_mode(w)) {
+		/* The gateway verified ?token= before the 101 and bound its uid. */
+		if (ev->uid.n > 0) {
+			struct buf b = BUF_INIT;
+			buf_append(&b, ev->uid.p, ev->uid.n);
+			builtin_login(w, ev, &b);
+			buf_fini(&b);
+		} else {
+			builtin_send_json(w, ev, json_pack("{s:s, s:o}", "type", "welcome", "client_id",
+							 builtin_client_id(ev)));
+		}
+		return;
+	}
 	int n = query_param(ev->data.p, ev->data.n, "uid", uid, sizeof uid);
 	if (n > 0 && (size_t)n <= c->gateway_max_uid_len) {
 		struct buf b = BUF_INIT;
@@ -152,6 +173,13 @@ builtin_on_message(struct worker *w, const struct proto_event *ev)
 		builtin_error(w, ev, "bad_request", "a message is a JSON object with a string \"type\"");
 	} else if (strcmp(type, "ping") == 0) {
 		builtin_send_json(w, ev, json_pack("{s:s}", "type", "pong"));
+	} else if (strcmp(type, "login") == 0 && builtin_token_mode(w)) {
+		/* Only logins the gateway verified reach us; it bound the uid. */
+		buf_append(&name, ev->uid.p, ev->uid.n);
+		if (ev->uid.n > 0)
+			builtin_login(w, ev, &name);
+		else
+			builtin_error(w, ev, "unauthorized", "log in with a token");
 	} else if (strcmp(type, "login") == 0) {
 		if (builtin_name(json_object_get(root, "uid"), c->gateway_max_uid_len, &name) != 0)
 			builtin_error(w, ev, "bad_request",
@@ -159,19 +187,22 @@ builtin_on_message(struct worker *w, const struct proto_event *ev)
 		else
 			builtin_login(w, ev, &name);
 	} else if (strcmp(type, "logout") == 0) {
-		builtin_order(w, ev, CMD_UNBIND_UID, NULL);
+		builtin_order(w, ev, CMD_UNBIND_UID, NULL, NULL);
 		builtin_send_json(w, ev, json_pack("{s:s, s:b}", "type", "logout", "ok", 1));
 	} else if (strcmp(type, "join") == 0 || strcmp(type, "leave") == 0) {
 		bool join = type[0] == 'j';
 		if (builtin_name(json_object_get(root, "group"), c->gateway_max_group_len, &name) != 0) {
 			builtin_error(w, ev, "bad_request",
 				"join/leave need \"group\": a non-empty string or integer");
-		} else if (join && !app_builtin_authorize(w, ev, "join")) {
-			builtin_error(w, ev, "forbidden", "joining this group is not allowed");
 		} else {
-			builtin_order(w, ev, join ? CMD_JOIN_GROUP : CMD_LEAVE_GROUP, &name);
-			builtin_send_json(w, ev, json_pack("{s:s, s:b, s:s%}", "type", type, "ok", 1,
-							 "group", name.p, name.len));
+			json_t *reply = json_pack("{s:s, s:b, s:s%}", "type", type, "ok", 1, "group",
+				name.p, name.len);
+			if (join) {
+				builtin_order(w, ev, CMD_JOIN_GROUP, &name, reply);
+			} else {
+				builtin_order(w, ev, CMD_LEAVE_GROUP, &name, NULL);
+				builtin_send_json(w, ev, reply);
+			}
 		}
 	} else {
 		snprintf(msg, sizeof msg, "unknown message type \"%.64s\"", type);

@@ -389,6 +389,10 @@ class Cluster:
         # clients declare their uid (explicitly, as the product requires).
         if "auth.mode" not in self.extra_set:
             sets.append(("auth.mode", "none"))
+        # Conformance and load tests send bursts; the rate limiter has its
+        # own tests (test_auth.py).
+        if "gateway.rate_limit" not in self.extra_set:
+            sets.append(("gateway.rate_limit", 0))
         sets += [(k, set_value(v)) for k, v in self.extra_set.items()]
         return sets
 
@@ -657,6 +661,7 @@ class Launcher:
             ("worker.count", workers),
             ("worker.app", app),
         ] + ([] if "auth.mode" in (extra_set or {}) else [("auth.mode", "none")]) \
+          + ([] if "gateway.rate_limit" in (extra_set or {}) else [("gateway.rate_limit", 0)]) \
           + list((extra_set or {}).items())
         self.log_path = os.path.join(self.run_dir, "launcher.log")
         self.popen = None
