@@ -191,21 +191,13 @@ exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, struct proto_result *r,
 		es.f = frame_new(cmd->binary ? FRAME_BINARY : FRAME_TEXT, cmd->data.p, cmd->data.n);
 		x->stamp++;
 		break;
-	case CMD_CLOSE_CLIENT:
-	case CMD_BIND_UID:
-	case CMD_UNBIND_UID:
-	case CMD_JOIN_GROUP:
-	case CMD_LEAVE_GROUP:
-	case CMD_GET_UID_BY_CLIENT_ID:
-	case CMD_SET_SESSION:
-	case CMD_UPDATE_SESSION:
-	case CMD_GET_SESSION:
+	default:
+		if (!cmd_is_single_client((enum cmd_type)cmd->type))
+			break;
 		if (cmd->clients.n == 0 || (cl = exec_client(x, cmd->clients.v[0])) == NULL) {
 			exec_fail(r, "not_found", "client is not connected");
 			return;
 		}
-		break;
-	default:
 		break;
 	}
 

@@ -66,3 +66,22 @@ pstr_eq_c(struct pstr a, const char *s)
 {
 	return pstr_eq(a, pstr_c(s));
 }
+
+bool
+cmd_is_single_client(enum cmd_type t)
+{
+	switch (t) {
+	case CMD_CLOSE_CLIENT:
+	case CMD_BIND_UID:
+	case CMD_UNBIND_UID:
+	case CMD_JOIN_GROUP:
+	case CMD_LEAVE_GROUP:
+	case CMD_GET_UID_BY_CLIENT_ID:
+	case CMD_SET_SESSION:
+	case CMD_UPDATE_SESSION:
+	case CMD_GET_SESSION:
+		return true;
+	default:
+		return false;
+	}
+}

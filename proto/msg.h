@@ -222,6 +222,9 @@ void proto_msg_fini(struct proto_msg *m);
 const char *cmd_name(enum cmd_type t);
 /* Name → type; 0 when unknown. */
 enum cmd_type cmd_lookup(const char *name, size_t len);
+/* Does the command act on exactly one client (clients.v[0]), so that it
+ * goes to that client's gateway alone and fails with not_found without it? */
+bool cmd_is_single_client(enum cmd_type t);
 
 /* Convenience for building messages: a pstr over a C string (borrowed). */
 struct pstr pstr_c(const char *s);

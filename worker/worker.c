@@ -130,24 +130,6 @@ wk_reply_error(struct worker *w, uint64_t origin, uint64_t req, const char *code
 		log_warn("reply_undeliverable", "gateway=%016llx", (unsigned long long)origin);
 }
 
-static bool
-wk_is_single_client(uint8_t type)
-{
-	switch (type) {
-	case CMD_CLOSE_CLIENT:
-	case CMD_BIND_UID:
-	case CMD_UNBIND_UID:
-	case CMD_JOIN_GROUP:
-	case CMD_LEAVE_GROUP:
-	case CMD_GET_UID_BY_CLIENT_ID:
-	case CMD_SET_SESSION:
-	case CMD_UPDATE_SESSION:
-	case CMD_GET_SESSION:
-		return true;
-	default:
-		return false;
-	}
-}
 
 static void
 wk_gather_free(struct worker *w, struct wk_gather *g)
@@ -177,7 +159,7 @@ wk_gather_finish(struct worker *w, struct wk_gather *g)
 	r->count = g->count;
 	r->expected = g->expected;
 	r->answered = g->answered;
-	r->partial = g->answered < g->expected && !wk_is_single_client(g->type);
+	r->partial = g->answered < g->expected && !cmd_is_single_client((enum cmd_type)g->type);
 	if (g->failed) {
 		r->error.p = g->error.p;
 		r->error.n = (uint32_t)g->error.len;
@@ -282,7 +264,7 @@ wk_on_request(struct worker *w, const struct proto_request *rq)
 	size_t ng = peers_count(w->gateways);
 	uint64_t *targets = xcalloc(ng + 1, sizeof *targets);
 	size_t nt = 0;
-	if (wk_is_single_client(cmd->type) || cmd->type == CMD_SEND_TO_CLIENT) {
+	if (cmd_is_single_client((enum cmd_type)cmd->type) || cmd->type == CMD_SEND_TO_CLIENT) {
 		for (uint32_t i = 0; i < cmd->clients.n; i++) {
 			uint64_t gw, seq;
 			if (!clientid_parse(cmd->clients.v[i].p, cmd->clients.v[i].n, &gw, &seq) ||
@@ -294,7 +276,7 @@ wk_on_request(struct worker *w, const struct proto_request *rq)
 			if (!dup)
 				targets[nt++] = gw;
 		}
-		if (nt == 0 && wk_is_single_client(cmd->type)) {
+		if (nt == 0 && cmd_is_single_client((enum cmd_type)cmd->type)) {
 			free(targets);
 			wk_reply_error(w, rq->gateway, rq->req, "not_found", "client is not connected");
 			return;
@@ -408,16 +390,17 @@ worker_new(struct event_base *base, const struct config *c)
 		goto fail;
 	}
 	w->inbox_url = prog_inbox_url(c, c->worker_inbox, "worker", (unsigned long long)w->id);
-	w->inbox = inbox_new(base, w->inbox_url, wk_on_inbox, w, &err);
+	w->inbox = inbox_new(base, prog_cluster(), w->inbox_url, wk_on_inbox, w, &err);
 	if (w->inbox == NULL) {
 		log_error("inbox_failed", "url=%s err=\"%s\"", w->inbox_url, nng_strerror(-err));
 		goto fail;
 	}
-	w->gateways = peers_new(base, ROLE_GATEWAY, WK_OUTLINK_QUEUE, wk_on_peer, w);
+	w->gateways = peers_new(base, prog_cluster(), ROLE_GATEWAY, WK_OUTLINK_QUEUE, wk_on_peer, w);
 	w->sweep_ev = event_new(base, -1, EV_PERSIST, wk_on_sweep, w);
 	struct timeval tv = {0, WK_SWEEP_MS * 1000};
 	event_add(w->sweep_ev, &tv);
-	w->member = member_new(base, c, ROLE_WORKER, w->id, w->inbox_url, wk_on_view, w, &err);
+	w->member = member_new(base, prog_cluster(), c, ROLE_WORKER, w->id, w->inbox_url, wk_on_view,
+		w, &err);
 	if (w->member == NULL) {
 		log_error("register_failed", "err=\"%s\"", nng_strerror(-err));
 		goto fail;
