@@ -84,16 +84,18 @@ static const struct config_key config_keys[] = {
 	STR("cluster", "run_dir", cluster_run_dir, "/tmp/gatecast", 1, 76, NULL,
 		"directory holding the ipc sockets of this cluster's processes"),
 	STR("cluster", "secret", cluster_secret, "", 0, 1024, NULL,
-		"shared secret proving cluster membership (HMAC on every message; env "
-		"GATECAST_CLUSTER_SECRET); empty: gatecast start makes one per run"),
+		"shared secret proving cluster membership, at least 16 bytes (HMAC on every "
+		"message; env GATECAST_CLUSTER_SECRET); empty: gatecast start makes one per run"),
 	DUR("cluster", "max_clock_skew", cluster_max_clock_skew_ms, "30", SEC, 3600 * SEC,
 		"seconds a cluster message's timestamp may differ from our clock"),
 	STR("cluster", "tls_cert", cluster_tls_cert, "", 0, 4095, NULL,
-		"PEM certificate (with key in tls_key) for tls+tcp:// listeners"),
+		"PEM certificate (with key in tls_key) tls+tcp:// listeners present, and dialers "
+		"too when set"),
 	STR("cluster", "tls_key", cluster_tls_key, "", 0, 4095, NULL,
-		"PEM private key for tls+tcp:// listeners"),
+		"PEM private key of tls_cert"),
 	STR("cluster", "tls_ca", cluster_tls_ca, "", 0, 4095, NULL,
-		"PEM CA bundle that tls+tcp:// peers' certificates must chain to"),
+		"PEM CA bundle tls+tcp:// peers' certificates must chain to (dialers need it; "
+		"listeners then require client certificates)"),
 
 	STR("register", "listen", register_listen, "tcp://127.0.0.1:1238", 1, 255, NULL,
 		"nng URL the registry listens on"),

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cluster.h"
 #include "common/xmalloc.h"
 
 /* Messages handled per readiness callback before yielding to other events,
@@ -16,6 +17,7 @@
 #define INBOX_BATCH 256
 
 struct inbox {
+	struct cluster *cl;
 	nng_socket sock;
 	struct event *ev;
 	inbox_fn *fn;
@@ -29,19 +31,26 @@ inbox_on_readable(evutil_socket_t fd, short what, void *arg)
 	struct inbox *ib = arg;
 	for (int i = 0; i < INBOX_BATCH; i++) {
 		nng_msg *msg;
+		uint64_t from;
 		if (nng_recvmsg(ib->sock, &msg, NNG_FLAG_NONBLOCK) != 0)
 			return;
+		if (cluster_open(ib->cl, msg, ib->url, ib->url, &from) != 0) {
+			nng_msg_free(msg);
+			continue;
+		}
 		ib->fn(ib->arg, msg);
 	}
 	/* More may be waiting: the fd stays readable, the loop calls us again. */
 }
 
 struct inbox *
-inbox_new(struct event_base *base, const char *url, inbox_fn *fn, void *arg, int *err)
+inbox_new(struct event_base *base, struct cluster *cl, const char *url, inbox_fn *fn, void *arg,
+	int *err)
 {
 	struct inbox *ib = xcalloc(1, sizeof *ib);
 	int rc, fd;
 
+	ib->cl = cl;
 	ib->fn = fn;
 	ib->arg = arg;
 	ib->url = xstrdup(url);
@@ -49,7 +58,7 @@ inbox_new(struct event_base *base, const char *url, inbox_fn *fn, void *arg, int
 		goto fail_nosock;
 	nng_socket_set_int(ib->sock, NNG_OPT_RECVBUF, 8192);
 	nng_socket_set_size(ib->sock, NNG_OPT_RECVMAXSZ, 64u << 20);
-	if ((rc = nng_listen(ib->sock, url, NULL, 0)) != 0)
+	if ((rc = -cluster_listen(cl, ib->sock, url)) != 0)
 		goto fail;
 	if ((rc = nng_socket_get_int(ib->sock, NNG_OPT_RECVFD, &fd)) != 0)
 		goto fail;

@@ -5,23 +5,30 @@
  * push0 (see outlink.h). The loop watches NNG_OPT_RECVFD and drains messages
  * with non-blocking receives, so all nng traffic is handled on the loop
  * thread: no nng callbacks, no locks.
+ *
+ * Every message must open with the process's seal for this inbox's URL
+ * (cluster.h): one that does not is dropped, counted and logged (rate-
+ * limited) by cluster_open, and never reaches the callback.
  */
 #ifndef GATECAST_COMMON_INBOX_H
 #define GATECAST_COMMON_INBOX_H
 
 #include <nng/nng.h>
 
+struct cluster;
 struct event_base;
 struct inbox;
 
-/* Called for each message received. Takes ownership of msg. */
+/* Called for each message that opened, with the seal's trailer removed.
+ * Takes ownership of msg. */
 typedef void inbox_fn(void *arg, nng_msg *msg);
 
-/* Listens on url ("ipc:///tmp/x.ipc", "tcp://127.0.0.1:7300"). Returns the
- * inbox or NULL with *err set to a negative nng error (nng_strerror(-*err)
- * tells what). The url is copied; arg is borrowed. */
-struct inbox *inbox_new(struct event_base *base, const char *url, inbox_fn *fn, void *arg,
-	int *err);
+/* Listens on url ("ipc:///tmp/x.ipc", "tcp://127.0.0.1:7300",
+ * "tls+tcp://10.0.0.1:7300") through cl. Returns the inbox or NULL with *err
+ * set to a negative nng error (nng_strerror(-*err) tells what). The url is
+ * copied; cl (which must outlive the inbox) and arg are borrowed. */
+struct inbox *inbox_new(struct event_base *base, struct cluster *cl, const char *url, inbox_fn *fn,
+	void *arg, int *err);
 /* Stops listening, frees. NULL is fine. An ipc socket file is removed. */
 void inbox_free(struct inbox *ib);
 

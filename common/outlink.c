@@ -12,10 +12,13 @@
 #include <fcntl.h>
 #include <string.h>
 
+#include "common/cluster.h"
 #include "common/ring.h"
+#include "common/seal.h"
 #include "common/xmalloc.h"
 
 struct outlink {
+	struct cluster *cl;
 	nng_socket sock;
 	int wake[2];          /* nng threads write a byte; the loop reads it */
 	struct event *wake_ev;
@@ -30,12 +33,24 @@ struct outlink {
 	char *url;
 };
 
+/* Seals m and hands it to nng without blocking. On failure m is unsealed
+ * again (the counter it used is simply skipped) and stays the caller's. */
+static int
+outlink_try(struct outlink *ol, nng_msg *m)
+{
+	cluster_seal(ol->cl, m, ol->url);
+	if (nng_sendmsg(ol->sock, m, NNG_FLAG_NONBLOCK) == 0)
+		return 0;
+	nng_msg_chop(m, SEAL_TRAILER);
+	return -1;
+}
+
 static void
 outlink_drain(struct outlink *ol)
 {
 	nng_msg **m;
 	while ((m = ring_front(&ol->q)) != NULL) {
-		if (nng_sendmsg(ol->sock, *m, NNG_FLAG_NONBLOCK) != 0)
+		if (outlink_try(ol, *m) != 0)
 			break;
 		ring_pop(&ol->q);
 	}
@@ -89,12 +104,13 @@ outlink_on_wake(evutil_socket_t fd, short what, void *arg)
 }
 
 struct outlink *
-outlink_new(struct event_base *base, const char *url, size_t max_queue, outlink_state_fn *fn,
-	void *arg, int *err)
+outlink_new(struct event_base *base, struct cluster *cl, const char *url, size_t max_queue,
+	outlink_state_fn *fn, void *arg, int *err)
 {
 	struct outlink *ol = xcalloc(1, sizeof *ol);
 	int rc, fd;
 
+	ol->cl = cl;
 	ol->max_queue = max_queue ? max_queue : 1;
 	ring_init(&ol->q, sizeof(nng_msg *));
 	ol->url = xstrdup(url);
@@ -112,7 +128,7 @@ outlink_new(struct event_base *base, const char *url, size_t max_queue, outlink_
 	nng_socket_set_int(ol->sock, NNG_OPT_SENDBUF, 8192);
 	nng_socket_set_ms(ol->sock, NNG_OPT_RECONNMINT, 50);
 	nng_socket_set_ms(ol->sock, NNG_OPT_RECONNMAXT, 1000);
-	if ((rc = nng_dial(ol->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0)
+	if ((rc = -cluster_dial(cl, ol->sock, url, NNG_FLAG_NONBLOCK)) != 0)
 		goto fail;
 	if ((rc = nng_socket_get_int(ol->sock, NNG_OPT_SENDFD, &fd)) != 0)
 		goto fail;
@@ -150,7 +166,7 @@ outlink_free(struct outlink *ol)
 int
 outlink_send(struct outlink *ol, nng_msg *msg)
 {
-	if (ring_len(&ol->q) == 0 && nng_sendmsg(ol->sock, msg, NNG_FLAG_NONBLOCK) == 0)
+	if (ring_len(&ol->q) == 0 && outlink_try(ol, msg) == 0)
 		return 0;
 	if (ring_len(&ol->q) >= ol->max_queue) {
 		nng_msg_free(msg);

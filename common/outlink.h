@@ -10,6 +10,10 @@
  * nng tells of connections coming and going on its own threads; the link
  * turns that into a state change delivered on the loop (through a pipe fd),
  * so a dead peer is noticed at once instead of after its register lease.
+ *
+ * Each message is sealed for the peer's inbox URL (cluster.h) just before
+ * nng takes it, so the time it carries is when it left, not when it was
+ * queued: a message that waited in the FIFO is not refused as stale.
  */
 #ifndef GATECAST_COMMON_OUTLINK_H
 #define GATECAST_COMMON_OUTLINK_H
@@ -18,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct cluster;
 struct event_base;
 struct outlink;
 
@@ -26,10 +31,12 @@ struct outlink;
  * broke) or comes back up. */
 typedef void outlink_state_fn(void *arg, struct outlink *ol, bool up);
 
-/* Dials url. fn (may be NULL) hears of state changes. Returns the link or
- * NULL with *err a negative nng error. */
-struct outlink *outlink_new(struct event_base *base, const char *url, size_t max_queue,
-	outlink_state_fn *fn, void *arg, int *err);
+/* Dials url through cl (tls+tcp:// URLs get TLS). fn (may be NULL) hears
+ * of state changes. Returns the link or NULL with *err a negative nng
+ * error. url is copied; cl (which must outlive the link) and arg are
+ * borrowed. */
+struct outlink *outlink_new(struct event_base *base, struct cluster *cl, const char *url,
+	size_t max_queue, outlink_state_fn *fn, void *arg, int *err);
 /* False once the link had a connection and has none now. A link that has
  * not connected yet counts as up (it is still dialing). */
 bool outlink_up(const struct outlink *ol);
@@ -37,8 +44,8 @@ bool outlink_up(const struct outlink *ol);
  * at their senders). NULL is fine. */
 void outlink_free(struct outlink *ol);
 
-/* Sends msg; takes ownership of msg, even on failure. Returns 0 or -ENOBUFS
- * when the queue is full. */
+/* Sends msg (the bare body: the seal is added here); takes ownership of
+ * msg, even on failure. Returns 0 or -ENOBUFS when the queue is full. */
 int outlink_send(struct outlink *ol, nng_msg *msg);
 /* Builds a message from bytes and sends it: same contract. */
 int outlink_send_bytes(struct outlink *ol, const void *p, size_t n);

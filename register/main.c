@@ -3,6 +3,11 @@
  * lease; each announce is answered with the live list. Carries no client
  * traffic, keeps no state that cannot be rebuilt from the next round of
  * announces, so restarting it costs nothing.
+ *
+ * An announce that does not open with the cluster's seal (cluster.h) is
+ * dropped without an answer: a process without cluster.secret learns
+ * nothing, not even the member list. Answers are sealed for the announcing
+ * process alone.
  */
 #include <event2/event.h>
 #include <nng/nng.h>
@@ -12,6 +17,7 @@
 
 #include "common/buf.h"
 #include "common/clock.h"
+#include "common/cluster.h"
 #include "common/log.h"
 #include "common/prog.h"
 #include "common/xmalloc.h"
@@ -35,8 +41,9 @@ reg_log_member(const char *event, const struct registry_member *m)
 		m->role == ROLE_GATEWAY ? "gateway" : "worker", m->inbox);
 }
 
+/* Answers the announce just received, from sender `to`, with the list. */
 static void
-reg_reply(struct reg *r)
+reg_reply(struct reg *r, uint64_t to)
 {
 	size_t n = registry_count(r->table);
 	struct proto_member *v = xcalloc(n + 1, sizeof *v);
@@ -60,6 +67,9 @@ reg_reply(struct reg *r)
 		abort();
 	memcpy(nng_msg_body(msg), b.p, b.len);
 	buf_fini(&b);
+	char name[CLUSTER_TO_MAX];
+	cluster_to_member(name, to);
+	cluster_seal(r->prog.cluster, msg, name);
 	if (nng_sendmsg(r->sock, msg, NNG_FLAG_NONBLOCK) != 0)
 		nng_msg_free(msg);
 }
@@ -71,6 +81,12 @@ reg_on_request(evutil_socket_t fd, short what, void *arg)
 	nng_msg *msg;
 	for (int i = 0; i < 256 && nng_recvmsg(r->sock, &msg, NNG_FLAG_NONBLOCK) == 0; i++) {
 		struct proto_msg pm;
+		uint64_t from;
+		if (cluster_open(r->prog.cluster, msg, CLUSTER_TO_REGISTER, r->prog.cfg.register_listen,
+			    &from) != 0) {
+			nng_msg_free(msg);
+			continue;
+		}
 		int rc = proto_decode(nng_msg_body(msg), nng_msg_len(msg), &pm);
 		if (rc != 0 || pm.type != PROTO_ANNOUNCE) {
 			log_warn("bad_announce", "err=%d", rc);
@@ -97,7 +113,7 @@ reg_on_request(evutil_socket_t fd, short what, void *arg)
 		}
 		proto_msg_fini(&pm);
 		nng_msg_free(msg);
-		reg_reply(r);
+		reg_reply(r, from);
 	}
 }
 
@@ -134,7 +150,7 @@ main(int argc, char **argv)
 		/* An announce is a few hundred bytes: refuse anything claiming
 		 * more before nng buffers it. */
 		nng_socket_set_size(r.sock, NNG_OPT_RECVMAXSZ, REGISTER_MAX_MESSAGE);
-		rc = nng_listen(r.sock, r.prog.cfg.register_listen, NULL, 0);
+		rc = -cluster_listen(r.prog.cluster, r.sock, r.prog.cfg.register_listen);
 	}
 	if (rc != 0) {
 		log_error("listen_failed", "url=%s err=\"%s\"", r.prog.cfg.register_listen,

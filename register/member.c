@@ -15,6 +15,7 @@
 
 #include "common/buf.h"
 #include "common/clock.h"
+#include "common/cluster.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -25,6 +26,8 @@
 struct member_reg {
 	struct member *owner;
 	bool answered; /* has replied at least once: renew slowly from then on */
+	bool warned;   /* register_unanswered was logged since its last answer */
+	uint64_t heard; /* when it last answered, or when we started asking */
 	nng_socket sock;
 	struct event *rx;
 	char *url;
@@ -39,6 +42,8 @@ struct member_known {
 };
 
 struct member {
+	struct cluster *cl;
+	char to[CLUSTER_TO_MAX]; /* the name the registers seal their answers for */
 	struct member_reg *regs;
 	size_t nregs;
 	struct event *tick;
@@ -142,6 +147,11 @@ member_on_reply(evutil_socket_t fd, short what, void *arg)
 	nng_msg *msg;
 	while (nng_recvmsg(r->sock, &msg, NNG_FLAG_NONBLOCK) == 0) {
 		struct proto_msg pm;
+		uint64_t from;
+		if (cluster_open(m->cl, msg, m->to, r->url, &from) != 0) {
+			nng_msg_free(msg);
+			continue;
+		}
 		if (proto_decode(nng_msg_body(msg), nng_msg_len(msg), &pm) != 0 ||
 			pm.type != PROTO_MEMBERS) {
 			log_warn("register_bad_reply", "register=%s", r->url);
@@ -150,6 +160,11 @@ member_on_reply(evutil_socket_t fd, short what, void *arg)
 		}
 		uint64_t now = clock_ms();
 		r->answered = true;
+		r->heard = now;
+		if (r->warned) {
+			log_info("register_answered", "register=%s", r->url);
+			r->warned = false;
+		}
 		if (m->last_reply != 0 && now - m->last_reply > m->lease_ms) {
 			/* The registers were silent (restarting?): give every known
 			 * peer a lease to re-announce before it counts as gone. */
@@ -186,6 +201,7 @@ member_announce(struct member *m, int leaving)
 		if (nng_msg_alloc(&msg, b.len) != 0)
 			abort();
 		memcpy(nng_msg_body(msg), b.p, b.len);
+		cluster_seal(m->cl, msg, CLUSTER_TO_REGISTER);
 		/* A new request cancels an unanswered one: at most one in flight. */
 		if (nng_sendmsg(m->regs[i].sock, msg, leaving ? 0 : NNG_FLAG_NONBLOCK) != 0)
 			nng_msg_free(msg);
@@ -208,18 +224,31 @@ member_on_tick(evutil_socket_t fd, short what, void *arg)
 		m->last_announce = now;
 		member_announce(m, 0);
 	}
+	for (size_t i = 0; i < m->nregs; i++) {
+		struct member_reg *r = &m->regs[i];
+		if (!r->warned && now - r->heard > m->lease_ms) {
+			log_warn("register_unanswered",
+				"register=%s silent_ms=%llu hint=\"is it running and reachable, do the "
+				"certificates verify (tls+tcp://), and does it hold the same "
+				"cluster.secret? (its log shows event=cluster_message_refused if not)\"",
+				r->url, (unsigned long long)(now - r->heard));
+			r->warned = true;
+		}
+	}
 	member_refresh(m, now);
 }
 
 struct member *
-member_new(struct event_base *base, const struct config *c, uint8_t role, uint64_t id,
-	const char *inbox, member_view_fn *fn, void *arg, int *err)
+member_new(struct event_base *base, struct cluster *cl, const struct config *c, uint8_t role,
+	uint64_t id, const char *inbox, member_view_fn *fn, void *arg, int *err)
 {
 	struct member *m = xcalloc(1, sizeof *m);
 	const char *urls = c->register_connect[0] ? c->register_connect : c->register_listen;
 	char *copy = xstrdup(urls), *save = NULL;
 	int rc = 0;
 
+	m->cl = cl;
+	cluster_to_member(m->to, cluster_id(cl));
 	m->role = role;
 	m->id = id;
 	m->inbox = xstrdup(inbox);
@@ -232,6 +261,7 @@ member_new(struct event_base *base, const struct config *c, uint8_t role, uint64
 		int fd;
 		r->owner = m;
 		r->url = xstrdup(u);
+		r->heard = clock_ms();
 		if ((rc = nng_req0_open(&r->sock)) != 0) {
 			free(r->url);
 			goto fail;
@@ -241,7 +271,7 @@ member_new(struct event_base *base, const struct config *c, uint8_t role, uint64
 		nng_socket_set_ms(r->sock, NNG_OPT_RECONNMINT, 50);
 		nng_socket_set_ms(r->sock, NNG_OPT_RECONNMAXT, 1000);
 		nng_socket_set_ms(r->sock, NNG_OPT_SENDTIMEO, 200);
-		if ((rc = nng_dial(r->sock, u, NULL, NNG_FLAG_NONBLOCK)) != 0)
+		if ((rc = -cluster_dial(cl, r->sock, u, NNG_FLAG_NONBLOCK)) != 0)
 			goto fail;
 		if ((rc = nng_socket_get_int(r->sock, NNG_OPT_RECVFD, &fd)) != 0)
 			goto fail;

@@ -8,6 +8,12 @@
  * on while a register is down or restarting (the view is frozen meanwhile),
  * and a register that comes back empty causes no churn. Each change of the view is logged as
  * event=cluster_view with the counts per role and passed to the callback.
+ *
+ * Announces are sealed, and answers must open, with the process's seal
+ * (cluster.h). A register refuses an announce it cannot open by not
+ * answering at all, so a register that stays silent for a lease is logged
+ * (event=register_unanswered) with the likely causes: down, unreachable, or
+ * holding another cluster.secret.
  */
 #ifndef GATECAST_REGISTER_MEMBER_H
 #define GATECAST_REGISTER_MEMBER_H
@@ -15,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct cluster;
 struct config;
 struct event_base;
 struct member;
@@ -34,10 +41,12 @@ struct member_view {
 typedef void member_view_fn(void *arg, const struct member_view *view);
 
 /* Starts announcing (role, id, inbox) to the registers of c->register_connect
- * (or c->register_listen when empty). c and inbox are copied from; arg is
- * borrowed. Returns NULL with *err (negative) when a register URL is invalid. */
-struct member *member_new(struct event_base *base, const struct config *c, uint8_t role,
-	uint64_t id, const char *inbox, member_view_fn *fn, void *arg, int *err);
+ * (or c->register_listen when empty), dialing them through cl. c and inbox
+ * are copied from; cl (which must outlive the member) and arg are borrowed.
+ * Returns NULL with *err (a negative nng error) when a register URL is
+ * invalid or cannot be dialed (a tls+tcp:// URL without cluster.tls_ca). */
+struct member *member_new(struct event_base *base, struct cluster *cl, const struct config *c,
+	uint8_t role, uint64_t id, const char *inbox, member_view_fn *fn, void *arg, int *err);
 /* Tells the registers we are leaving (best effort, waits at most ~200 ms). */
 void member_leave(struct member *m);
 void member_free(struct member *m);

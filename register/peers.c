@@ -23,6 +23,7 @@ struct peers_wait {
 
 struct peers {
 	struct event_base *base;
+	struct cluster *cl;
 	struct ring waiting; /* struct peers_wait, oldest first */
 	struct event *expire_ev;
 	uint64_t dropped;
@@ -89,10 +90,12 @@ peers_send(struct peers *ps, uint64_t id, nng_msg *msg)
 }
 
 struct peers *
-peers_new(struct event_base *base, uint8_t role, size_t max_queue, peers_change_fn *fn, void *arg)
+peers_new(struct event_base *base, struct cluster *cl, uint8_t role, size_t max_queue,
+	peers_change_fn *fn, void *arg)
 {
 	struct peers *ps = xcalloc(1, sizeof *ps);
 	ps->base = base;
+	ps->cl = cl;
 	ring_init(&ps->waiting, sizeof(struct peers_wait));
 	ps->expire_ev = event_new(base, -1, EV_PERSIST, peers_on_expire, ps);
 	struct timeval tv = {0, 250000};
@@ -162,8 +165,8 @@ peers_update(struct peers *ps, const struct member_view *view)
 			i++;
 		}
 		int err = 0;
-		struct outlink *ol = outlink_new(ps->base, mp->inbox, ps->max_queue, peers_on_link,
-			ps, &err);
+		struct outlink *ol = outlink_new(ps->base, ps->cl, mp->inbox, ps->max_queue,
+			peers_on_link, ps, &err);
 		if (ol == NULL) {
 			log_error("peer_dial_failed", "peer=%016llx inbox=%s err=%d",
 				(unsigned long long)mp->id, mp->inbox, err);

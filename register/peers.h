@@ -16,6 +16,7 @@
 
 #include "register/member.h"
 
+struct cluster;
 struct event_base;
 struct outlink;
 struct peers;
@@ -37,8 +38,10 @@ enum peers_change {
 
 typedef void peers_change_fn(void *arg, const struct peer *p, enum peers_change what);
 
-struct peers *peers_new(struct event_base *base, uint8_t role, size_t max_queue,
-	peers_change_fn *fn, void *arg);
+/* Links are made through cl (borrowed; it must outlive the peers), so each
+ * is sealed and, for tls+tcp:// inboxes, encrypted (cluster.h). */
+struct peers *peers_new(struct event_base *base, struct cluster *cl, uint8_t role,
+	size_t max_queue, peers_change_fn *fn, void *arg);
 void peers_free(struct peers *ps);
 
 /* Applies a new member view: dials new members of our role, closes links to

@@ -7,6 +7,7 @@ packages=(
 	gcc pkg-config cmake meson ninja-build
 	libevent-dev libnng-dev libmsgpack-dev libjansson-dev libmbedtls-dev
 	python3 netcat-openbsd valgrind
+	openssl  # the TLS tests make their certificates with it
 )
 
 missing=()
