@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -274,11 +275,13 @@ gw_on_upgrade(void *arg, struct ws_conn *c, const struct http_upgrade *req)
 				why = "uid does not match the token";
 			}
 		}
-		if (n == -ENOSPC || (n > 0 && rc != 0) ||
-			(n < 0 && http_query_param(req->query, "uid", ip, sizeof ip) != -ENOENT)) {
+		/* Any token parameter — empty, undecodable or too long included —
+		 * must verify; a uid without one is a claim nobody vouches for. */
+		if ((n != -ENOENT && (n <= 0 || rc != 0)) ||
+			(n == -ENOENT && http_query_param(req->query, "uid", ip, sizeof ip) != -ENOENT)) {
 			gw->refused_token++;
 			log_info("upgrade_refused", "status=401 why=\"%s\"",
-				n > 0 ? why : "a uid needs a token");
+				n > 0 ? why : n == -ENOENT ? "a uid needs a token" : "malformed token parameter");
 			free(cl);
 			return 401;
 		}
@@ -317,6 +320,21 @@ gw_on_open(void *arg, struct ws_conn *c, const struct http_upgrade *req)
 	gw_event(gw, cl, EVENT_CONNECT, req->query.p, req->query.n, false, 0);
 }
 
+/* Does a uid given in a message (a string, or an integer as everywhere
+ * else in the protocol) name the token's subject? */
+static bool
+gw_uid_matches(json_t *uid, const char *sub)
+{
+	char num[32];
+	if (json_is_string(uid))
+		return strcmp(json_string_value(uid), sub) == 0;
+	if (json_is_integer(uid)) {
+		snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(uid));
+		return strcmp(num, sub) == 0;
+	}
+	return false;
+}
+
 /* auth.mode = token: what a message may do before and besides the worker.
  * Returns true when it goes on to the worker. Login messages are checked
  * here (tokens are the gateway's business); a connection that has not
@@ -342,8 +360,7 @@ gw_auth_message(struct gateway *gw, struct client *cl, const void *data, size_t 
 		if (json_is_string(tok))
 			rc = guard_token(gw->guard, json_string_value(tok), json_string_length(tok),
 				&claims, &why);
-		if (rc == 0 && uid != NULL &&
-			!(json_is_string(uid) && strcmp(json_string_value(uid), claims.sub) == 0)) {
+		if (rc == 0 && uid != NULL && !gw_uid_matches(uid, claims.sub)) {
 			jwt_claims_fini(&claims);
 			rc = -EPERM;
 			why = "uid does not match the token";
