@@ -595,7 +595,8 @@ gateway_new(struct event_base *base, const struct config *c)
 		log_error("inbox_failed", "url=%s err=\"%s\"", gw->inbox_url, nng_strerror(-err));
 		goto fail;
 	}
-	gw->workers = peers_new(base, prog_cluster(), ROLE_WORKER, GW_OUTLINK_QUEUE, gw_on_peer, gw);
+	gw->workers = peers_new(base, prog_cluster(), ROLE_WORKER, GW_OUTLINK_QUEUE, gw_on_peer,
+		gw);
 	gw->ws = ws_server_new(base, c, wfd, &gw_ws_ops, gw);
 	wfd = -1;
 	gw->push = push_port_new(base, c, pfd, gw_submit, gw);

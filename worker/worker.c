@@ -395,7 +395,8 @@ worker_new(struct event_base *base, const struct config *c)
 		log_error("inbox_failed", "url=%s err=\"%s\"", w->inbox_url, nng_strerror(-err));
 		goto fail;
 	}
-	w->gateways = peers_new(base, prog_cluster(), ROLE_GATEWAY, WK_OUTLINK_QUEUE, wk_on_peer, w);
+	w->gateways = peers_new(base, prog_cluster(), ROLE_GATEWAY, WK_OUTLINK_QUEUE,
+		wk_on_peer, w);
 	w->sweep_ev = event_new(base, -1, EV_PERSIST, wk_on_sweep, w);
 	struct timeval tv = {0, WK_SWEEP_MS * 1000};
 	event_add(w->sweep_ev, &tv);

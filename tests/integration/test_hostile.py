@@ -31,6 +31,8 @@ Run: GATECAST_BUILD=build python3 tests/integration/test_hostile.py
 """
 
 import collections
+import hashlib
+import hmac
 import json
 import os
 import random
@@ -46,7 +48,7 @@ from concurrent.futures import ThreadPoolExecutor
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import wsclient  # noqa: E402
-from cluster import (ClusterTestCase, PushClient, PushClosed, main, proc_fd_count,  # noqa: E402
+from cluster import (CLUSTER_SECRET, ClusterTestCase, PushClient, PushClosed, main, proc_fd_count,  # noqa: E402
                      proc_rss_kb, uniq)
 
 SEED = 20260521
@@ -244,20 +246,31 @@ def sp_recv(s, timeout=5.0):
     return data
 
 
+def cluster_seal(body, to):
+    """Seals body for receiver `to` with the fixture's cluster secret, as
+    common/seal.h lays it out (the register answers nothing else)."""
+    key = hmac.new(CLUSTER_SECRET.encode(), b"gatecast cluster v1", hashlib.sha256).digest()
+    head = struct.pack("!QQQ", random.getrandbits(64), 1, int(time.time() * 1000))
+    to = to.encode()
+    tag = hmac.new(key, struct.pack("!I", len(to)) + to + head + body, hashlib.sha256).digest()
+    return body + head + tag[:16]
+
+
 def register_members(port):
-    """Asks the register for its live list through a fresh req0 connection;
-    returns [(role, inbox)]."""
+    """Asks the register for its live list through a fresh req0 connection
+    (a sealed announce, from a fresh sender id each time); returns
+    [(role, inbox)]."""
     s = connect(port, timeout=5)
     try:
         s.sendall(SP_REQ0)
         hdr = s.recv(8)
         if hdr != b"\x00SP\x00\x00\x31\x00\x00":
             raise AssertionError("register SP header %r" % hdr)
-        sp_send(s, announce_leaving(random.getrandbits(63) | 1))
+        sp_send(s, cluster_seal(announce_leaving(random.getrandbits(63) | 1), "register"))
         data = sp_recv(s)
     finally:
         s.close()
-    msg = MsgpackReader(data[4:]).read()
+    msg = MsgpackReader(data[4:-40]).read()  # the answer's seal is not checked here
     if not (isinstance(msg, list) and msg[:2] == [1, 2]):
         raise AssertionError("register reply is not MEMBERS: %r" % msg)
     return [(m[0], m[2]) for m in msg[3]]
@@ -503,10 +516,10 @@ class RandomBytesTest(HostileCase):
 
 
 class RegisterOversizedTest(HostileCase):
-    """The register's port takes SP messages from anybody (there is no
-    shared secret yet): a message that claims to be huge must be refused
-    (the connection dropped) before it costs memory. Announces are a few
-    dozen bytes."""
+    """The register's port takes SP messages from anybody (the seal is
+    checked only once a message is whole): a message that claims to be huge
+    must be refused (the connection dropped) before it costs memory.
+    Announces are a few dozen bytes."""
 
     CLAIM = 256 << 20         # the length prefix
     SEND = 32 << 20           # what is actually sent on each connection
