@@ -30,6 +30,7 @@ if [ "${GATECAST_SANITIZE:-1}" != 0 ]; then
 	ninja -C build-sanitize >/dev/null || exit 1
 	echo "== tests: build-sanitize/ (ASan + UBSan)"
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 \
+		LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0" \
 		meson test -C build-sanitize --print-errorlogs --num-processes 2 "$@" || rc=1
 	logs+=(build-sanitize/meson-logs/testlog.json)
 
