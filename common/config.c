@@ -180,6 +180,9 @@ static const struct config_key config_keys[] = {
 		"when set, push connections must first send {\"type\":\"auth\",\"secret\":...} "
 		"(env GATECAST_PUSH_SECRET)"),
 
+	STR("http", "listen", http_listen, "127.0.0.1:2121", 0, 255, NULL,
+		"host:port of the HTTP API, health checks and metrics; empty = disabled"),
+
 	STR("log", "level", log_level, "info", 1, 31, config_level_choices,
 		"least severe level written: debug, info, warn or error"),
 	STR("log", "file", log_file, "", 0, 4095, NULL,

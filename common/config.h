@@ -76,6 +76,9 @@ struct config {
 	/* [push] */
 	char *push_secret;             /* secret: "" = no push-port auth */
 
+	/* [http] */
+	char *http_listen;             /* listen: "127.0.0.1:2121"; "" = no HTTP API */
+
 	/* [log] */
 	char *log_level;               /* level: "info" */
 	char *log_file;                /* file: "" = stderr */

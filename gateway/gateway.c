@@ -451,6 +451,74 @@ gw_submit(void *arg, uint64_t req, uint64_t key, const struct proto_cmd *cmd,
 	return rc;
 }
 
+/* ---- the HTTP port's health and metrics ------------------------------------- */
+
+/* Ready when a worker is live: we got a view from a register that lists one,
+ * so requests can be served now. */
+static bool
+gw_ready(void *arg)
+{
+	struct gateway *gw = arg;
+	return !gw->stopping && peers_live(gw->workers) > 0;
+}
+
+static void
+gw_metric(struct buf *out, const char *name, const char *type, const char *help, uint64_t v)
+{
+	buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name,
+		(unsigned long long)v);
+}
+
+/* Prometheus text format 0.0.4. Counters only grow for this process's life;
+ * no secret or client data ever appears here. */
+static void
+gw_metrics(void *arg, struct buf *out)
+{
+	struct gateway *gw = arg;
+	const struct ws_stats *ws = ws_server_stats(gw->ws);
+	const struct push_port_stats *ps = push_port_stats(gw->push);
+	gw_metric(out, "gatecast_connections", "gauge", "Open WebSocket connections.",
+		ws_server_count(gw->ws));
+	gw_metric(out, "gatecast_connections_accepted_total", "counter",
+		"WebSocket connections accepted.", ws->accepted);
+	gw_metric(out, "gatecast_messages_in_total", "counter",
+		"WebSocket messages received from clients.", ws->messages_in);
+	gw_metric(out, "gatecast_frames_out_total", "counter", "WebSocket frames sent to clients.",
+		ws->frames_out);
+	gw_metric(out, "gatecast_bytes_out_total", "counter", "Bytes sent to WebSocket clients.",
+		ws->bytes_out);
+	buf_printf(out, "# HELP gatecast_closes_total WebSocket connections closed by the gateway, "
+			"by reason.\n# TYPE gatecast_closes_total counter\n"
+			"gatecast_closes_total{reason=\"idle\"} %llu\n"
+			"gatecast_closes_total{reason=\"slow_consumer\"} %llu\n"
+			"gatecast_closes_total{reason=\"protocol\"} %llu\n"
+			"gatecast_closes_total{reason=\"too_big\"} %llu\n",
+		(unsigned long long)ws->closed_idle, (unsigned long long)ws->closed_slow,
+		(unsigned long long)ws->closed_protocol, (unsigned long long)ws->closed_too_big);
+	gw_metric(out, "gatecast_push_requests_total", "counter",
+		"Push commands received (push port and HTTP API).", ps->requests);
+	gw_metric(out, "gatecast_push_errors_total", "counter",
+		"Push commands answered with an error.", ps->errors);
+	gw_metric(out, "gatecast_push_timeouts_total", "counter",
+		"Push commands answered with timeout.", ps->timeouts);
+	gw_metric(out, "gatecast_uids", "gauge", "Distinct uids bound on this gateway.",
+		conn_index_uid_total(gw->ix));
+	gw_metric(out, "gatecast_groups", "gauge", "Non-empty groups on this gateway.",
+		conn_index_group_total(gw->ix));
+	gw_metric(out, "gatecast_workers_live", "gauge", "Workers this gateway can reach.",
+		peers_live(gw->workers));
+	gw_metric(out, "gatecast_pending_requests", "gauge",
+		"Push commands waiting for an answer.", push_port_pending(gw->push));
+	buf_printf(out, "# HELP gatecast_refused_total WebSocket upgrades and messages refused, by "
+			"reason.\n# TYPE gatecast_refused_total counter\n"
+			"gatecast_refused_total{reason=\"origin\"} %llu\n"
+			"gatecast_refused_total{reason=\"token\"} %llu\n"
+			"gatecast_refused_total{reason=\"ip\"} %llu\n"
+			"gatecast_refused_total{reason=\"rate_limited\"} %llu\n",
+		(unsigned long long)gw->refused_origin, (unsigned long long)gw->refused_token,
+		(unsigned long long)gw->refused_ip, (unsigned long long)gw->rate_limited);
+}
+
 /* ---- the inbox: orders and replies from workers ---------------------------- */
 
 static void
@@ -562,7 +630,7 @@ struct gateway *
 gateway_new(struct event_base *base, const struct config *c)
 {
 	struct gateway *gw = xcalloc(1, sizeof *gw);
-	int err = 0, wfd = -1, pfd = -1;
+	int err = 0, wfd = -1, pfd = -1, hfd = -1;
 
 	gw->base = base;
 	gw->cfg = c;
@@ -589,6 +657,10 @@ gateway_new(struct event_base *base, const struct config *c)
 		log_error("listen_failed", "addr=%s errno=%d", c->gateway_push_listen, -pfd);
 		goto fail;
 	}
+	if (c->http_listen[0] != '\0' && (hfd = net_listen(c->http_listen, 1024)) < 0) {
+		log_error("listen_failed", "addr=%s errno=%d", c->http_listen, -hfd);
+		goto fail;
+	}
 	gw->inbox_url = prog_inbox_url(c, c->gateway_inbox, "gateway", (unsigned long long)gw->id);
 	gw->inbox = inbox_new(base, prog_cluster(), gw->inbox_url, gw_on_inbox, gw, &err);
 	if (gw->inbox == NULL) {
@@ -601,6 +673,9 @@ gateway_new(struct event_base *base, const struct config *c)
 	wfd = -1;
 	gw->push = push_port_new(base, c, pfd, gw_submit, gw);
 	pfd = -1;
+	if (hfd >= 0)
+		push_port_listen_http(gw->push, hfd, gw_metrics, gw_ready);
+	hfd = -1;
 	gw->sweep_ev = event_new(base, -1, EV_PERSIST, gw_on_sweep, gw);
 	struct timeval tv = {0, GW_SWEEP_MS * 1000};
 	event_add(gw->sweep_ev, &tv);
@@ -610,14 +685,17 @@ gateway_new(struct event_base *base, const struct config *c)
 		log_error("register_failed", "err=\"%s\"", nng_strerror(-err));
 		goto fail;
 	}
-	log_info("ready", "id=%016llx ws=%s push=%s inbox=%s", (unsigned long long)gw->id,
-		c->gateway_ws_listen, c->gateway_push_listen, gw->inbox_url);
+	log_info("ready", "id=%016llx ws=%s push=%s http=%s inbox=%s", (unsigned long long)gw->id,
+		c->gateway_ws_listen, c->gateway_push_listen,
+		c->http_listen[0] != '\0' ? c->http_listen : "off", gw->inbox_url);
 	return gw;
 fail:
 	if (wfd >= 0)
 		close(wfd);
 	if (pfd >= 0)
 		close(pfd);
+	if (hfd >= 0)
+		close(hfd);
 	gateway_free(gw);
 	return NULL;
 }

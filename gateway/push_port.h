@@ -19,12 +19,25 @@
  * the port stops reading that connection until replies drain), and at most
  * gateway.max_output bytes of unread replies per connection (then it is
  * closed).
+ *
+ * The same port also serves HTTP (http.listen, push_port_listen_http): each
+ * HTTP request becomes one entry of its connection's FIFO (several for
+ * /api/batch, one per command) and goes through the same ring, timeouts and
+ * submit callback; when the entries of a request are all answered, the
+ * response is written. Routes: POST /api/<command>, POST /api/batch,
+ * web-msg-sender's GET|POST / (type=publish&to=&content=), GET /healthz,
+ * /readyz, /metrics. With push.secret set, all but the last three need
+ * "Authorization: Bearer <push.secret>". An HTTP connection closes after
+ * gateway.idle_timeout without a request, or when a started request is not
+ * complete within gateway.handshake_timeout.
  */
 #ifndef GATECAST_GATEWAY_PUSH_PORT_H
 #define GATECAST_GATEWAY_PUSH_PORT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "proto/msg.h"
 
 struct config;
@@ -41,6 +54,11 @@ struct push_port;
 typedef int push_submit_fn(void *arg, uint64_t req, uint64_t key, const struct proto_cmd *cmd,
 	const char **error_code, const char **message);
 
+/* GET /metrics: appends Prometheus text (format 0.0.4) to out. */
+typedef void push_metrics_fn(void *arg, struct buf *out);
+/* GET /readyz: can this gateway serve requests now? */
+typedef bool push_ready_fn(void *arg);
+
 struct push_port_stats {
 	uint64_t connections, requests, replies, errors, timeouts, unauthorized;
 };
@@ -49,6 +67,10 @@ struct push_port_stats {
 struct push_port *push_port_new(struct event_base *base, const struct config *c, int fd,
 	push_submit_fn *submit, void *arg);
 void push_port_free(struct push_port *pp);
+/* Also serves HTTP on the bound socket fd (takes ownership). metrics and
+ * ready are called with the arg given to push_port_new. */
+void push_port_listen_http(struct push_port *pp, int fd, push_metrics_fn *metrics,
+	push_ready_fn *ready);
 /* Stops accepting new connections (existing ones are answered). */
 void push_port_stop_accepting(struct push_port *pp);
 /* Requests still waiting for an answer. */

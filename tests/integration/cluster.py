@@ -367,6 +367,7 @@ class Cluster:
         self.register_port = None
         self.ws_ports = []
         self.push_ports = []
+        self.http_ports = []
         self.register = None
         self.gateways = []
         self.workers = []
@@ -402,6 +403,7 @@ class Cluster:
             sets = sets[:2] + [
                 ("gateway.ws_listen", "127.0.0.1:%d" % self.ws_ports[index]),
                 ("gateway.push_listen", "127.0.0.1:%d" % self.push_ports[index]),
+                ("http.listen", "127.0.0.1:%d" % self.http_ports[index]),
             ] + sets[2:]
         args = []
         for k, v in sets:
@@ -425,6 +427,7 @@ class Cluster:
             for i in range(self.n_gateways):
                 self.ws_ports.append(free_port())
                 self.push_ports.append(free_port())
+                self.http_ports.append(free_port())
             self.gateways = [Proc(self, "gateway", i, self.args_for("gateway", i))
                              for i in range(self.n_gateways)]
             self.workers = [Proc(self, "worker", i, self.args_for("worker", i))
@@ -586,6 +589,7 @@ class Cluster:
         i = len(self.gateways)
         self.ws_ports.append(free_port())
         self.push_ports.append(free_port())
+        self.http_ports.append(free_port())
         p = Proc(self, "gateway", i, self.args_for("gateway", i))
         self.gateways.append(p)
         p.start()
@@ -611,6 +615,9 @@ class Cluster:
 
     def push_port(self, i=0):
         return self.push_ports[i]
+
+    def http_port(self, i=0):
+        return self.http_ports[i]
 
     def ws(self, gateway=0, query="", **kw):
         """A connected WSClient on gateway `gateway` (handshake done, nothing
@@ -652,11 +659,13 @@ class Launcher:
         self.register_port = free_port()
         self.ws_port = free_port()
         self.push_port = free_port()
+        self.http_port = free_port()
         self.sets = [
             ("cluster.run_dir", self.run_dir),
             ("register.listen", "tcp://127.0.0.1:%d" % self.register_port),
             ("gateway.ws_listen", "127.0.0.1:%d" % self.ws_port),
             ("gateway.push_listen", "127.0.0.1:%d" % self.push_port),
+            ("http.listen", "127.0.0.1:%d" % self.http_port),
             ("gateway.count", gateways),
             ("worker.count", workers),
             ("worker.app", app),
