@@ -737,6 +737,20 @@ pp_http_sweep(struct push_port *pp, uint64_t now)
 	}
 }
 
+/* The connection is to close once its answers are out: read no more (the
+ * rest would never be parsed, and a readable socket nobody reads would keep
+ * the level-triggered event firing), and flush. */
+static void
+pp_read_no_more(struct pp_conn *c)
+{
+	buf_reset(&c->in);
+	if (!c->paused) {
+		c->paused = true;
+		pp_set_events(c);
+	}
+	pp_flush(c);
+}
+
 static void
 pp_read(struct pp_conn *c)
 {
@@ -748,14 +762,7 @@ pp_read(struct pp_conn *c)
 			if (c->dead)
 				return;
 			if (c->close_after_flush) {
-				/* Read no more: the rest would never be parsed, and a
-				 * readable socket nobody reads would spin the loop. */
-				buf_reset(&c->in);
-				if (!c->paused) {
-					c->paused = true;
-					pp_set_events(c);
-				}
-				pp_flush(c);
+				pp_read_no_more(c);
 				return;
 			}
 			goto after_parse;
@@ -789,14 +796,7 @@ pp_read(struct pp_conn *c)
 			c->close_after_flush = true;
 		}
 		if (c->close_after_flush) {
-			/* Nothing more is read: a peer that keeps sending must not
-			 * keep the (level-triggered) read event firing. */
-			buf_reset(&c->in);
-			if (!c->paused) {
-				c->paused = true;
-				pp_set_events(c);
-			}
-			pp_flush(c);
+			pp_read_no_more(c);
 			return;
 		}
 	after_parse:

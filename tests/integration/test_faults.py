@@ -32,49 +32,11 @@ KILL_AFTER = 1.0
 LEASE = 3.0
 
 
-class Stream:
-    """Pipelined send_to_uid requests on one push connection: a writer thread
-    paces them over STREAM_SECONDS, a reader thread collects the replies."""
-
-    def __init__(self, port, ks, uid_of):
-        self.p = PushClient(port, timeout=30)
-        self.ks = ks
-        self.uid_of = uid_of
-        self.replies = []
-        self.sent = 0
-        self.error = None
-        self.writer = threading.Thread(target=self._write, daemon=True)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-
-    def start(self):
-        self.writer.start()
-        self.reader.start()
-
-    def _write(self):
-        try:
-            batch = 20
-            pause = STREAM_SECONDS / max(1, len(self.ks) / batch)
-            for i in range(0, len(self.ks), batch):
-                lines = b"".join(PushClient.encode({"type": "send_to_uid", "id": k, "uid": self.uid_of(k),
-                                                    "data": "m-%d" % k}) for k in self.ks[i:i + batch])
-                self.p.send_raw(lines)
-                self.sent += len(self.ks[i:i + batch])
-                time.sleep(pause)
-        except Exception as e:  # reported by the test
-            self.error = self.error or ("writer: %r" % e)
-
-    def _read(self):
-        deadline = time.monotonic() + STREAM_SECONDS + 40
-        try:
-            for _ in self.ks:
-                self.replies.append(self.p.read_reply(timeout=max(0.1, deadline - time.monotonic())))
-        except Exception as e:
-            self.error = self.error or ("reader after %d replies: %r" % (len(self.replies), e))
-
-    def join(self):
-        self.writer.join(STREAM_SECONDS + 30)
-        self.reader.join(STREAM_SECONDS + 60)
-        self.p.close()
+def Stream(port, ks, uid_of):
+    """Pipelined send_to_uid requests with ids ks on one push connection (a
+    ReqStream: a writer thread paces them, a reader collects the replies)."""
+    return ReqStream(port, [{"type": "send_to_uid", "id": k, "uid": uid_of(k), "data": "m-%d" % k}
+                            for k in ks], batch=20)
 
 
 class FaultTest(ClusterTestCase):
@@ -109,12 +71,13 @@ class FaultTest(ClusterTestCase):
         for s in streams:
             if s.error:
                 problems.append(s.error)
+            ks = [r["id"] for r in s.reqs]
             got_ids = [r.get("id") for r in s.replies]
-            if got_ids != s.ks[:len(got_ids)]:
+            if got_ids != ks[:len(got_ids)]:
                 problems.append("replies out of order or with wrong ids: first differing at %r" %
-                                next((i, a, b) for i, (a, b) in enumerate(zip(got_ids, s.ks)) if a != b))
-            if len(s.replies) != len(s.ks):
-                problems.append("%d requests but %d replies" % (len(s.ks), len(s.replies)))
+                                next((i, a, b) for i, (a, b) in enumerate(zip(got_ids, ks)) if a != b))
+            if len(s.replies) != len(ks):
+                problems.append("%d requests but %d replies" % (len(ks), len(s.replies)))
             for r in s.replies:
                 if r.get("ok") is True:
                     if r.get("delivered") != 1 or r.get("offline") != []:
