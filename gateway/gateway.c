@@ -219,12 +219,6 @@ gw_client_error(struct client *cl, const char *code, const char *message)
 	json_decref(o);
 }
 
-static bool
-gw_token_mode(const struct gateway *gw)
-{
-	return strcmp(gw->cfg->auth_mode, "token") == 0;
-}
-
 /* Keeps a verified token's claims on the client (only the groups matter
  * after the uid is bound) and binds its uid. */
 static void
@@ -260,7 +254,7 @@ gw_on_upgrade(void *arg, struct ws_conn *c, const struct http_upgrade *req)
 	struct client *cl = xcalloc(1, sizeof *cl);
 	struct jwt_claims claims;
 	bool have_token = false;
-	if (gw_token_mode(gw)) {
+	if (gw->exec.token_mode) {
 		char *token = xmalloc(JWT_MAX_LEN + 1);
 		int n = http_query_param(req->query, "token", token, JWT_MAX_LEN + 1);
 		const char *why = "";
@@ -312,7 +306,7 @@ gw_on_open(void *arg, struct ws_conn *c, const struct http_upgrade *req)
 	struct gateway *gw = arg;
 	struct client *cl = ws_user(c);
 	guard_bucket_init(gw->guard, &cl->bucket, clock_ms());
-	if (!cl->authed && gw_token_mode(gw)) {
+	if (!cl->authed && gw->exec.token_mode) {
 		struct gw_login *l = ring_push(&gw->logins);
 		l->seq = cl->seq;
 		l->deadline = clock_ms() + gw->cfg->auth_login_timeout_ms;
@@ -393,7 +387,7 @@ gw_on_message(void *arg, struct ws_conn *c, const void *data, size_t len, bool b
 		return;
 	}
 	cl->limited = 0;
-	if (gw_token_mode(gw) && !gw_auth_message(gw, cl, data, len, binary))
+	if (gw->exec.token_mode && !gw_auth_message(gw, cl, data, len, binary))
 		return;
 	gw_event(gw, cl, EVENT_MESSAGE, data, len, binary, 0);
 }
@@ -640,7 +634,7 @@ gateway_new(struct event_base *base, const struct config *c)
 	gw->exec.ix = gw->ix;
 	gw->exec.self = gw->id;
 	gw->exec.cfg = c;
-	gw->exec.token_mode = gw_token_mode(gw);
+	gw->exec.token_mode = strcmp(c->auth_mode, "token") == 0; /* decided once */
 	gw->guard = guard_new(c);
 	ring_init(&gw->logins, sizeof(struct gw_login));
 	buf_init(&gw->enc);
