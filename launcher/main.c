@@ -31,6 +31,7 @@
 #include "common/log.h"
 #include "common/prog.h"
 #include "common/xmalloc.h"
+#include "launcher/push.h"
 
 #define LAUNCHER_STABLE_MS 10000
 
@@ -229,13 +230,23 @@ usage(FILE *f)
 	fprintf(f,
 		"Usage: gatecast start [-c gatecast.ini] [--set section.key=value]...\n"
 		"       gatecast token --uid UID [--ttl SECONDS] [--groups G1,G2] [-c gatecast.ini]\n"
+		"       gatecast push <command> [--uid U]... [--group G]... [--client-id C]...\n"
+		"                     [--data JSON_OR_TEXT | --data-text TEXT | --data-base64 B64]\n"
+		"                     [--exclude C]... [--session JSON] [--id ID]\n"
+		"                     [-c gatecast.ini] [--set ...] [--host HOST:PORT]\n"
+		"       gatecast push [-c gatecast.ini] [--host HOST:PORT] < request-lines\n"
 		"       gatecast --help\n\n"
 		"start   run a local cluster in the foreground: one register,\n"
 		"        gateway.count gateways and worker.count workers (0 = one per\n"
 		"        CPU core); Ctrl-C stops it (clients get close 1001).\n"
 		"token   print a client token (HS256 JWT) for UID signed with\n"
 		"        auth.secret (or GATECAST_AUTH_SECRET); --ttl defaults to 3600 s,\n"
-		"        --groups lists the groups it may join (\"company:7:*\" wildcards).\n\n"
+		"        --groups lists the groups it may join (\"company:7:*\" wildcards).\n"
+		"push    send one push-port command, or the JSON request lines on stdin,\n"
+		"        to gateway.push_listen (authenticating with push.secret or\n"
+		"        GATECAST_PUSH_SECRET) and print the replies; exit 0 = all ok,\n"
+		"        1 = some reply not ok, 2 = usage or connection error\n"
+		"        (gatecast push --help for details).\n\n"
 		"Each program (gatecast-register, gatecast-gateway, gatecast-worker)\n"
 		"also runs alone with the same options, for multi-host clusters.\n"
 		"Config keys: see gatecast-gateway --help or deploy/gatecast.ini.example.\n");
@@ -425,6 +436,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "token") == 0)
 		return launcher_token(argc, argv);
+	if (strcmp(argv[1], "push") == 0)
+		return push_cli_main(argc, argv);
 	if (strcmp(argv[1], "start") == 0) {
 		for (int i = 2; i < argc; i++)
 			if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
