@@ -169,7 +169,10 @@ main(int argc, char **argv)
 
 	event_free(r.rx);
 	event_free(r.sweep);
-	nng_close(r.sock);
+	/* No nng_close here: nng 1.5.2 can hang in it when members are
+	 * closing their pipes at the same moment (reproduced: SIGTERM the
+	 * register and six members together, about 1 time in 6). The process
+	 * is exiting; the kernel closes the socket. */
 	registry_free(r.table);
 	prog_fini(&r.prog);
 	log_info("stopped", NULL);
