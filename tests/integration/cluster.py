@@ -54,6 +54,7 @@ BINARIES = {
 }
 
 READY_TIMEOUT = 15.0
+SECRET_ENV = ("GATECAST_AUTH_SECRET", "GATECAST_AUTH_PREVIOUS_SECRET", "GATECAST_PUSH_SECRET")
 CLUSTER_SECRET = "test-cluster-secret-" + uuid.uuid4().hex
 STOP_TIMEOUT = 5.0
 VIEW_RE = re.compile(r"\bevent=cluster_view\b")
@@ -920,6 +921,13 @@ class PushClient:
 
 # ----------------------------------------------------------------- test helpers
 
+def clean_env(extra=None):
+    """os.environ without GATECAST_*_SECRET values, plus extra."""
+    env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
+    env.update(extra or {})
+    return env
+
+
 def uniq(prefix="x"):
     return "%s-%s" % (prefix, uuid.uuid4().hex[:10])
 
@@ -951,14 +959,20 @@ class ClusterTestCase(unittest.TestCase):
     printed when a test fails."""
 
     CLUSTER = None
+    ENV = {}      # extra environment (secrets) for the cluster's processes
     cluster = None
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         if cls.CLUSTER is not None:
-            cls.cluster = Cluster(**cls.CLUSTER)
-            cls.cluster.start()
+            c = Cluster(**cls.CLUSTER)
+            # The caller's own GATECAST_*_SECRET values never leak in.
+            for k in SECRET_ENV:
+                c.env.pop(k, None)
+            c.env.update(cls.ENV)
+            cls.cluster = c
+            c.start()
 
     @classmethod
     def tearDownClass(cls):

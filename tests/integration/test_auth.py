@@ -39,10 +39,9 @@ from urllib.parse import quote
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import wsclient  # noqa: E402
-from cluster import (CLUSTER_SECRET, Cluster, ClusterTestCase, PushClient,  # noqa: E402
+from cluster import (CLUSTER_SECRET, SECRET_ENV, Cluster, ClusterTestCase, PushClient, clean_env,  # noqa: E402
                      binary, main, uniq)
 
-SECRET_ENV = ("GATECAST_AUTH_SECRET", "GATECAST_AUTH_PREVIOUS_SECRET", "GATECAST_PUSH_SECRET")
 
 
 def new_secret(tag):
@@ -100,7 +99,7 @@ def token_q(token, **more):
 def cli_token(uid, ttl=None, groups=None, secret=SECRET, extra_args=()):
     """`gatecast token`, with the secret in the environment. Returns the
     CompletedProcess."""
-    env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
+    env = clean_env()
     if secret is not None:
         env["GATECAST_AUTH_SECRET"] = secret
     args = [binary("launcher"), "token", "--uid", uid]
@@ -145,21 +144,8 @@ def bad_tokens(sub):
 # ------------------------------------------------------------ the test base
 
 class AuthCase(ClusterTestCase):
-    """ClusterTestCase whose cluster gets ENV (secrets) in its environment,
-    and nothing of the caller's own GATECAST_*_SECRET values."""
-
-    ENV = {}
-
-    @classmethod
-    def setUpClass(cls):
-        unittest.TestCase.setUpClass()
-        if cls.CLUSTER is not None:
-            c = Cluster(**cls.CLUSTER)
-            for k in SECRET_ENV:
-                c.env.pop(k, None)
-            c.env.update(cls.ENV)
-            cls.cluster = c
-            c.start()
+    """ClusterTestCase whose cluster gets ENV (secrets) in its environment
+    (ClusterTestCase keeps the caller's own GATECAST_*_SECRET values out)."""
 
     # ------------------------------------------------------------- helpers
 
@@ -1153,7 +1139,7 @@ class ModeTest(unittest.TestCase):
     """What the programs say about auth.mode at start."""
 
     def run_gateway(self, env_extra=None, sets=()):
-        env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
+        env = clean_env()
         env.setdefault("GATECAST_CLUSTER_SECRET", CLUSTER_SECRET)
         env.update(env_extra or {})
         args = [binary("gateway"), "--set", "gateway.ws_listen=127.0.0.1:0",

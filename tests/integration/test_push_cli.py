@@ -17,36 +17,16 @@ import os
 import secrets
 import subprocess
 import sys
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from cluster import Cluster, ClusterTestCase, binary, free_port, main, uniq  # noqa: E402
+from cluster import ClusterTestCase, binary, clean_env, free_port, main, uniq  # noqa: E402
 
-SECRET_ENV = ("GATECAST_AUTH_SECRET", "GATECAST_AUTH_PREVIOUS_SECRET", "GATECAST_PUSH_SECRET")
 PUSH_SECRET = "push-secret-" + secrets.token_hex(24)
 UNKNOWN_CLIENT = "0" * 28
 
 
-def clean_env(extra=None):
-    env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
-    env.update(extra or {})
-    return env
-
-
 class PushCliCase(ClusterTestCase):
-    ENV = {}
-
-    @classmethod
-    def setUpClass(cls):
-        unittest.TestCase.setUpClass()
-        c = Cluster(**cls.CLUSTER)
-        for k in SECRET_ENV:
-            c.env.pop(k, None)
-        c.env.update(cls.ENV)
-        cls.cluster = c
-        c.start()
-
     def cli(self, *args, stdin=None, env=None, host=True, timeout=30):
         argv = [binary("launcher"), "push"] + list(args)
         if host:
