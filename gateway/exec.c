@@ -119,9 +119,13 @@ exec_bind(struct exec_ctx *x, struct client *cl, const char *uid, size_t len)
 		 * one tab too many keeps the tab in front of them. */
 		struct exec_oldest o = {0, NULL};
 		conn_index_each_of_uid(x->ix, uid, len, exec_find_oldest, &o);
-		if (o.cl != NULL && o.cl != cl)
+		if (o.cl != NULL && o.cl != cl) {
+			x->closed_too_many++;
 			ws_close(o.cl->ws, WS_CLOSE_TOO_MANY_TABS, "too many connections for this uid");
+		}
 	}
+	if (!same)
+		x->logins++;
 	conn_index_bind(x->ix, cl->seq, uid, len);
 }
 
@@ -172,8 +176,8 @@ exec_exclude(struct exec_ctx *x, const struct pstr_list *ex)
 }
 
 void
-exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, struct proto_result *r,
-	struct strvec *scratch)
+exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, uint64_t pushed_us,
+	struct proto_result *r, struct strvec *scratch)
 {
 	struct exec_send es = {x, NULL, 0};
 	struct exec_ids ids = {scratch, x->self};
@@ -189,6 +193,7 @@ exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, struct proto_result *r,
 	case CMD_SEND_TO_ALL:
 	case CMD_SEND_TO_CLIENT:
 		es.f = frame_new(cmd->binary ? FRAME_BINARY : FRAME_TEXT, cmd->data.p, cmd->data.n);
+		es.f->pushed_us = pushed_us;
 		x->stamp++;
 		break;
 	default:
@@ -231,6 +236,7 @@ exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, struct proto_result *r,
 		if (cmd->has_data) {
 			struct frame *f = frame_new(cmd->binary ? FRAME_BINARY : FRAME_TEXT,
 				cmd->data.p, cmd->data.n);
+			f->pushed_us = pushed_us;
 			ws_send(cl->ws, f);
 			frame_unref(f);
 		}

@@ -32,16 +32,21 @@ struct exec_ctx {
 	uint64_t self;   /* our member id (first half of our client ids) */
 	uint32_t stamp;  /* grows per send */
 	uint64_t delivered_total;
+	uint64_t logins;          /* connections bound to a uid they did not have */
+	uint64_t closed_too_many; /* oldest tab closed for max_connections_per_uid */
 };
 
 /* Binds uid to cl; when the uid already has gateway.max_connections_per_uid
- * connections here, the oldest is closed (4008) to make room. */
+ * connections here, the oldest is closed (4008) to make room. Counts a login
+ * unless cl was bound to this uid already. */
 void exec_bind(struct exec_ctx *x, struct client *cl, const char *uid, size_t len);
 
 /* Executes cmd and writes the result into r. Strings in r point into
  * scratch (an empty strvec the caller owns) and live until it changes;
- * r->strs.v is malloc'ed: free it after encoding. */
-void exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, struct proto_result *r,
-	struct strvec *scratch);
+ * r->strs.v is malloc'ed: free it after encoding. pushed_us (the OP's, 0 when
+ * the order did not come from a push) is stamped on the frames of sends and
+ * of close_client's final message, so their writes are timed (ws.h). */
+void exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, uint64_t pushed_us,
+	struct proto_result *r, struct strvec *scratch);
 
 #endif

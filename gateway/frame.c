@@ -28,6 +28,7 @@ frame_new(int opcode, const void *payload, size_t len)
 	struct frame *f = xmalloc(sizeof *f + h + len);
 	f->refs = 1;
 	f->len = (uint32_t)(h + len);
+	f->pushed_us = 0;
 	memcpy(f->data, hdr, h);
 	if (len)
 		memcpy(f->data + h, payload, len);
@@ -40,6 +41,7 @@ frame_new_raw(const void *bytes, size_t len)
 	struct frame *f = xmalloc(sizeof *f + len);
 	f->refs = 1;
 	f->len = (uint32_t)len;
+	f->pushed_us = 0;
 	if (len)
 		memcpy(f->data, bytes, len);
 	return f;

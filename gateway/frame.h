@@ -12,6 +12,10 @@
 struct frame {
 	uint32_t refs;
 	uint32_t len;          /* bytes in data: header + payload */
+	uint64_t pushed_us;    /* wall clock (unix µs) when the push that made
+	                        * this frame reached a gateway (proto_op's
+	                        * pushed_us); 0 = not from a push. ws measures
+	                        * push→write latency from it. 0 after frame_new*. */
 	unsigned char data[];
 };
 

@@ -75,6 +75,9 @@ struct gateway {
 	struct guard *guard;
 	struct ring logins; /* struct gw_login: token mode, not logged in yet */
 	uint64_t refused_origin, refused_token, refused_ip, rate_limited;
+	uint64_t closed_rate_limit, closed_unauthorized;
+	uint64_t push_commands[CMD__COUNT]; /* submitted to the cluster, by type */
+	size_t gateways_live;               /* other gateways in the member view */
 };
 
 /* A connection that must log in by its deadline (auth.login_timeout). */
@@ -82,6 +85,16 @@ struct gw_login {
 	uint64_t seq;
 	uint64_t deadline;
 };
+
+/* Wall-clock µs: a push's start time crosses processes (PROTO_REQUEST's
+ * pushed_us), so it cannot be monotonic. */
+static uint64_t
+gw_wall_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 static uint64_t
 gw_mix(uint64_t x)
@@ -361,6 +374,7 @@ gw_auth_message(struct gateway *gw, struct client *cl, const void *data, size_t 
 		}
 		if (rc != 0) {
 			gw->refused_token++;
+			gw->closed_unauthorized++;
 			gw_client_error(cl, "unauthorized", why);
 			ws_close(cl->ws, WS_CLOSE_UNAUTHORIZED, "unauthorized");
 		} else {
@@ -380,6 +394,7 @@ gw_on_message(void *arg, struct ws_conn *c, const void *data, size_t len, bool b
 	if (!guard_rate_take(gw->guard, &cl->bucket, clock_ms())) {
 		gw->rate_limited++;
 		if (++cl->limited >= gw->cfg->gateway_rate_limit_close) {
+			gw->closed_rate_limit++;
 			ws_close(c, WS_CLOSE_POLICY, "rate limit");
 			return;
 		}
@@ -434,6 +449,13 @@ gw_submit(void *arg, uint64_t req, uint64_t key, const struct proto_cmd *cmd,
 	 * on the request any more (a worker that was stopped and resumes
 	 * would otherwise deliver pushes reported as timed out). */
 	pm.u.request.expires = clock_wall_ms() + gw->cfg->gateway_request_timeout_ms;
+	/* The push port submits a command in the loop turn that read it (right
+	 * after parsing it), so now is when the push arrived, to within the
+	 * parse: the start of gatecast_push_write_seconds on every gateway
+	 * that writes its frames. */
+	pm.u.request.pushed_us = gw_wall_us();
+	if (cmd->type < CMD__COUNT)
+		gw->push_commands[cmd->type]++;
 	buf_reset(&gw->enc);
 	proto_encode(&pm, &gw->enc);
 	/* The top bit keeps push connections and clients apart in the hash. */
@@ -463,6 +485,40 @@ gw_metric(struct buf *out, const char *name, const char *type, const char *help,
 		(unsigned long long)v);
 }
 
+/* µs as seconds in plain decimal, exact and without trailing zeros
+ * ("0.00005", "2.5", "1"): Prometheus label values and sums. */
+static void
+gw_seconds(struct buf *out, uint64_t us)
+{
+	char frac[8];
+	int n = snprintf(frac, sizeof frac, "%06llu", (unsigned long long)(us % 1000000u));
+	while (n > 0 && frac[n - 1] == '0')
+		frac[--n] = '\0';
+	buf_printf(out, "%llu%s%s", (unsigned long long)(us / 1000000u), n > 0 ? "." : "", frac);
+}
+
+/* The histogram's buckets are cumulative (le = "less or equal"); ws keeps
+ * them per interval. */
+static void
+gw_push_write_histogram(struct buf *out, const struct ws_stats *ws)
+{
+	static const char name[] = "gatecast_push_write_seconds";
+	uint64_t cum = 0;
+	buf_printf(out, "# HELP %s Time from a push reaching a gateway (push port or HTTP API) to "
+			"its frame being written to a connection, once per connection written.\n"
+			"# TYPE %s histogram\n", name, name);
+	for (int i = 0; i < WS_PUSH_WRITE_BUCKETS; i++) {
+		cum += ws->push_write[i];
+		buf_printf(out, "%s_bucket{le=\"", name);
+		gw_seconds(out, ws_push_write_bounds_us[i]);
+		buf_printf(out, "\"} %llu\n", (unsigned long long)cum);
+	}
+	cum += ws->push_write[WS_PUSH_WRITE_BUCKETS];
+	buf_printf(out, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum ", name, (unsigned long long)cum, name);
+	gw_seconds(out, ws->push_write_sum_us);
+	buf_printf(out, "\n%s_count %llu\n", name, (unsigned long long)ws->push_write_count);
+}
+
 /* Prometheus text format 0.0.4. Counters only grow for this process's life;
  * no secret or client data ever appears here. */
 static void
@@ -475,22 +531,39 @@ gw_metrics(void *arg, struct buf *out)
 		ws_server_count(gw->ws));
 	gw_metric(out, "gatecast_connections_accepted_total", "counter",
 		"WebSocket connections accepted.", ws->accepted);
+	gw_metric(out, "gatecast_logins_total", "counter",
+		"Connections bound to a uid (token login, login handled by the worker, bind_uid).",
+		gw->exec.logins);
 	gw_metric(out, "gatecast_messages_in_total", "counter",
 		"WebSocket messages received from clients.", ws->messages_in);
+	gw_metric(out, "gatecast_bytes_in_total", "counter",
+		"Bytes read from WebSocket clients (upgrade requests included).", ws->bytes_in);
 	gw_metric(out, "gatecast_frames_out_total", "counter", "WebSocket frames sent to clients.",
 		ws->frames_out);
 	gw_metric(out, "gatecast_bytes_out_total", "counter", "Bytes sent to WebSocket clients.",
 		ws->bytes_out);
+	gw_push_write_histogram(out, ws);
 	buf_printf(out, "# HELP gatecast_closes_total WebSocket connections closed by the gateway, "
 			"by reason.\n# TYPE gatecast_closes_total counter\n"
 			"gatecast_closes_total{reason=\"idle\"} %llu\n"
 			"gatecast_closes_total{reason=\"slow_consumer\"} %llu\n"
 			"gatecast_closes_total{reason=\"protocol\"} %llu\n"
-			"gatecast_closes_total{reason=\"too_big\"} %llu\n",
+			"gatecast_closes_total{reason=\"too_big\"} %llu\n"
+			"gatecast_closes_total{reason=\"rate_limit\"} %llu\n"
+			"gatecast_closes_total{reason=\"too_many_tabs\"} %llu\n"
+			"gatecast_closes_total{reason=\"unauthorized\"} %llu\n",
 		(unsigned long long)ws->closed_idle, (unsigned long long)ws->closed_slow,
-		(unsigned long long)ws->closed_protocol, (unsigned long long)ws->closed_too_big);
+		(unsigned long long)ws->closed_protocol, (unsigned long long)ws->closed_too_big,
+		(unsigned long long)gw->closed_rate_limit, (unsigned long long)gw->exec.closed_too_many,
+		(unsigned long long)gw->closed_unauthorized);
 	gw_metric(out, "gatecast_push_requests_total", "counter",
 		"Push commands received (push port and HTTP API).", ps->requests);
+	buf_printf(out, "# HELP gatecast_push_commands_total Push commands handed to a worker, by "
+			"command (not those refused by the gateway at once).\n"
+			"# TYPE gatecast_push_commands_total counter\n");
+	for (int t = 1; t < CMD__COUNT; t++)
+		buf_printf(out, "gatecast_push_commands_total{command=\"%s\"} %llu\n",
+			cmd_name((enum cmd_type)t), (unsigned long long)gw->push_commands[t]);
 	gw_metric(out, "gatecast_push_errors_total", "counter",
 		"Push commands answered with an error.", ps->errors);
 	gw_metric(out, "gatecast_push_timeouts_total", "counter",
@@ -501,8 +574,22 @@ gw_metrics(void *arg, struct buf *out)
 		conn_index_group_total(gw->ix));
 	gw_metric(out, "gatecast_workers_live", "gauge", "Workers this gateway can reach.",
 		peers_live(gw->workers));
+	gw_metric(out, "gatecast_gateways_live", "gauge",
+		"Other gateways in this gateway's cluster view (this one not counted).",
+		gw->gateways_live);
 	gw_metric(out, "gatecast_pending_requests", "gauge",
 		"Push commands waiting for an answer.", push_port_pending(gw->push));
+	buf_printf(out, "# HELP gatecast_worker_queued_messages Messages to workers queued in this "
+			"gateway, by queue: link = in the links to live workers (beyond nng's own "
+			"buffer), no_worker = events and requests waiting for a live worker, joining = "
+			"results for a worker not in the view yet.\n"
+			"# TYPE gatecast_worker_queued_messages gauge\n"
+			"gatecast_worker_queued_messages{queue=\"link\"} %llu\n"
+			"gatecast_worker_queued_messages{queue=\"no_worker\"} %llu\n"
+			"gatecast_worker_queued_messages{queue=\"joining\"} %llu\n",
+		(unsigned long long)peers_queued(gw->workers),
+		(unsigned long long)ring_len(&gw->waitq),
+		(unsigned long long)peers_waiting(gw->workers));
 	buf_printf(out, "# HELP gatecast_refused_total WebSocket upgrades and messages refused, by "
 			"reason.\n# TYPE gatecast_refused_total counter\n"
 			"gatecast_refused_total{reason=\"origin\"} %llu\n"
@@ -520,7 +607,7 @@ gw_on_op(struct gateway *gw, const struct proto_op *op)
 {
 	struct proto_result r;
 	memset(&r, 0, sizeof r);
-	exec_op(&gw->exec, &op->cmd, &r, &gw->scratch);
+	exec_op(&gw->exec, &op->cmd, op->pushed_us, &r, &gw->scratch);
 	if (op->op != 0) {
 		struct proto_msg pm;
 		memset(&pm, 0, sizeof pm);
@@ -579,6 +666,10 @@ static void
 gw_on_view(void *arg, const struct member_view *view)
 {
 	struct gateway *gw = arg;
+	size_t gateways = 0;
+	for (size_t i = 0; i < view->n; i++)
+		gateways += view->v[i].role == ROLE_GATEWAY;
+	gw->gateways_live = gateways;
 	peers_update(gw->workers, view);
 	gw_wait_flush(gw);
 }
@@ -600,6 +691,8 @@ gw_on_sweep(evutil_socket_t fd, short what, void *arg)
 		struct client *cl = conn_index_get(gw->ix, l->seq);
 		ring_pop(&gw->logins);
 		if (cl != NULL && !cl->authed) {
+			if (ws_is_open(cl->ws))
+				gw->closed_unauthorized++;
 			gw_client_error(cl, "unauthorized", "no login within auth.login_timeout");
 			ws_close(cl->ws, WS_CLOSE_UNAUTHORIZED, "login timeout");
 		}

@@ -9,7 +9,8 @@
  * delivers whole messages in place when they arrive in one read.
  * Output: frames (application frames shared by reference, pongs and closes
  * of our own) queue per connection and are written in ws_after_turn with one
- * writev per connection.
+ * writev per connection. A frame that came from a push is timed (push→write,
+ * ws.h) when the writev that hands its last byte to the kernel returns.
  */
 #include "gateway/ws.h"
 
@@ -117,6 +118,48 @@ ws_move(struct ws_conn *c, enum ws_list to, uint64_t now)
 	else
 		l->head = c;
 	l->tail = c;
+}
+
+/* ---- push→write latency ------------------------------------------------- */
+
+const uint64_t ws_push_write_bounds_us[WS_PUSH_WRITE_BUCKETS] = {
+	50, 100, 250, 500,                          /* µs */
+	1000, 2500, 5000, 10000, 25000, 50000,      /* ms */
+	100000, 250000, 500000, 1000000, 2500000, 5000000,
+};
+
+/* Wall clock, because pushed_us may come from another process (or host). */
+static uint64_t
+ws_wall_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* The first bucket whose bound is >= us (WS_PUSH_WRITE_BUCKETS: over all of
+ * them), by binary search: four comparisons for sixteen bounds. */
+static unsigned
+ws_push_write_bucket(uint64_t us)
+{
+	unsigned lo = 0, hi = WS_PUSH_WRITE_BUCKETS;
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+		if (ws_push_write_bounds_us[mid] < us)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void
+ws_observe_push_write(struct ws_stats *st, uint64_t now_us, uint64_t pushed_us)
+{
+	uint64_t us = now_us > pushed_us ? now_us - pushed_us : 0;
+	st->push_write[ws_push_write_bucket(us)]++;
+	st->push_write_count++;
+	st->push_write_sum_us += us;
 }
 
 /* ---- end of loop turn: write, then free the dead ------------------------ */
@@ -281,6 +324,7 @@ ws_flush(struct ws_conn *c)
 		}
 		s->st.bytes_out += (uint64_t)w;
 		size_t left = (size_t)w;
+		uint64_t now_us = 0; /* read once per writev, only when needed */
 		while (left > 0 && ring_len(&c->outq) > 0) {
 			struct frame *f = *(struct frame **)ring_front(&c->outq);
 			size_t rest = f->len - c->out_off;
@@ -294,6 +338,11 @@ ws_flush(struct ws_conn *c)
 			c->out_bytes -= f->len;
 			ring_pop(&c->outq);
 			s->st.frames_out++;
+			if (f->pushed_us != 0) {
+				if (now_us == 0)
+					now_us = ws_wall_us();
+				ws_observe_push_write(&s->st, now_us, f->pushed_us);
+			}
 			frame_unref(f);
 		}
 	}
@@ -427,6 +476,7 @@ ws_read_frames(struct ws_conn *c)
 		ssize_t r = read(c->fd, s->rbuf, WS_READ_BUF);
 		if (r > 0) {
 			got = true;
+			s->st.bytes_in += (uint64_t)r;
 			if (!c->failing && !c->close_received)
 				ws_feed(c, s->rbuf, (size_t)r);
 			if ((size_t)r < WS_READ_BUF)
@@ -457,6 +507,7 @@ ws_read_head(struct ws_conn *c)
 		ssize_t r = read(c->fd, h->p + h->len, room);
 		if (r > 0) {
 			h->len += (size_t)r;
+			s->st.bytes_in += (uint64_t)r;
 			continue;
 		}
 		if (r < 0 && errno == EINTR)

@@ -59,10 +59,26 @@ struct ws_ops {
 	void (*on_close)(void *arg, struct ws_conn *c, uint16_t code);
 };
 
+/* Push→write latency (gatecast_push_write_seconds): for each connection a
+ * frame from a push (frame.pushed_us != 0) is written to, the time from the
+ * push reaching a gateway to the frame's last byte going to the kernel,
+ * measured when the writev that completes the frame returns. The start is
+ * another process's wall clock when the push came in elsewhere: clock skew
+ * between hosts shows up here, and a negative latency counts as 0. Bounds
+ * are upper bounds in µs, ascending, from 50 µs to 5 s. */
+#define WS_PUSH_WRITE_BUCKETS 16
+extern const uint64_t ws_push_write_bounds_us[WS_PUSH_WRITE_BUCKETS];
+
 struct ws_stats {
 	uint64_t accepted, opened, closed, refused_handshake, refused_full;
 	uint64_t closed_idle, closed_slow, closed_protocol, closed_too_big;
 	uint64_t frames_out, bytes_out, messages_in;
+	uint64_t bytes_in; /* read from WebSocket sockets, upgrade heads included */
+	/* push_write[i] counts latencies > bound i-1 and <= bound i (NOT
+	 * cumulative); push_write[WS_PUSH_WRITE_BUCKETS] those over the last
+	 * bound. push_write_count is their total, push_write_sum_us their sum. */
+	uint64_t push_write[WS_PUSH_WRITE_BUCKETS + 1];
+	uint64_t push_write_count, push_write_sum_us;
 };
 
 /* Listens on the bound socket fd (takes ownership). c and ops are borrowed

@@ -27,9 +27,11 @@
  *   cmd       [type: uint 1..CMD__COUNT-1, uids: [str], groups: [str],
  *              clients: [str], exclude: [str], data: bin, has_data: bool,
  *              binary: bool, session: str]
- *   REQUEST   [1, 4, gateway: uint64, req: uint64, cmd: cmd, expires: uint64]
- *             (expires is optional on decode: absent = 0)
- *   OP        [1, 5, worker: uint64, op: uint64, cmd: cmd]
+ *   REQUEST   [1, 4, gateway: uint64, req: uint64, cmd: cmd, expires: uint64,
+ *              pushed_us: uint64]
+ *   OP        [1, 5, worker: uint64, op: uint64, cmd: cmd, pushed_us: uint64]
+ *             (expires and pushed_us were appended later: a decoder takes an
+ *             array that ends before them, and reads them as 0)
  *   RESULT    [1, 6, id: uint64, ok: bool, error: str, message: str,
  *              delivered: int64, count: int64, strs: [str], session: str,
  *              partial: bool, answered: uint32, expected: uint32]
@@ -52,7 +54,11 @@
 #define EVENT_FIELDS 7
 #define CMD_FIELDS 9
 #define REQUEST_FIELDS 3
+#define OP_FIELDS 3
 #define RESULT_FIELDS 11
+/* Fields appended later, always encoded, read when present. */
+#define REQUEST_OPTIONAL 2 /* expires, pushed_us */
+#define OP_OPTIONAL 1      /* pushed_us */
 
 /* Lists in one message: a cmd has four. */
 #define MAX_LISTS 4
@@ -207,21 +213,23 @@ proto_encode(const struct proto_msg *m, struct buf *out)
 		msgpack_pack_uint16(&pk, m->u.event.close_code);
 		break;
 	case PROTO_REQUEST:
-		msgpack_pack_array(&pk, 2 + REQUEST_FIELDS + 1);
+		msgpack_pack_array(&pk, 2 + REQUEST_FIELDS + REQUEST_OPTIONAL);
 		msgpack_pack_uint8(&pk, PROTO_VERSION);
 		msgpack_pack_uint8(&pk, m->type);
 		msgpack_pack_uint64(&pk, m->u.request.gateway);
 		msgpack_pack_uint64(&pk, m->u.request.req);
 		enc_cmd(&pk, &m->u.request.cmd);
 		msgpack_pack_uint64(&pk, m->u.request.expires);
+		msgpack_pack_uint64(&pk, m->u.request.pushed_us);
 		break;
 	case PROTO_OP:
-		msgpack_pack_array(&pk, 2 + REQUEST_FIELDS);
+		msgpack_pack_array(&pk, 2 + OP_FIELDS + OP_OPTIONAL);
 		msgpack_pack_uint8(&pk, PROTO_VERSION);
 		msgpack_pack_uint8(&pk, m->type);
 		msgpack_pack_uint64(&pk, m->u.op.worker);
 		msgpack_pack_uint64(&pk, m->u.op.op);
 		enc_cmd(&pk, &m->u.op.cmd);
+		msgpack_pack_uint64(&pk, m->u.op.pushed_us);
 		break;
 	case PROTO_RESULT:
 	case PROTO_REPLY:
@@ -742,6 +750,22 @@ dec_result(struct dec *d, struct proto_result *r)
 	return 0;
 }
 
+/* An optional field appended to a layout: read into *v when the array (of
+ * *n fields after [version, type], base of them required) still has one,
+ * which it then counts as read; otherwise *v is left as it is. */
+static int
+dec_optional_u64(struct dec *d, uint32_t *n, uint32_t base, uint64_t *v)
+{
+	int rc;
+
+	if (*n <= base)
+		return 0;
+	if ((rc = dec_u64(d, v)) < 0)
+		return rc;
+	(*n)--;
+	return 0;
+}
+
 static int
 dec_body_of(struct dec *d, struct proto_msg *m, uint32_t n)
 {
@@ -750,7 +774,7 @@ dec_body_of(struct dec *d, struct proto_msg *m, uint32_t n)
 		[PROTO_MEMBERS] = MEMBERS_FIELDS,
 		[PROTO_EVENT] = EVENT_FIELDS,
 		[PROTO_REQUEST] = REQUEST_FIELDS,
-		[PROTO_OP] = REQUEST_FIELDS,
+		[PROTO_OP] = OP_FIELDS,
 		[PROTO_RESULT] = RESULT_FIELDS,
 		[PROTO_REPLY] = RESULT_FIELDS,
 	};
@@ -770,21 +794,20 @@ dec_body_of(struct dec *d, struct proto_msg *m, uint32_t n)
 		break;
 	case PROTO_REQUEST:
 		m->u.request.expires = 0;
+		m->u.request.pushed_us = 0;
 		if ((rc = dec_u64(d, &m->u.request.gateway)) < 0 ||
 		    (rc = dec_u64(d, &m->u.request.req)) < 0 ||
-		    (rc = dec_cmd(d, &m->u.request.cmd)) < 0)
+		    (rc = dec_cmd(d, &m->u.request.cmd)) < 0 ||
+		    (rc = dec_optional_u64(d, &n, fields[m->type], &m->u.request.expires)) < 0)
 			break;
-		/* The optional 4th field: the expiry. */
-		if (n > fields[m->type]) {
-			if ((rc = dec_u64(d, &m->u.request.expires)) < 0)
-				break;
-			n--;
-		}
+		rc = dec_optional_u64(d, &n, fields[m->type], &m->u.request.pushed_us);
 		break;
 	case PROTO_OP:
-		if ((rc = dec_u64(d, &m->u.op.worker)) < 0 || (rc = dec_u64(d, &m->u.op.op)) < 0)
+		m->u.op.pushed_us = 0;
+		if ((rc = dec_u64(d, &m->u.op.worker)) < 0 || (rc = dec_u64(d, &m->u.op.op)) < 0 ||
+		    (rc = dec_cmd(d, &m->u.op.cmd)) < 0)
 			break;
-		rc = dec_cmd(d, &m->u.op.cmd);
+		rc = dec_optional_u64(d, &n, fields[m->type], &m->u.op.pushed_us);
 		break;
 	default: /* RESULT, REPLY */
 		rc = dec_result(d, &m->u.result);

@@ -154,12 +154,21 @@ struct proto_request {
 	uint64_t expires; /* wall clock (unix ms) after which the gateway has
 	                   * answered "timeout": a worker must not act on it any
 	                   * more. 0 = none. (Optional 4th field, added in v1.) */
+	uint64_t pushed_us; /* wall clock (unix µs) when the gateway's push port
+	                     * or HTTP API received the request; 0 = unknown.
+	                     * Copied into the OPs it causes, so the gateway that
+	                     * writes the frames can measure push→write latency.
+	                     * (Optional 5th field, added in v1.) */
 };
 
 struct proto_op {
 	uint64_t worker; /* member id of the worker that wants the RESULT */
 	uint64_t op;     /* 0 = fire and forget: send no RESULT */
 	struct proto_cmd cmd;
+	uint64_t pushed_us; /* the pushed_us of the REQUEST this OP serves; 0 for
+	                     * orders that did not come from a push (the app's
+	                     * replies to client events). (Optional 4th field,
+	                     * added in v1.) */
 };
 
 /* RESULT (one gateway's answer to an OP) and REPLY (the answer to a push

@@ -80,10 +80,13 @@ msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 	case PROTO_REQUEST:
 		return a->u.request.gateway == b->u.request.gateway &&
 		       a->u.request.req == b->u.request.req &&
-		       cmd_eq(&a->u.request.cmd, &b->u.request.cmd);
+		       cmd_eq(&a->u.request.cmd, &b->u.request.cmd) &&
+		       a->u.request.expires == b->u.request.expires &&
+		       a->u.request.pushed_us == b->u.request.pushed_us;
 	case PROTO_OP:
 		return a->u.op.worker == b->u.op.worker && a->u.op.op == b->u.op.op &&
-		       cmd_eq(&a->u.op.cmd, &b->u.op.cmd);
+		       cmd_eq(&a->u.op.cmd, &b->u.op.cmd) &&
+		       a->u.op.pushed_us == b->u.op.pushed_us;
 	case PROTO_RESULT:
 	case PROTO_REPLY:
 		return a->u.result.id == b->u.result.id && a->u.result.ok == b->u.result.ok &&
@@ -167,11 +170,14 @@ sample(enum proto_type t)
 		m.u.request.gateway = 0x65a1f0c27d3e9b10ULL;
 		m.u.request.req = 77;
 		m.u.request.cmd = sample_cmd(CMD_SEND_TO_GROUP);
+		m.u.request.expires = 1790000000123ULL;
+		m.u.request.pushed_us = 1789999995123456ULL;
 		break;
 	case PROTO_OP:
 		m.u.op.worker = 9;
 		m.u.op.op = UINT64_MAX;
 		m.u.op.cmd = sample_cmd(CMD_GET_SESSION);
+		m.u.op.pushed_us = UINT64_MAX;
 		break;
 	case PROTO_RESULT:
 	case PROTO_REPLY:
@@ -322,7 +328,7 @@ static const char event_bytes[] =
 	"\x00";                            /* close_code: 0 */
 
 static const char op_bytes[] =
-	"\x95"                             /* array of 5 */
+	"\x96"                             /* array of 6 */
 	"\x01"                             /* version 1 */
 	"\x05"                             /* type OP */
 	"\x07"                             /* worker: 7 */
@@ -336,7 +342,8 @@ static const char op_bytes[] =
 	"\xc4\x02" "hi"                    /*   data: bin 8 of 2 */
 	"\xc3"                             /*   has_data: true */
 	"\xc2"                             /*   binary: false */
-	"\xa0";                            /*   session: "" */
+	"\xa0"                             /*   session: "" */
+	"\x00";                            /* pushed_us: 0, not from a push */
 
 static const char result_bytes[] =
 	"\x9d"                             /* array of 13 */
@@ -662,9 +669,10 @@ test_forward_compat(void)
 	/* An OP whose cmd carries an extra field and whose top level carries a
 	 * nested array. */
 	static const char newer_op[] =
-		"\x96\x01\x05\x07\x00"
+		"\x97\x01\x05\x07\x00"
 		"\x9a\x01\x91\xa2" "42" "\x90\x90\x90\xc4\x02" "hi" "\xc3\xc2\xa0" /* cmd + */
 		"\xc4\x01" "z"                 /*   extra bin */
+		"\xcd\x01\x00"                 /* pushed_us 256 */
 		"\x92\x92\x90\x80\xa0";        /* extra [[[], {}], ""] */
 	struct proto_msg m;
 
@@ -680,7 +688,7 @@ test_forward_compat(void)
 		"extra fields after an OP and its cmd are accepted");
 	tap_ok(m.type == PROTO_OP && m.u.op.worker == 7 && m.u.op.cmd.uids.n == 1 &&
 	       pstr_eq_c(m.u.op.cmd.uids.v[0], "42") && pstr_eq_c(m.u.op.cmd.data, "hi") &&
-	       m.u.op.cmd.has_data && !m.u.op.cmd.binary,
+	       m.u.op.cmd.has_data && !m.u.op.cmd.binary && m.u.op.pushed_us == 256,
 		"  ... and the known fields are read");
 	proto_msg_fini(&m);
 
@@ -729,6 +737,99 @@ test_lifetimes(void)
 	buf_fini(&b);
 }
 
+/* ---- fields appended to a layout ---- */
+
+/* Encodes m, cuts its last `drop` top-level fields (each a uint64 of
+ * `widths[i]` bytes at the end, last field first) by rewriting the fixarray
+ * header, and decodes what is left into d. */
+static int
+decode_without(const struct proto_msg *m, int drop, const size_t *widths, struct proto_msg *d)
+{
+	struct buf b = BUF_INIT;
+	size_t len;
+	int rc;
+
+	proto_encode(m, &b);
+	len = b.len;
+	for (int i = 0; i < drop; i++)
+		len -= widths[i];
+	b.p[0] = (char)((uint8_t)b.p[0] - drop);
+	rc = proto_decode(b.p, len, d);
+	buf_fini(&b);
+	return rc;
+}
+
+static void
+test_optional_fields(void)
+{
+	/* uint64 encodings: 0xcf + 8 bytes for large values, one byte for 0. */
+	static const size_t wide[] = {9, 9}, narrow[] = {1, 9};
+	struct proto_msg m, d;
+	struct buf b = BUF_INIT;
+
+	memset(&m, 0, sizeof m);
+	m.type = PROTO_REQUEST;
+	m.u.request.gateway = 7;
+	m.u.request.req = 9;
+	m.u.request.cmd.type = CMD_SEND_TO_ALL;
+	m.u.request.expires = 1790000000123ULL;
+	m.u.request.pushed_us = 1789999995123456ULL;
+	proto_encode(&m, &b);
+	tap_ok((uint8_t)b.p[0] == 0x97 && (uint8_t)b.p[b.len - 18] == 0xcf &&
+	       (uint8_t)b.p[b.len - 9] == 0xcf,
+		"a REQUEST ends with its expiry and push time, each a uint64");
+	tap_eq_int(proto_decode(b.p, b.len, &d), 0, "a REQUEST with a push time decodes");
+	tap_ok(d.u.request.expires == m.u.request.expires &&
+	       d.u.request.pushed_us == m.u.request.pushed_us,
+		"  ... and both survive the round trip");
+	proto_msg_fini(&d);
+	buf_fini(&b);
+
+	m.u.request.pushed_us = 0;
+	round_trip(&m, "a REQUEST without a push time (0) round-trips");
+	tap_eq_int(decode_without(&m, 1, narrow, &d), 0,
+		"a REQUEST of four fields (before the push time existed) decodes");
+	tap_ok(d.u.request.expires == 1790000000123ULL && d.u.request.pushed_us == 0,
+		"  ... with its expiry, and no push time");
+	proto_msg_fini(&d);
+
+	m.u.request.pushed_us = 1789999995123456ULL;
+	tap_eq_int(decode_without(&m, 2, wide, &d), 0,
+		"a REQUEST of three fields (before the expiry existed) decodes");
+	tap_ok(d.u.request.expires == 0 && d.u.request.pushed_us == 0 &&
+	       d.u.request.req == 9 && d.u.request.cmd.type == CMD_SEND_TO_ALL,
+		"  ... with the known fields read and both optional ones 0");
+	proto_msg_fini(&d);
+
+	memset(&m, 0, sizeof m);
+	m.type = PROTO_OP;
+	m.u.op.worker = 3;
+	m.u.op.op = 4;
+	m.u.op.cmd.type = CMD_SEND_TO_UID;
+	m.u.op.pushed_us = 1789999995123456ULL;
+	round_trip(&m, "an OP with a push time round-trips");
+	tap_eq_int(decode_without(&m, 1, wide, &d), 0,
+		"an OP of three fields (before the push time existed) decodes");
+	tap_ok(d.u.op.pushed_us == 0 && d.u.op.worker == 3 && d.u.op.op == 4,
+		"  ... with the known fields read and no push time");
+	proto_msg_fini(&d);
+	m.u.op.pushed_us = 0;
+	round_trip(&m, "an OP without a push time (0) round-trips");
+
+	/* The new fields are checked like any other. */
+	EXPECT("\x96\x01\x05\x00\x00" "\x99\x01\x90\x90\x90\x90\xa0\xc2\xc2\xa0" "\xa1" "1",
+		-EPROTO, "an OP push time that is a string is rejected");
+	EXPECT("\x96\x01\x05\x00\x00" "\x99\x01\x90\x90\x90\x90\xa0\xc2\xc2\xa0" "\xff",
+		-EPROTO, "a negative OP push time is rejected");
+	EXPECT("\x97\x01\x04\x00\x00" "\x99\x01\x90\x90\x90\x90\xa0\xc2\xc2\xa0" "\x00" "\xc0",
+		-EPROTO, "a REQUEST push time that is nil is rejected");
+	EXPECT("\x98\x01\x04\x00\x00" "\x99\x01\x90\x90\x90\x90\xa0\xc2\xc2\xa0" "\x00\x05"
+	       "\xc0",
+		0, "a REQUEST with a field after the push time is accepted");
+	EXPECT("\x97\x01\x04\x00\x00" "\x99\x01\x90\x90\x90\x90\xa0\xc2\xc2\xa0" "\x00",
+		-EPROTO, "a REQUEST promising a push time that is missing is rejected");
+}
+
 int
 main(void)
 {
@@ -742,30 +843,6 @@ main(void)
 	test_trailing();
 	test_forward_compat();
 	test_lifetimes();
-	{
-		/* REQUEST's 4th field (expires) round-trips, and a REQUEST of
-		 * three fields (before expires existed) still decodes, as 0. */
-		struct proto_msg m, d;
-		struct buf b = BUF_INIT;
-		memset(&m, 0, sizeof m);
-		m.type = PROTO_REQUEST;
-		m.u.request.gateway = 7;
-		m.u.request.req = 9;
-		m.u.request.cmd.type = CMD_GET_ALL_CLIENT_COUNT;
-		m.u.request.expires = 1790000000123ULL;
-		proto_encode(&m, &b);
-		tap_eq_int(proto_decode(b.p, b.len, &d), 0, "a request with an expiry decodes");
-		tap_ok(d.u.request.expires == 1790000000123ULL, "the expiry survives the round trip");
-		proto_msg_fini(&d);
-		/* Drop the last field: array header 0x96 → 0x95, strip the uint64
-		 * (0xcf + 8 bytes) at the end. */
-		tap_ok((uint8_t)b.p[0] == 0x96 && (uint8_t)b.p[b.len - 9] == 0xcf,
-			"the encoding ends with the expiry as a uint64");
-		b.p[0] = (char)0x95;
-		tap_eq_int(proto_decode(b.p, b.len - 9, &d), 0, "a request without the expiry decodes");
-		tap_eq_int(d.u.request.expires, 0, "and its expiry reads as none");
-		proto_msg_fini(&d);
-		buf_fini(&b);
-	}
+	test_optional_fields();
 	return tap_done();
 }

@@ -243,6 +243,21 @@ peers_live(const struct peers *ps)
 	return n;
 }
 
+size_t
+peers_queued(const struct peers *ps)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < ps->n; i++)
+		n += outlink_queued(ps->v[i].link);
+	return n;
+}
+
+size_t
+peers_waiting(const struct peers *ps)
+{
+	return ring_len(&ps->waiting);
+}
+
 const struct peer *
 peers_pick(const struct peers *ps, uint64_t key)
 {

@@ -66,6 +66,11 @@ const struct peer *peers_at(const struct peers *ps, size_t i);
 const struct peer *peers_find(const struct peers *ps, uint64_t id);
 /* Peers that are up. */
 size_t peers_live(const struct peers *ps);
+/* Messages queued in the links' own FIFOs, all peers together (nng's
+ * buffers not counted: they cannot be read). */
+size_t peers_queued(const struct peers *ps);
+/* Messages waiting for a peer that is not in the view yet (peers_send). */
+size_t peers_waiting(const struct peers *ps);
 /* Rendezvous hashing over the peers that are up: the peer that owns key
  * (stable while it lives; when a peer leaves or goes down only its keys
  * move). NULL when no peer is up. */

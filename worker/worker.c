@@ -75,8 +75,11 @@ wk_send(struct worker *w, uint64_t gateway, const struct proto_msg *pm)
 	return peers_send(w->gateways, gateway, msg);
 }
 
+/* pushed_us: the REQUEST's, so the gateways can time the writes of the
+ * frames it causes; 0 for the app's own orders (not pushes). */
 static int
-wk_send_op(struct worker *w, uint64_t gateway, uint64_t op, const struct proto_cmd *cmd)
+wk_send_op(struct worker *w, uint64_t gateway, uint64_t op, const struct proto_cmd *cmd,
+	uint64_t pushed_us)
 {
 	struct proto_msg pm;
 	memset(&pm, 0, sizeof pm);
@@ -84,13 +87,14 @@ wk_send_op(struct worker *w, uint64_t gateway, uint64_t op, const struct proto_c
 	pm.u.op.worker = w->id;
 	pm.u.op.op = op;
 	pm.u.op.cmd = *cmd;
+	pm.u.op.pushed_us = pushed_us;
 	return wk_send(w, gateway, &pm);
 }
 
 int
 worker_order(struct worker *w, uint64_t gateway, const struct proto_cmd *cmd)
 {
-	return wk_send_op(w, gateway, 0, cmd);
+	return wk_send_op(w, gateway, 0, cmd, 0);
 }
 
 int
@@ -300,7 +304,7 @@ wk_on_request(struct worker *w, const struct proto_request *rq)
 		for (uint32_t i = 0; i < cmd->uids.n; i++)
 			strvec_add(&g->asked, cmd->uids.v[i].p, cmd->uids.v[i].n);
 	for (size_t i = 0; i < nt; i++)
-		if (wk_send_op(w, targets[i], op, cmd) == 0)
+		if (wk_send_op(w, targets[i], op, cmd, rq->pushed_us) == 0)
 			g->expected++;
 	free(targets);
 	if (g->expected == 0)

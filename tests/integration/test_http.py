@@ -66,8 +66,8 @@ class HttpCase(ClusterTestCase):
             pass
         return out
 
-    def metrics(self):
-        st, r, b = self.call("GET", "/metrics")
+    def metrics(self, gateway=0):
+        st, r, b = self.call("GET", "/metrics", h=self.conn(gateway))
         self.assertEqual(st, 200)
         self.assertTrue(r.getheader("Content-Type").startswith("text/plain; version=0.0.4"))
         vals = {}
@@ -76,6 +76,45 @@ class HttpCase(ClusterTestCase):
                 k, v = line.rsplit(" ", 1)
                 vals[k] = float(v)
         return b.decode(), vals
+
+    def histogram(self, text, name):
+        """Checks that `name` is a well-formed Prometheus histogram in text;
+        returns ([(le, cumulative count)...], sum, count)."""
+        self.assertIn("# TYPE %s histogram\n" % name, text)
+        self.assertIn("# HELP %s " % name, text)
+        buckets, total, count = [], None, None
+        for line in text.splitlines():
+            m = re.match(r'^%s_bucket\{le="([^"]+)"\} (\d+)$' % re.escape(name), line)
+            if m:
+                buckets.append((float(m.group(1)), int(m.group(2))))
+                continue
+            m = re.match(r"^%s_(sum|count) (\S+)$" % re.escape(name), line)
+            if m and m.group(1) == "sum":
+                total = float(m.group(2))
+            elif m:
+                count = int(m.group(2))
+            else:
+                self.assertFalse(line.startswith(name + "_") or line.startswith(name + "{"),
+                                 "stray histogram line: %r" % line)
+        self.assertIsNotNone(total, "no %s_sum" % name)
+        self.assertIsNotNone(count, "no %s_count" % name)
+        self.assertGreaterEqual(len(buckets), 2)
+        les = [le for le, _ in buckets]
+        self.assertEqual(les[-1], float("inf"), "the last bucket is +Inf")
+        self.assertEqual(les, sorted(set(les)), "bucket bounds strictly increase")
+        counts = [n for _, n in buckets]
+        self.assertEqual(counts, sorted(counts), "buckets are cumulative: %r" % buckets)
+        self.assertEqual(counts[-1], count, "the +Inf bucket equals _count")
+        self.assertGreaterEqual(total, 0)
+        return buckets, total, count
+
+    def push_writes(self, gateways):
+        """gatecast_push_write_seconds_count per gateway (checked well-formed)."""
+        out = []
+        for g in range(gateways):
+            text, _ = self.metrics(g)
+            out.append(self.histogram(text, "gatecast_push_write_seconds")[2])
+        return out
 
 
 class HttpTest(HttpCase):
@@ -256,6 +295,81 @@ class HttpTest(HttpCase):
                                 before["gatecast_push_requests_total"] + 2)
         self.assertGreater(after["gatecast_push_errors_total"], before["gatecast_push_errors_total"])
 
+    def test_metrics_push_write_histogram_counts_each_pushed_frame_write(self):
+        text, _ = self.metrics(0)
+        buckets, _, _ = self.histogram(text, "gatecast_push_write_seconds")
+        self.assertEqual(buckets[0][0], 0.00005, "the first bucket is 50 µs")
+        self.assertEqual(buckets[-2][0], 5.0, "the last finite bucket is 5 s")
+        before = self.push_writes(2)
+        # Clients on both gateways: the pushes arrive at gateway 0 (HTTP) and
+        # gateway 1 (push port), so each gateway writes frames of pushes
+        # that came in at the other one.
+        group = uniq("hist")
+        clients = [self.connect(0, uid=uniq("h")) for _ in range(2)]
+        clients += [self.connect(1) for _ in range(3)]
+        for _, cid in clients:
+            st, rep = self.api("join_group", {"client_id": cid, "group": group})
+            self.assertEqual(st, 200, rep)
+        # Welcome/login frames and the app's replies to client messages are
+        # not pushes: they are not observed.
+        for c, _ in clients:
+            c.send_json({"type": "ping"})
+            self.assertEqual(c.recv_json(), {"type": "pong"})
+        self.assertEqual(self.push_writes(2), before, "frames that are not pushes are not timed")
+        pushes = 4
+        for i in range(pushes):
+            if i % 2 == 0:
+                st, rep = self.api("send_to_group", {"group": group, "data": "p%d" % i})
+                self.assertEqual((st, rep.get("delivered")), (200, 5), rep)
+            else:
+                rep = self.request({"type": "send_to_group", "group": group, "data": "p%d" % i},
+                                   gateway=1)
+                self.assertEqual(rep.get("delivered"), 5, rep)
+        for c, _ in clients:
+            for i in range(pushes):
+                self.assertEqual(c.recv().text, "p%d" % i)
+        after = self.push_writes(2)
+        self.assertEqual([a - b for a, b in zip(after, before)], [pushes * 2, pushes * 3],
+                         "one observation per frame written per connection, on the gateway "
+                         "that wrote it")
+        _, vals = self.metrics(0)
+        self.assertGreaterEqual(vals["gatecast_push_write_seconds_sum"], 0)
+
+    def test_metrics_queues_members_and_the_rest_of_the_list(self):
+        for g in range(2):
+            text, vals = self.metrics(g)
+            for name, kind in (("gatecast_worker_queued_messages", "gauge"),
+                               ("gatecast_gateways_live", "gauge"),
+                               ("gatecast_workers_live", "gauge"),
+                               ("gatecast_pending_requests", "gauge"),
+                               ("gatecast_logins_total", "counter"),
+                               ("gatecast_bytes_in_total", "counter"),
+                               ("gatecast_push_commands_total", "counter")):
+                self.assertIn("# TYPE %s %s\n" % (name, kind), text)
+                self.assertIn("# HELP %s " % name, text)
+            self.assertEqual(vals["gatecast_gateways_live"], 1, "the other gateway")
+            self.assertEqual(vals["gatecast_workers_live"], 1)
+            # At rest nothing waits for a worker.
+            for q in ("link", "no_worker", "joining"):
+                self.assertEqual(vals['gatecast_worker_queued_messages{queue="%s"}' % q], 0, q)
+            self.assertEqual(vals["gatecast_pending_requests"], 0)
+            for reason in ("rate_limit", "too_many_tabs", "unauthorized"):
+                self.assertIn('gatecast_closes_total{reason="%s"}' % reason, vals)
+        _, before = self.metrics(1)
+        c, _ = self.connect(1, uid=uniq("l"))
+        c.send_json({"type": "login", "uid": uniq("l2")})
+        self.assertEqual(c.recv_json().get("type"), "login")
+        self.request({"type": "get_all_uid_count"}, gateway=1)
+        self.request({"type": "get_all_uid_count"}, gateway=1)
+        _, after = self.metrics(1)
+        self.assertEqual(after["gatecast_logins_total"] - before["gatecast_logins_total"], 2,
+                         "a login by query, then one by message to another uid")
+        self.assertGreater(after["gatecast_bytes_in_total"], before["gatecast_bytes_in_total"])
+        key = 'gatecast_push_commands_total{command="get_all_uid_count"}'
+        self.assertEqual(after[key] - before[key], 2)
+        key = 'gatecast_push_commands_total{command="send_to_all"}'
+        self.assertEqual(after[key], before[key])
+
     # ----------------------------------------------------------- errors, limits
 
     def test_unknown_route_and_wrong_method(self):
@@ -352,6 +466,26 @@ class HttpNoWorkerTest(HttpCase):
         self.assertEqual((st, rep["error"]), (503, "no_worker"))
         st, r, b = self.call("GET", "/?type=publish&content=x")
         self.assertEqual((st, b), (503, b"fail"))
+
+
+class HttpWaitingForWorkerTest(HttpCase):
+    CLUSTER = dict(gateways=1, workers=0, extra_set={"gateway.worker_wait": 60,
+                                                     "gateway.request_timeout": 60})
+
+    def test_queue_gauges_show_a_request_waiting_for_a_worker(self):
+        _, vals = self.metrics()
+        self.assertEqual((vals["gatecast_workers_live"], vals["gatecast_gateways_live"]), (0, 0))
+        self.assertEqual(vals['gatecast_worker_queued_messages{queue="no_worker"}'], 0)
+        p = self.push()
+        p.send({"type": "get_all_client_count", "id": 1})
+        deadline = time.monotonic() + 10
+        while vals["gatecast_pending_requests"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            _, vals = self.metrics()
+        self.assertEqual(vals["gatecast_pending_requests"], 1)
+        self.assertEqual(vals['gatecast_worker_queued_messages{queue="no_worker"}'], 1,
+                         "the request waits in the gateway for a worker")
+        self.assertEqual(vals['gatecast_worker_queued_messages{queue="link"}'], 0)
 
 
 class HttpDisabledTest(HttpCase):
