@@ -194,10 +194,31 @@ static const struct config_key config_keys[] = {
 		86400 * SEC, "longest wait in seconds between restarts of a process"),
 	DUR("launcher", "stop_timeout", launcher_stop_timeout_ms, "10", SEC / 10, 3600 * SEC,
 		"seconds processes get to exit on shutdown before they are killed"),
+	DUR("launcher", "start_timeout", launcher_start_timeout_ms, "30", SEC, 3600 * SEC,
+		"seconds `gatecast start -d` waits for every process to be ready before it "
+		"gives up, stops what it started and fails"),
 };
 
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
 #define CONFIG_MIN_SECRET 32
+
+/* The keys a running process re-reads on SIGHUP (config_apply_runtime):
+ * those every use reads afresh from struct config, and whose change
+ * affects nobody's existing state. Listen addresses, inboxes, the cluster
+ * seal, auth.mode, counts and the sizes fixed at start are not here: they
+ * need a restart (of a gateway; workers are restarted by `gatecast
+ * reload`). */
+static const char *const config_runtime_keys[] = {
+	"gateway.ping_interval", "gateway.idle_timeout", "gateway.handshake_timeout",
+	"gateway.max_message", "gateway.max_output", "gateway.max_line",
+	"gateway.max_connections", "gateway.request_timeout", "gateway.worker_wait",
+	"gateway.allowed_origins", "gateway.trusted_proxies", "gateway.max_connections_per_ip",
+	"gateway.max_connections_per_uid", "gateway.max_groups", "gateway.rate_limit",
+	"gateway.rate_burst", "gateway.rate_limit_close", "worker.query_timeout",
+	"auth.secret", "auth.previous_secret", "auth.leeway", "auth.login_timeout",
+	"push.secret", "launcher.restart_backoff_min", "launcher.restart_backoff_max",
+	"launcher.stop_timeout", "launcher.start_timeout", NULL,
+};
 
 static void config_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -801,6 +822,45 @@ config_validate(const struct config *c, char *err, size_t errlen)
 /* Where the "# meaning" starts in config_describe's lines, when it fits. */
 #define CONFIG_DESCRIBE_COLUMN 44
 
+static bool
+config_is_runtime(const struct config_key *k)
+{
+	size_t sl = strlen(k->section);
+	for (const char *const *r = config_runtime_keys; *r != NULL; r++)
+		if (strncmp(*r, k->section, sl) == 0 && (*r)[sl] == '.' && strcmp(*r + sl + 1, k->name) == 0)
+			return true;
+	return false;
+}
+
+void
+config_apply_runtime(struct config *dst, const struct config *src, struct buf *changed,
+	struct buf *fixed)
+{
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		const struct config_key *k = &config_keys[i];
+		bool differs;
+		if (k->type == CONFIG_STRING) {
+			const char *a = config_string_get(dst, k), *b = config_string_get(src, k);
+			differs = strcmp(a != NULL ? a : "", b != NULL ? b : "") != 0;
+		} else {
+			differs = config_number_get(dst, k) != config_number_get(src, k);
+		}
+		if (!differs)
+			continue;
+		struct buf *list = config_is_runtime(k) ? changed : fixed;
+		buf_printf(list, "%s%s.%s", list->len > 0 ? "," : "", k->section, k->name);
+		if (list != changed)
+			continue;
+		if (k->type == CONFIG_STRING) {
+			char **field = config_string_field(dst, k);
+			free(*field);
+			*field = xstrdup(config_string_get(src, k));
+		} else {
+			config_number_put(dst, k, config_number_get(src, k));
+		}
+	}
+}
+
 char *
 config_describe(const struct config *c)
 {
@@ -834,7 +894,7 @@ config_describe(const struct config *c)
 		do
 			buf_append_char(&out, ' ');
 		while (out.len - start < CONFIG_DESCRIBE_COLUMN);
-		buf_printf(&out, " # %s\n", k->doc);
+		buf_printf(&out, " # %s%s\n", k->doc, config_is_runtime(k) ? " (reloadable)" : "");
 	}
 
 	if (own)

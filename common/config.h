@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct buf;
+
 struct config {
 	/* [cluster] */
 	char *cluster_run_dir;     /* run_dir: ipc sockets live here; "/tmp/gatecast" */
@@ -87,6 +89,7 @@ struct config {
 	uint32_t launcher_restart_min_ms; /* restart_backoff_min: 0.2 s */
 	uint32_t launcher_restart_max_ms; /* restart_backoff_max: 10 s */
 	uint32_t launcher_stop_timeout_ms; /* stop_timeout: 10 s */
+	uint32_t launcher_start_timeout_ms; /* start_timeout: 30 s; -d gives up after it */
 };
 
 /* Fills c with the defaults. Strings are heap copies owned by c. */
@@ -113,6 +116,14 @@ int config_set(struct config *c, const char *assignment, char *err, size_t errle
 /* Checks cross-key rules after everything is loaded (renew < lease,
  * auth.mode == "none", app known, ...). 0 or -EINVAL with err set. */
 int config_validate(const struct config *c, char *err, size_t errlen);
+
+/* Copies into dst the keys of src that a running process may change
+ * (SIGHUP; marked "(reloadable)" by config_describe) and that differ,
+ * appending their names ("gateway.rate_limit,...") to changed; the names of
+ * other keys that differ go to fixed (they need a restart). Never values:
+ * some are secrets. */
+void config_apply_runtime(struct config *dst, const struct config *src, struct buf *changed,
+	struct buf *fixed);
 
 /* Writes every key as "section.key = value  # meaning" lines (for --help and
  * docs) into a malloc'ed string the caller frees. */

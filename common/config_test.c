@@ -442,7 +442,7 @@ test_describe(void)
 	for (const char *p = d; *p != '\0'; p++)
 		if (*p == '\n' && p[1] != '\n' && p[1] != '\0')
 			lines++;
-	tap_eq_int(lines + 1, 50, "describe lists every key");
+	tap_eq_int(lines + 1, 51, "describe lists every key");
 	free(d2);
 	set(&c, "log.file= /var/log/g.log ", (char[64]){0}, 64);
 	set(&c, "log.file=\" x\"", (char[64]){0}, 64);

@@ -22,12 +22,35 @@ static prog_stop_fn *prog_stop;
 static void *prog_stop_arg;
 static struct cluster *prog_the_cluster;
 
+/* SIGHUP: reopen the log file, then re-read the config and take over the
+ * keys that may change at run time (config_apply_runtime). A config that
+ * does not load changes nothing. */
+static void
+prog_reload(struct prog *p)
+{
+	struct config fresh;
+	char err[512];
+	log_reopen();
+	log_info("log_reopened", NULL);
+	if (config_from_args(&fresh, p->argc, p->argv, 1, NULL, NULL, err, sizeof err) != 0) {
+		char q[600];
+		log_warn("config_reload_failed", "error=%s", log_quote(err, q, sizeof q));
+		return;
+	}
+	struct buf changed = BUF_INIT, fixed = BUF_INIT;
+	config_apply_runtime(&p->cfg, &fresh, &changed, &fixed);
+	log_info("config_reloaded", "changed=%s needs_restart=%s", changed.len ? changed.p : "none",
+		fixed.len ? fixed.p : "none");
+	buf_fini(&changed);
+	buf_fini(&fixed);
+	config_fini(&fresh);
+}
+
 static void
 prog_on_signal(evutil_socket_t signo, short what, void *arg)
 {
 	if (signo == SIGHUP) {
-		log_reopen();
-		log_info("log_reopened", NULL);
+		prog_reload(arg);
 		return;
 	}
 	if (prog_stop != NULL)
@@ -73,6 +96,8 @@ prog_init(struct prog *p, const char *role, const char *usage, int argc, char **
 
 	memset(p, 0, sizeof *p);
 	p->role = role;
+	p->argc = argc;
+	p->argv = argv;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			struct config d;
@@ -127,7 +152,7 @@ prog_init(struct prog *p, const char *role, const char *usage, int argc, char **
 	prog_stop_arg = arg;
 	int sigs[] = {SIGINT, SIGTERM, SIGHUP};
 	for (int i = 0; i < 3; i++) {
-		p->sigs[i] = evsignal_new(p->base, sigs[i], prog_on_signal, NULL);
+		p->sigs[i] = evsignal_new(p->base, sigs[i], prog_on_signal, p);
 		event_add(p->sigs[i], NULL);
 	}
 }

@@ -20,6 +20,8 @@ struct prog {
 	struct event_base *base;
 	struct cluster *cluster; /* the process's one seal: see prog_cluster */
 	const char *role;
+	int argc;    /* the command line, kept for SIGHUP's re-read */
+	char **argv;
 	struct event *sigs[4];
 };
 
@@ -27,7 +29,10 @@ struct prog {
  * takes them: see config_from_args), handles --help (prints usage and every
  * config key, exits 0), exits 2 on a bad command line or config — including
  * a missing or short cluster.secret and unloadable TLS files. Ignores
- * SIGPIPE. stop_fn runs on SIGINT/SIGTERM; SIGHUP reopens the log file. */
+ * SIGPIPE. stop_fn runs on SIGINT/SIGTERM. SIGHUP reopens the log file and
+ * re-reads the config: the keys config_apply_runtime lists as run-time
+ * change in p->cfg in place (every module reads them from there at use),
+ * the others are logged as needing a restart. p must stay where it is. */
 void prog_init(struct prog *p, const char *role, const char *usage, int argc, char **argv,
 	prog_stop_fn *stop_fn, void *arg);
 void prog_fini(struct prog *p);
