@@ -78,6 +78,7 @@ struct gateway {
 	uint64_t closed_rate_limit, closed_unauthorized;
 	uint64_t push_commands[CMD__COUNT]; /* submitted to the cluster, by type */
 	size_t gateways_live;               /* other gateways in the member view */
+	uint64_t ops_expired;               /* OPs that arrived after their expiry */
 };
 
 /* A connection that must log in by its deadline (auth.login_timeout). */
@@ -519,6 +520,21 @@ gw_push_write_histogram(struct buf *out, const struct ws_stats *ws)
 	buf_printf(out, "\n%s_count %llu\n", name, (unsigned long long)ws->push_write_count);
 }
 
+/* What `gatecast status` shows for us (member_set_stats). */
+static void
+gw_stats(void *arg, struct proto_stats *st)
+{
+	struct gateway *gw = arg;
+	const struct ws_stats *ws = ws_server_stats(gw->ws);
+	st->connections = ws_server_count(gw->ws);
+	st->uids = conn_index_uid_total(gw->ix);
+	st->groups = conn_index_group_total(gw->ix);
+	st->msgs_in = ws->messages_in;
+	st->msgs_out = ws->frames_out;
+	st->pushes = push_port_stats(gw->push)->requests;
+	st->draining = gw->stopping;
+}
+
 /* Prometheus text format 0.0.4. Counters only grow for this process's life;
  * no secret or client data ever appears here. */
 static void
@@ -543,6 +559,9 @@ gw_metrics(void *arg, struct buf *out)
 	gw_metric(out, "gatecast_bytes_out_total", "counter", "Bytes sent to WebSocket clients.",
 		ws->bytes_out);
 	gw_push_write_histogram(out, ws);
+	gw_metric(out, "gatecast_ops_expired_total", "counter",
+		"Orders from workers dropped because they arrived after the worker stopped "
+		"waiting for them (a link that was cut and healed).", gw->ops_expired);
 	buf_printf(out, "# HELP gatecast_closes_total WebSocket connections closed by the gateway, "
 			"by reason.\n# TYPE gatecast_closes_total counter\n"
 			"gatecast_closes_total{reason=\"idle\"} %llu\n"
@@ -606,6 +625,15 @@ static void
 gw_on_op(struct gateway *gw, const struct proto_op *op)
 {
 	struct proto_result r;
+	if (op->expires != 0 && clock_wall_ms() > op->expires) {
+		/* The worker stopped waiting for us (our link was cut and has
+		 * healed): it answered without us, maybe "offline" — acting now
+		 * would deliver what the application was told was not. */
+		gw->ops_expired++;
+		log_debug("op_expired", "worker=%016llx op=%llu", (unsigned long long)op->worker,
+			(unsigned long long)op->op);
+		return;
+	}
 	memset(&r, 0, sizeof r);
 	exec_op(&gw->exec, &op->cmd, op->pushed_us, &r, &gw->scratch);
 	if (op->op != 0) {
@@ -772,6 +800,7 @@ gateway_new(struct event_base *base, const struct config *c)
 		log_error("register_failed", "err=\"%s\"", nng_strerror(-err));
 		goto fail;
 	}
+	member_set_stats(gw->member, gw_stats, gw);
 	log_info("ready", "id=%016llx ws=%s push=%s http=%s inbox=%s", (unsigned long long)gw->id,
 		c->gateway_ws_listen, c->gateway_push_listen,
 		c->http_listen[0] != '\0' ? c->http_listen : "off", gw->inbox_url);

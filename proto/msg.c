@@ -19,8 +19,14 @@
  *   [str]  array of str, at most PROTO_MAX_LIST entries
  *   uintN  any msgpack integer in 0 .. 2^N-1 (encoded in the smallest form)
  *
- *   member    [role: uint 1..2, id: uint64, inbox: str]
- *   ANNOUNCE  [1, 1, self: member, lease_ms: uint32, leaving: bool]
+ *   member    [role: uint 1..2, id: uint64, inbox: str, left: bool]
+ *             (left was appended later: read as false when absent)
+ *   stats     [pid: uint32, host: str, started: uint64, rss: uint64,
+ *              connections: uint64, uids: uint64, groups: uint64,
+ *              msgs_in: uint64, msgs_out: uint64, pushes: uint64,
+ *              push_rate: uint32, draining: bool]
+ *   ANNOUNCE  [1, 1, self: member, lease_ms: uint32, leaving: bool,
+ *              stats: stats]   (stats appended later, optional)
  *   MEMBERS   [1, 2, version: uint64, [member, ...]]   (<= PROTO_MAX_MEMBERS)
  *   EVENT     [1, 3, gateway: uint64, client_id: str, kind: uint 1..3,
  *              binary: bool, data: bin, uid: str, close_code: uint16]
@@ -29,13 +35,17 @@
  *              binary: bool, session: str]
  *   REQUEST   [1, 4, gateway: uint64, req: uint64, cmd: cmd, expires: uint64,
  *              pushed_us: uint64]
- *   OP        [1, 5, worker: uint64, op: uint64, cmd: cmd, pushed_us: uint64]
+ *   OP        [1, 5, worker: uint64, op: uint64, cmd: cmd, pushed_us: uint64,
+ *              expires: uint64]
  *             (expires and pushed_us were appended later: a decoder takes an
  *             array that ends before them, and reads them as 0)
  *   RESULT    [1, 6, id: uint64, ok: bool, error: str, message: str,
  *              delivered: int64, count: int64, strs: [str], session: str,
  *              partial: bool, answered: uint32, expected: uint32]
  *   REPLY     [1, 7, ...same fields as RESULT]
+ *   STATUS_QUERY [1, 8]
+ *   STATUS    [1, 9, self: stats, [[role: uint 1..2, id: uint64, stats], ...]]
+ *             (<= PROTO_MAX_MEMBERS entries)
  */
 #include "proto/msg.h"
 
@@ -56,9 +66,15 @@
 #define REQUEST_FIELDS 3
 #define OP_FIELDS 3
 #define RESULT_FIELDS 11
+#define STATS_FIELDS 12
+#define STATUS_QUERY_FIELDS 0
+#define STATUS_FIELDS 2
+#define STATUS_MEMBER_FIELDS 3
 /* Fields appended later, always encoded, read when present. */
 #define REQUEST_OPTIONAL 2 /* expires, pushed_us */
-#define OP_OPTIONAL 1      /* pushed_us */
+#define OP_OPTIONAL 2      /* pushed_us, expires */
+#define MEMBER_OPTIONAL 1  /* left */
+#define ANNOUNCE_OPTIONAL 1 /* stats (encoded only when has_stats) */
 
 /* Lists in one message: a cmd has four. */
 #define MAX_LISTS 4
@@ -112,12 +128,31 @@ enc_list(msgpack_packer *pk, const struct pstr_list *l)
 }
 
 static void
+enc_stats(msgpack_packer *pk, const struct proto_stats *st)
+{
+	msgpack_pack_array(pk, STATS_FIELDS);
+	msgpack_pack_uint32(pk, st->pid);
+	enc_str(pk, st->host);
+	msgpack_pack_uint64(pk, st->started);
+	msgpack_pack_uint64(pk, st->rss);
+	msgpack_pack_uint64(pk, st->connections);
+	msgpack_pack_uint64(pk, st->uids);
+	msgpack_pack_uint64(pk, st->groups);
+	msgpack_pack_uint64(pk, st->msgs_in);
+	msgpack_pack_uint64(pk, st->msgs_out);
+	msgpack_pack_uint64(pk, st->pushes);
+	msgpack_pack_uint32(pk, st->push_rate);
+	enc_bool(pk, st->draining);
+}
+
+static void
 enc_member(msgpack_packer *pk, const struct proto_member *mb)
 {
-	msgpack_pack_array(pk, MEMBER_FIELDS);
+	msgpack_pack_array(pk, MEMBER_FIELDS + MEMBER_OPTIONAL);
 	msgpack_pack_uint8(pk, mb->role);
 	msgpack_pack_uint64(pk, mb->id);
 	enc_str(pk, mb->inbox);
+	enc_bool(pk, mb->left);
 }
 
 static void
@@ -164,6 +199,9 @@ enc_size_hint(const struct proto_msg *m)
 		n += (size_t)m->u.result.error.n + m->u.result.message.n +
 		     m->u.result.session.n + (size_t)m->u.result.strs.n * 16;
 		break;
+	case PROTO_STATUS:
+		n += (size_t)(m->u.status.n + 1) * 160;
+		break;
 	}
 	if (c != NULL)
 		n += (size_t)c->data.n + c->session.n +
@@ -177,19 +215,39 @@ proto_encode(const struct proto_msg *m, struct buf *out)
 	msgpack_packer pk;
 	const struct proto_result *r;
 
-	if (m->type < PROTO_ANNOUNCE || m->type > PROTO_REPLY)
+	if (m->type < PROTO_ANNOUNCE || m->type > PROTO_STATUS)
 		return -EINVAL;
 	buf_reserve(out, enc_size_hint(m));
 	msgpack_packer_init(&pk, out, enc_write);
 
 	switch (m->type) {
 	case PROTO_ANNOUNCE:
-		msgpack_pack_array(&pk, 2 + ANNOUNCE_FIELDS);
+		msgpack_pack_array(&pk, 2 + ANNOUNCE_FIELDS + (m->u.announce.has_stats ? 1 : 0));
 		msgpack_pack_uint8(&pk, PROTO_VERSION);
 		msgpack_pack_uint8(&pk, m->type);
 		enc_member(&pk, &m->u.announce.self);
 		msgpack_pack_uint32(&pk, m->u.announce.lease_ms);
 		enc_bool(&pk, m->u.announce.leaving);
+		if (m->u.announce.has_stats)
+			enc_stats(&pk, &m->u.announce.stats);
+		break;
+	case PROTO_STATUS_QUERY:
+		msgpack_pack_array(&pk, 2);
+		msgpack_pack_uint8(&pk, PROTO_VERSION);
+		msgpack_pack_uint8(&pk, m->type);
+		break;
+	case PROTO_STATUS:
+		msgpack_pack_array(&pk, 2 + STATUS_FIELDS);
+		msgpack_pack_uint8(&pk, PROTO_VERSION);
+		msgpack_pack_uint8(&pk, m->type);
+		enc_stats(&pk, &m->u.status.self);
+		msgpack_pack_array(&pk, m->u.status.n);
+		for (uint32_t i = 0; i < m->u.status.n; i++) {
+			msgpack_pack_array(&pk, STATUS_MEMBER_FIELDS);
+			msgpack_pack_uint8(&pk, m->u.status.v[i].role);
+			msgpack_pack_uint64(&pk, m->u.status.v[i].id);
+			enc_stats(&pk, &m->u.status.v[i].stats);
+		}
 		break;
 	case PROTO_MEMBERS:
 		msgpack_pack_array(&pk, 2 + MEMBERS_FIELDS);
@@ -230,6 +288,7 @@ proto_encode(const struct proto_msg *m, struct buf *out)
 		msgpack_pack_uint64(&pk, m->u.op.op);
 		enc_cmd(&pk, &m->u.op.cmd);
 		msgpack_pack_uint64(&pk, m->u.op.pushed_us);
+		msgpack_pack_uint64(&pk, m->u.op.expires);
 		break;
 	case PROTO_RESULT:
 	case PROTO_REPLY:
@@ -660,11 +719,68 @@ dec_member(struct dec *d, struct proto_member *mb)
 	uint32_t extra;
 	int rc;
 
+	mb->left = false;
 	if ((rc = dec_array(d, MEMBER_FIELDS, &extra)) < 0 ||
 	    (rc = dec_u8(d, ROLE_GATEWAY, ROLE_WORKER, &mb->role)) < 0 ||
 	    (rc = dec_u64(d, &mb->id)) < 0 || (rc = dec_str(d, &mb->inbox)) < 0)
 		return rc;
+	if (extra > 0) {
+		if ((rc = dec_bool(d, &mb->left)) < 0)
+			return rc;
+		extra--;
+	}
 	return dec_skip(d, extra);
+}
+
+static int
+dec_stats(struct dec *d, struct proto_stats *st)
+{
+	uint32_t extra;
+	int rc;
+
+	if ((rc = dec_array(d, STATS_FIELDS, &extra)) < 0 || (rc = dec_u32(d, &st->pid)) < 0 ||
+	    (rc = dec_str(d, &st->host)) < 0 || (rc = dec_u64(d, &st->started)) < 0 ||
+	    (rc = dec_u64(d, &st->rss)) < 0 || (rc = dec_u64(d, &st->connections)) < 0 ||
+	    (rc = dec_u64(d, &st->uids)) < 0 || (rc = dec_u64(d, &st->groups)) < 0 ||
+	    (rc = dec_u64(d, &st->msgs_in)) < 0 || (rc = dec_u64(d, &st->msgs_out)) < 0 ||
+	    (rc = dec_u64(d, &st->pushes)) < 0 || (rc = dec_u32(d, &st->push_rate)) < 0 ||
+	    (rc = dec_bool(d, &st->draining)) < 0)
+		return rc;
+	return dec_skip(d, extra);
+}
+
+/* The entry array is the message's one allocation, handed to *arena. */
+static int
+dec_status(struct dec *d, struct proto_status *s, void **arena)
+{
+	struct tok t;
+	int rc;
+
+	s->n = 0;
+	s->v = NULL;
+	if ((rc = dec_stats(d, &s->self)) < 0 || (rc = dec_token(d, &t)) < 0)
+		return rc;
+	if (t.kind != TOK_ARRAY)
+		return -EPROTO;
+	if (t.n > PROTO_MAX_MEMBERS)
+		return -EMSGSIZE;
+	if (t.n > dec_left(d))
+		return -EPROTO;
+	if (t.n == 0)
+		return 0;
+	s->v = xcalloc(t.n, sizeof *s->v);
+	*arena = s->v;
+	for (uint32_t i = 0; i < t.n; i++) {
+		uint32_t extra;
+		struct proto_status_member *e = &s->v[i];
+		if ((rc = dec_array(d, STATUS_MEMBER_FIELDS, &extra)) < 0 ||
+		    (rc = dec_u8(d, ROLE_GATEWAY, ROLE_WORKER, &e->role)) < 0 ||
+		    (rc = dec_u64(d, &e->id)) < 0 || (rc = dec_stats(d, &e->stats)) < 0 ||
+		    (rc = dec_skip(d, extra)) < 0)
+			return rc;
+	}
+	s->n = t.n;
+	return 0;
 }
 
 static int
@@ -691,6 +807,22 @@ dec_announce(struct dec *d, struct proto_announce *a)
 	if ((rc = dec_member(d, &a->self)) < 0 || (rc = dec_u32(d, &a->lease_ms)) < 0 ||
 	    (rc = dec_bool(d, &a->leaving)) < 0)
 		return rc;
+	return 0;
+}
+
+/* The optional stats after an announce's fields; n as in dec_optional_u64. */
+static int
+dec_announce_stats(struct dec *d, uint32_t *n, struct proto_announce *a)
+{
+	int rc;
+
+	a->has_stats = false;
+	if (*n <= ANNOUNCE_FIELDS)
+		return 0;
+	if ((rc = dec_stats(d, &a->stats)) < 0)
+		return rc;
+	a->has_stats = true;
+	(*n)--;
 	return 0;
 }
 
@@ -777,6 +909,8 @@ dec_body_of(struct dec *d, struct proto_msg *m, uint32_t n)
 		[PROTO_OP] = OP_FIELDS,
 		[PROTO_RESULT] = RESULT_FIELDS,
 		[PROTO_REPLY] = RESULT_FIELDS,
+		[PROTO_STATUS_QUERY] = STATUS_QUERY_FIELDS,
+		[PROTO_STATUS] = STATUS_FIELDS,
 	};
 	int rc;
 
@@ -784,7 +918,15 @@ dec_body_of(struct dec *d, struct proto_msg *m, uint32_t n)
 		return -EPROTO;
 	switch (m->type) {
 	case PROTO_ANNOUNCE:
-		rc = dec_announce(d, &m->u.announce);
+		if ((rc = dec_announce(d, &m->u.announce)) < 0)
+			break;
+		rc = dec_announce_stats(d, &n, &m->u.announce);
+		break;
+	case PROTO_STATUS_QUERY:
+		rc = 0;
+		break;
+	case PROTO_STATUS:
+		rc = dec_status(d, &m->u.status, &m->arena);
 		break;
 	case PROTO_MEMBERS:
 		rc = dec_members(d, &m->u.members, &m->arena);
@@ -804,10 +946,12 @@ dec_body_of(struct dec *d, struct proto_msg *m, uint32_t n)
 		break;
 	case PROTO_OP:
 		m->u.op.pushed_us = 0;
+		m->u.op.expires = 0;
 		if ((rc = dec_u64(d, &m->u.op.worker)) < 0 || (rc = dec_u64(d, &m->u.op.op)) < 0 ||
-		    (rc = dec_cmd(d, &m->u.op.cmd)) < 0)
+		    (rc = dec_cmd(d, &m->u.op.cmd)) < 0 ||
+		    (rc = dec_optional_u64(d, &n, fields[m->type], &m->u.op.pushed_us)) < 0)
 			break;
-		rc = dec_optional_u64(d, &n, fields[m->type], &m->u.op.pushed_us);
+		rc = dec_optional_u64(d, &n, fields[m->type], &m->u.op.expires);
 		break;
 	default: /* RESULT, REPLY */
 		rc = dec_result(d, &m->u.result);
@@ -844,7 +988,7 @@ proto_decode(const void *p, size_t len, struct proto_msg *m)
 		rc = -EPROTO;
 		goto fail;
 	}
-	if ((rc = dec_u8(&d, PROTO_ANNOUNCE, PROTO_REPLY, &m->type)) < 0 ||
+	if ((rc = dec_u8(&d, PROTO_ANNOUNCE, PROTO_STATUS, &m->type)) < 0 ||
 	    (rc = dec_body_of(&d, m, n)) < 0)
 		goto fail;
 	if (d.p != d.end) {

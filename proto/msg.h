@@ -49,6 +49,8 @@ enum proto_type {
 	PROTO_OP = 5,       /* worker → gateway: execute this command */
 	PROTO_RESULT = 6,   /* gateway → worker: the result of one OP */
 	PROTO_REPLY = 7,    /* worker → gateway: the final answer to a REQUEST */
+	PROTO_STATUS_QUERY = 8, /* `gatecast status` → register (req): everyone's stats */
+	PROTO_STATUS = 9,   /* register → asker (rep): its stats and every member's */
 };
 
 enum proto_role {
@@ -62,12 +64,46 @@ struct proto_member {
 	uint8_t role;
 	uint64_t id;
 	struct pstr inbox;
+	bool left;  /* MEMBERS only: it left gracefully a moment ago — forget it
+	             * now rather than after a lease (optional 4th field) */
+};
+
+/* What a process says about itself in each announce, for `gatecast status`.
+ * Counters are totals since its start; push_rate is per second over the
+ * last renew period. A worker has no connections, uids or groups. */
+struct proto_stats {
+	uint32_t pid;
+	struct pstr host;      /* gethostname() */
+	uint64_t started;      /* wall clock, unix ms */
+	uint64_t rss;          /* bytes */
+	uint64_t connections;
+	uint64_t uids;
+	uint64_t groups;
+	uint64_t msgs_in;      /* gateway: client messages; worker: cluster messages */
+	uint64_t msgs_out;     /* gateway: frames to clients; worker: cluster messages */
+	uint64_t pushes;       /* gateway: push requests received; worker: handled */
+	uint32_t push_rate;
+	bool draining;         /* leaving: answers what reached it, takes nothing new */
 };
 
 struct proto_announce {
 	struct proto_member self;
 	uint32_t lease_ms; /* the register drops the member after this long */
 	bool leaving;      /* graceful stop: drop at once */
+	bool has_stats;    /* optional 4th field */
+	struct proto_stats stats;
+};
+
+struct proto_status_member {
+	uint8_t role;
+	uint64_t id;
+	struct proto_stats stats;
+};
+
+struct proto_status {
+	struct proto_stats self; /* the register's own (no push figures) */
+	uint32_t n;
+	struct proto_status_member *v; /* owned by the proto_msg after decode */
 };
 
 struct proto_members {
@@ -169,6 +205,10 @@ struct proto_op {
 	                     * orders that did not come from a push (the app's
 	                     * replies to client events). (Optional 4th field,
 	                     * added in v1.) */
+	uint64_t expires;   /* wall clock (unix ms) after which the worker has
+	                     * stopped waiting for the RESULT: a gateway must not
+	                     * act on it any more (it arrived late, after a cut
+	                     * link healed). 0 = none. (Optional 5th field.) */
 };
 
 /* RESULT (one gateway's answer to an OP) and REPLY (the answer to a push
@@ -209,6 +249,7 @@ struct proto_msg {
 		struct proto_request request;
 		struct proto_op op;
 		struct proto_result result; /* RESULT and REPLY */
+		struct proto_status status;
 	} u;
 	/* decoder-owned storage for lists; opaque to callers */
 	void *arena;

@@ -14,11 +14,14 @@
 #include <nng/protocol/reqrep0/rep.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/cluster.h"
 #include "common/log.h"
+#include "common/notify.h"
+#include "common/procstat.h"
 #include "common/prog.h"
 #include "common/xmalloc.h"
 #include "proto/msg.h"
@@ -29,6 +32,8 @@
 
 struct reg {
 	struct prog prog;
+	uint64_t started; /* wall clock ms */
+	char host[64];
 	struct registry *table;
 	nng_socket sock;
 	struct event *rx, *sweep;
@@ -41,7 +46,22 @@ reg_log_member(const char *event, const struct registry_member *m)
 		m->role == ROLE_GATEWAY ? "gateway" : "worker", m->inbox);
 }
 
-/* Answers the announce just received, from sender `to`, with the list. */
+/* Seals b for sender `to` and sends it as the answer to its request. */
+static void
+reg_send(struct reg *r, const struct buf *b, uint64_t to)
+{
+	nng_msg *msg;
+	if (nng_msg_alloc(&msg, b->len) != 0)
+		abort();
+	memcpy(nng_msg_body(msg), b->p, b->len);
+	char name[CLUSTER_TO_MAX];
+	cluster_to_member(name, to);
+	cluster_seal(r->prog.cluster, msg, name);
+	if (nng_sendmsg(r->sock, msg, NNG_FLAG_NONBLOCK) != 0)
+		nng_msg_free(msg);
+}
+
+/* Answers an announce with the list: live members and tombstones. */
 static void
 reg_reply(struct reg *r, uint64_t to)
 {
@@ -54,6 +74,7 @@ reg_reply(struct reg *r, uint64_t to)
 		v[i].role = m->role;
 		v[i].id = m->id;
 		v[i].inbox = pstr_c(m->inbox);
+		v[i].left = m->left;
 	}
 	memset(&pm, 0, sizeof pm);
 	pm.type = PROTO_MEMBERS;
@@ -62,16 +83,41 @@ reg_reply(struct reg *r, uint64_t to)
 	pm.u.members.v = v;
 	proto_encode(&pm, &b);
 	free(v);
-	nng_msg *msg;
-	if (nng_msg_alloc(&msg, b.len) != 0)
-		abort();
-	memcpy(nng_msg_body(msg), b.p, b.len);
+	reg_send(r, &b, to);
 	buf_fini(&b);
-	char name[CLUSTER_TO_MAX];
-	cluster_to_member(name, to);
-	cluster_seal(r->prog.cluster, msg, name);
-	if (nng_sendmsg(r->sock, msg, NNG_FLAG_NONBLOCK) != 0)
-		nng_msg_free(msg);
+}
+
+/* Answers a status query: our own figures and every live member's last
+ * report. */
+static void
+reg_status(struct reg *r, uint64_t to)
+{
+	size_t n = registry_count(r->table), k = 0;
+	struct proto_msg pm;
+	struct buf b = BUF_INIT;
+	memset(&pm, 0, sizeof pm);
+	pm.type = PROTO_STATUS;
+	pm.u.status.v = xcalloc(n + 1, sizeof *pm.u.status.v);
+	for (size_t i = 0; i < n; i++) {
+		const struct registry_member *m = registry_at(r->table, i);
+		if (m->left)
+			continue;
+		pm.u.status.v[k].role = m->role;
+		pm.u.status.v[k].id = m->id;
+		if (m->has_stats)
+			pm.u.status.v[k].stats = m->stats;
+		k++;
+	}
+	pm.u.status.n = (uint32_t)k;
+	struct proto_stats *self = &pm.u.status.self;
+	self->pid = (uint32_t)getpid();
+	self->host = pstr_c(r->host);
+	self->started = r->started;
+	self->rss = procstat_rss();
+	proto_encode(&pm, &b);
+	free(pm.u.status.v);
+	reg_send(r, &b, to);
+	buf_fini(&b);
 }
 
 static void
@@ -88,6 +134,12 @@ reg_on_request(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		int rc = proto_decode(nng_msg_body(msg), nng_msg_len(msg), &pm);
+		if (rc == 0 && pm.type == PROTO_STATUS_QUERY) {
+			proto_msg_fini(&pm);
+			nng_msg_free(msg);
+			reg_status(r, from);
+			continue;
+		}
 		if (rc != 0 || pm.type != PROTO_ANNOUNCE) {
 			log_warn("bad_announce", "err=%d", rc);
 			if (rc == 0)
@@ -97,7 +149,7 @@ reg_on_request(evutil_socket_t fd, short what, void *arg)
 		}
 		const struct proto_announce *a = &pm.u.announce;
 		if (a->leaving) {
-			if (registry_remove(r->table, a->self.id) == 1)
+			if (registry_remove(r->table, a->self.id, a->lease_ms, clock_ms()) == 1)
 				log_info("member_left", "member=%016llx",
 					(unsigned long long)a->self.id);
 		} else {
@@ -110,6 +162,8 @@ reg_on_request(evutil_socket_t fd, short what, void *arg)
 			} else if (rc < 0) {
 				log_warn("register_full", "max=%d", REGISTER_MAX_MEMBERS);
 			}
+			if (a->has_stats)
+				registry_set_stats(r->table, a->self.id, &a->stats);
 		}
 		proto_msg_fini(&pm);
 		nng_msg_free(msg);
@@ -123,7 +177,7 @@ reg_on_sweep(evutil_socket_t fd, short what, void *arg)
 	struct reg *r = arg;
 	size_t n = registry_expire(r->table, clock_ms());
 	if (n > 0)
-		log_info("members_expired", "count=%zu live=%zu", n, registry_count(r->table));
+		log_info("members_expired", "count=%zu live=%zu", n, registry_live(r->table));
 }
 
 static void
@@ -146,6 +200,9 @@ main(int argc, char **argv)
 		"Runs the discovery service on register.listen.",
 		argc, argv, reg_on_stop, &r);
 	r.table = registry_new(REGISTER_MAX_MEMBERS);
+	r.started = clock_wall_ms();
+	if (gethostname(r.host, sizeof r.host - 1) != 0)
+		r.host[0] = '\0';
 	if ((rc = nng_rep0_open(&r.sock)) == 0) {
 		/* An announce is a few hundred bytes: refuse anything claiming
 		 * more before nng buffers it. */
@@ -164,6 +221,7 @@ main(int argc, char **argv)
 	struct timeval tv = {0, 250000};
 	event_add(r.sweep, &tv);
 	log_info("ready", "listen=%s", r.prog.cfg.register_listen);
+	notify_send("READY=1");
 
 	event_base_dispatch(r.prog.base);
 

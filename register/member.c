@@ -12,12 +12,15 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/cluster.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/notify.h"
+#include "common/procstat.h"
 #include "common/xmalloc.h"
 #include "proto/msg.h"
 
@@ -60,6 +63,15 @@ struct member {
 	uint64_t last_reply; /* when any register last answered */
 	bool changed;  /* known changed since the last report */
 	bool reported; /* the first view (even an empty one) was reported */
+	bool joined;   /* a register has listed us: readiness was reported */
+	bool gone;     /* member_leave was called: announce no more */
+	member_stats_fn *stats_fn;
+	void *stats_arg;
+	uint64_t started;      /* wall clock ms */
+	uint64_t last_pushes;  /* for push_rate */
+	uint64_t last_stats_ms;
+	uint32_t push_rate;
+	char host[64];
 };
 
 static int
@@ -97,6 +109,21 @@ member_saw(struct member *m, uint8_t role, uint64_t id, struct pstr inbox, uint6
 	k->seen = now;
 	qsort(m->known, m->nknown, sizeof *m->known, member_known_cmp);
 	m->changed = true;
+}
+
+/* Forgets a peer that left gracefully. */
+static void
+member_forget(struct member *m, uint64_t id)
+{
+	for (size_t i = 0; i < m->nknown; i++) {
+		if (m->known[i].id == id) {
+			free(m->known[i].inbox);
+			memmove(&m->known[i], &m->known[i + 1], (m->nknown - i - 1) * sizeof *m->known);
+			m->nknown--;
+			m->changed = true;
+			return;
+		}
+	}
 }
 
 /* Forgets peers no register has listed for a lease, and reports the view
@@ -174,12 +201,22 @@ member_on_reply(evutil_socket_t fd, short what, void *arg)
 		m->last_reply = now;
 		for (uint32_t i = 0; i < pm.u.members.n; i++) {
 			const struct proto_member *pmm = &pm.u.members.v[i];
-			if (pmm->id != m->id)
+			if (pmm->id == m->id)
+				continue;
+			if (pmm->left)
+				member_forget(m, pmm->id);
+			else
 				member_saw(m, pmm->role, pmm->id, pmm->inbox, now);
 		}
 		proto_msg_fini(&pm);
 		nng_msg_free(msg);
 		member_refresh(m, now);
+		if (!m->joined) {
+			/* The register lists us from this answer on: peers learn of
+			 * us within one renew period. That is "ready". */
+			m->joined = true;
+			notify_send("READY=1");
+		}
 	}
 }
 
@@ -195,6 +232,27 @@ member_announce(struct member *m, int leaving)
 	pm.u.announce.self.inbox = pstr_c(m->inbox);
 	pm.u.announce.lease_ms = m->lease_ms;
 	pm.u.announce.leaving = leaving;
+	if (!leaving) {
+		struct proto_stats *st = &pm.u.announce.stats;
+		uint64_t now = clock_ms();
+		pm.u.announce.has_stats = true;
+		if (m->stats_fn != NULL)
+			m->stats_fn(m->stats_arg, st);
+		st->pid = (uint32_t)getpid();
+		st->host = pstr_c(m->host);
+		st->started = m->started;
+		st->rss = procstat_rss();
+		/* Over at least half a second: fast announces (joining, pokes)
+		 * would make a noisy rate. */
+		if (m->last_stats_ms == 0 || now - m->last_stats_ms >= 500) {
+			if (m->last_stats_ms != 0 && st->pushes >= m->last_pushes)
+				m->push_rate = (uint32_t)((st->pushes - m->last_pushes) * 1000 /
+							  (now - m->last_stats_ms));
+			m->last_pushes = st->pushes;
+			m->last_stats_ms = now;
+		}
+		st->push_rate = m->push_rate;
+	}
 	proto_encode(&pm, &b);
 	for (size_t i = 0; i < m->nregs; i++) {
 		nng_msg *msg;
@@ -220,13 +278,17 @@ member_on_tick(evutil_socket_t fd, short what, void *arg)
 	bool waiting = false;
 	for (size_t i = 0; i < m->nregs; i++)
 		waiting |= !m->regs[i].answered;
-	if (now - m->last_announce >= m->renew_ms || (waiting && now - m->last_announce >= MEMBER_FAST_MS)) {
+	if (m->gone) {
+		/* Left: keep listening to the registers (the view still
+		 * updates) but never announce again. */
+	} else if (now - m->last_announce >= m->renew_ms ||
+		(waiting && now - m->last_announce >= MEMBER_FAST_MS)) {
 		m->last_announce = now;
 		member_announce(m, 0);
 	}
 	for (size_t i = 0; i < m->nregs; i++) {
 		struct member_reg *r = &m->regs[i];
-		if (!r->warned && now - r->heard > m->lease_ms) {
+		if (!r->warned && !m->gone && now - r->heard > m->lease_ms) {
 			log_warn("register_unanswered",
 				"register=%s silent_ms=%llu hint=\"is it running and reachable, do the "
 				"certificates verify (tls+tcp://), and does it hold the same "
@@ -248,6 +310,9 @@ member_new(struct event_base *base, struct cluster *cl, const struct config *c, 
 	int rc = 0;
 
 	m->cl = cl;
+	m->started = clock_wall_ms();
+	if (gethostname(m->host, sizeof m->host - 1) != 0)
+		m->host[0] = '\0';
 	cluster_to_member(m->to, cluster_id(cl));
 	m->role = role;
 	m->id = id;
@@ -303,6 +368,7 @@ member_leave(struct member *m)
 {
 	if (m == NULL)
 		return;
+	m->gone = true;
 	member_announce(m, 1);
 	/* Wait (briefly) for each answer, so the request is complete before the
 	 * socket closes: the registers drop us at once, and nng holds no
@@ -316,10 +382,17 @@ member_leave(struct member *m)
 }
 
 void
+member_set_stats(struct member *m, member_stats_fn *fn, void *arg)
+{
+	m->stats_fn = fn;
+	m->stats_arg = arg;
+}
+
+void
 member_poke(struct member *m)
 {
 	uint64_t now = clock_ms();
-	if (now - m->last_announce >= MEMBER_FAST_MS) {
+	if (!m->gone && now - m->last_announce >= MEMBER_FAST_MS) {
 		m->last_announce = now;
 		member_announce(m, 0);
 	}

@@ -21,8 +21,17 @@ struct peers_wait {
 	uint64_t deadline;
 };
 
+/* The link of a peer that left the view, kept a moment so that what was
+ * already handed to it still gets written (nng drops a closed socket's
+ * queue). The peer, when it left gracefully, is still draining. */
+struct peers_retired {
+	struct outlink *link;
+	uint64_t deadline;
+};
+
 struct peers {
 	struct event_base *base;
+	struct ring retired; /* struct peers_retired, oldest first */
 	struct cluster *cl;
 	struct ring waiting; /* struct peers_wait, oldest first */
 	struct event *expire_ev;
@@ -35,14 +44,28 @@ struct peers {
 	size_t n;
 };
 
-/* Drops waiting messages whose peer never showed up. */
+static void
+peers_retire(struct peers *ps, struct outlink *link)
+{
+	struct peers_retired *r = ring_push(&ps->retired);
+	r->link = link;
+	r->deadline = clock_ms() + PEERS_LINGER_MS;
+}
+
+/* Drops waiting messages whose peer never showed up, and frees the links
+ * of departed peers once they had their moment. */
 static void
 peers_on_expire(evutil_socket_t fd, short what, void *arg)
 {
 	struct peers *ps = arg;
 	uint64_t now = clock_ms();
 	struct peers_wait *w;
+	struct peers_retired *r;
 	size_t dropped = 0;
+	while ((r = ring_front(&ps->retired)) != NULL && r->deadline <= now) {
+		outlink_free(r->link);
+		ring_pop(&ps->retired);
+	}
 	while ((w = ring_front(&ps->waiting)) != NULL && w->deadline <= now) {
 		nng_msg_free(w->msg);
 		ring_pop(&ps->waiting);
@@ -97,6 +120,7 @@ peers_new(struct event_base *base, struct cluster *cl, uint8_t role, size_t max_
 	ps->base = base;
 	ps->cl = cl;
 	ring_init(&ps->waiting, sizeof(struct peers_wait));
+	ring_init(&ps->retired, sizeof(struct peers_retired));
 	ps->expire_ev = event_new(base, -1, EV_PERSIST, peers_on_expire, ps);
 	struct timeval tv = {0, 250000};
 	event_add(ps->expire_ev, &tv);
@@ -117,6 +141,9 @@ peers_free(struct peers *ps)
 	for (size_t i = 0; i < ring_len(&ps->waiting); i++)
 		nng_msg_free(((struct peers_wait *)ring_at(&ps->waiting, i))->msg);
 	ring_fini(&ps->waiting);
+	for (size_t i = 0; i < ring_len(&ps->retired); i++)
+		outlink_free(((struct peers_retired *)ring_at(&ps->retired, i))->link);
+	ring_fini(&ps->retired);
 	event_free(ps->expire_ev);
 	free(ps->v);
 	free(ps);
@@ -150,7 +177,7 @@ peers_update(struct peers *ps, const struct member_view *view)
 			continue;
 		while (i < ps->n && ps->v[i].id < mp->id) {
 			ps->fn(ps->arg, &ps->v[i], PEER_LEFT);
-			outlink_free(ps->v[i].link);
+			peers_retire(ps, ps->v[i].link);
 			i++;
 		}
 		if (i < ps->n && ps->v[i].id == mp->id &&
@@ -161,7 +188,7 @@ peers_update(struct peers *ps, const struct member_view *view)
 		if (i < ps->n && ps->v[i].id == mp->id) {
 			/* Same member, new address: treat as leave + join. */
 			ps->fn(ps->arg, &ps->v[i], PEER_LEFT);
-			outlink_free(ps->v[i].link);
+			peers_retire(ps, ps->v[i].link);
 			i++;
 		}
 		int err = 0;
@@ -179,7 +206,7 @@ peers_update(struct peers *ps, const struct member_view *view)
 	}
 	for (; i < ps->n; i++) {
 		ps->fn(ps->arg, &ps->v[i], PEER_LEFT);
-		outlink_free(ps->v[i].link);
+		peers_retire(ps, ps->v[i].link);
 	}
 	free(ps->v);
 	ps->v = nv;

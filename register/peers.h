@@ -29,7 +29,8 @@ struct peer {
 
 enum peers_change {
 	PEER_JOINED, /* in the view now */
-	PEER_LEFT,   /* gone from the view; its link is freed after the call */
+	PEER_LEFT,   /* gone from the view; its link writes what it was given
+	              * for PEERS_LINGER_MS more, then is freed */
 	PEER_DOWN,   /* still in the view, but its connection broke (it died?) */
 	PEER_UP,     /* connected again */
 	PEER_UNKNOWN, /* a message waits for this id to join the view (p->link
@@ -57,6 +58,7 @@ void peers_update(struct peers *ps, const struct member_view *view);
 int peers_send(struct peers *ps, uint64_t id, nng_msg *msg);
 
 #define PEERS_WAIT_MS 3000
+#define PEERS_LINGER_MS 2000
 #define PEERS_WAIT_MAX 4096
 
 size_t peers_count(const struct peers *ps);

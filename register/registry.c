@@ -54,6 +54,8 @@ registry_announce(struct registry *r, uint8_t role, uint64_t id, const char *inb
 		if (m->id != id)
 			continue;
 		m->expires_ms = now_ms + lease_ms;
+		if (m->left) /* a late renewal after its leave: it stays gone */
+			return 0;
 		if (m->role == role && strlen(m->inbox) == len && memcmp(m->inbox, inbox, len) == 0)
 			return 0;
 		free(m->inbox);
@@ -65,6 +67,7 @@ registry_announce(struct registry *r, uint8_t role, uint64_t id, const char *inb
 	if (r->n == r->max)
 		return -ENOSPC;
 	struct registry_member *m = &r->v[r->n++];
+	memset(m, 0, sizeof *m);
 	m->role = role;
 	m->id = id;
 	m->inbox = xstrndup(inbox, len);
@@ -74,15 +77,37 @@ registry_announce(struct registry *r, uint8_t role, uint64_t id, const char *inb
 }
 
 int
-registry_remove(struct registry *r, uint64_t id)
+registry_remove(struct registry *r, uint64_t id, uint32_t lease_ms, uint64_t now_ms)
 {
 	for (size_t i = 0; i < r->n; i++) {
-		if (r->v[i].id == id) {
-			registry_drop(r, i);
+		struct registry_member *m = &r->v[i];
+		if (m->id == id && !m->left) {
+			m->left = true;
+			m->expires_ms = now_ms + lease_ms;
+			r->version++;
 			return 1;
 		}
 	}
 	return 0;
+}
+
+void
+registry_set_stats(struct registry *r, uint64_t id, const struct proto_stats *st)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		struct registry_member *m = &r->v[i];
+		if (m->id != id)
+			continue;
+		size_t hl = st->host.n < sizeof m->host - 1 ? st->host.n : sizeof m->host - 1;
+		m->stats = *st;
+		if (hl > 0)
+			memcpy(m->host, st->host.p, hl);
+		m->host[hl] = '\0';
+		m->stats.host.p = m->host;
+		m->stats.host.n = (uint32_t)hl;
+		m->has_stats = true;
+		return;
+	}
 }
 
 size_t
@@ -91,8 +116,8 @@ registry_expire(struct registry *r, uint64_t now_ms)
 	size_t dropped = 0;
 	for (size_t i = 0; i < r->n;) {
 		if (r->v[i].expires_ms < now_ms) {
+			dropped += !r->v[i].left;
 			registry_drop(r, i);
-			dropped++;
 		} else {
 			i++;
 		}
@@ -104,6 +129,15 @@ size_t
 registry_count(const struct registry *r)
 {
 	return r->n;
+}
+
+size_t
+registry_live(const struct registry *r)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n; i++)
+		n += !r->v[i].left;
+	return n;
 }
 
 const struct registry_member *

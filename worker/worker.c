@@ -28,6 +28,9 @@
 #define WK_MAX_GATHERS 65536
 #define WK_SWEEP_MS 100
 #define WK_OUTLINK_QUEUE 65536
+/* Draining: done once nothing arrived for this long (after every member
+ * had a renew period to drop us) and nothing is in flight. */
+#define WK_DRAIN_QUIET_MS 300
 
 struct wk_gather {
 	uint64_t op;       /* 0 = free slot */
@@ -57,6 +60,10 @@ struct worker {
 	uint64_t low, next;
 	struct buf enc;
 	uint64_t requests, events, timeouts, expired;
+	uint64_t msgs_in, msgs_out;
+	uint64_t last_rx;       /* clock_ms of the last inbox message */
+	bool draining;
+	uint64_t drain_from, drain_deadline;
 };
 
 /* ---- sending ------------------------------------------------------------------ */
@@ -72,14 +79,18 @@ wk_send(struct worker *w, uint64_t gateway, const struct proto_msg *pm)
 	if (nng_msg_alloc(&msg, w->enc.len) != 0)
 		abort();
 	memcpy(nng_msg_body(msg), w->enc.p, w->enc.len);
+	w->msgs_out++;
 	return peers_send(w->gateways, gateway, msg);
 }
 
 /* pushed_us: the REQUEST's, so the gateways can time the writes of the
- * frames it causes; 0 for the app's own orders (not pushes). */
+ * frames it causes; 0 for the app's own orders (not pushes). expires: when
+ * we stop waiting for the RESULT (wall clock ms) — a gateway that gets the
+ * OP later (its link was cut) must not act on what we already answered
+ * without it; 0 = none. */
 static int
 wk_send_op(struct worker *w, uint64_t gateway, uint64_t op, const struct proto_cmd *cmd,
-	uint64_t pushed_us)
+	uint64_t pushed_us, uint64_t expires)
 {
 	struct proto_msg pm;
 	memset(&pm, 0, sizeof pm);
@@ -88,13 +99,14 @@ wk_send_op(struct worker *w, uint64_t gateway, uint64_t op, const struct proto_c
 	pm.u.op.op = op;
 	pm.u.op.cmd = *cmd;
 	pm.u.op.pushed_us = pushed_us;
+	pm.u.op.expires = expires;
 	return wk_send(w, gateway, &pm);
 }
 
 int
 worker_order(struct worker *w, uint64_t gateway, const struct proto_cmd *cmd)
 {
-	return wk_send_op(w, gateway, 0, cmd, 0);
+	return wk_send_op(w, gateway, 0, cmd, 0, 0);
 }
 
 int
@@ -303,8 +315,9 @@ wk_on_request(struct worker *w, const struct proto_request *rq)
 	if (cmd->type == CMD_SEND_TO_UID)
 		for (uint32_t i = 0; i < cmd->uids.n; i++)
 			strvec_add(&g->asked, cmd->uids.v[i].p, cmd->uids.v[i].n);
+	uint64_t expires = clock_wall_ms() + w->cfg->worker_query_timeout_ms;
 	for (size_t i = 0; i < nt; i++)
-		if (wk_send_op(w, targets[i], op, cmd, rq->pushed_us) == 0)
+		if (wk_send_op(w, targets[i], op, cmd, rq->pushed_us, expires) == 0)
 			g->expected++;
 	free(targets);
 	if (g->expected == 0)
@@ -318,6 +331,9 @@ wk_on_inbox(void *arg, nng_msg *msg)
 {
 	struct worker *w = arg;
 	struct proto_msg pm;
+	w->msgs_in++;
+	if (w->draining)
+		w->last_rx = clock_ms();
 	int rc = proto_decode(nng_msg_body(msg), nng_msg_len(msg), &pm);
 	if (rc != 0) {
 		log_warn("bad_message", "err=%d len=%zu", rc, nng_msg_len(msg));
@@ -360,6 +376,34 @@ wk_on_view(void *arg, const struct member_view *view)
 	peers_update(w->gateways, view);
 }
 
+/* Requests whose gathers are still open. */
+static size_t
+wk_in_flight(const struct worker *w)
+{
+	size_t n = 0;
+	for (uint64_t op = w->low; op < w->next; op++)
+		n += w->ring[op % WK_MAX_GATHERS].op == op;
+	return n;
+}
+
+/* A draining worker exits once every member had a renew period to drop it
+ * (the register told them it left), nothing arrived for
+ * WK_DRAIN_QUIET_MS, no request waits for results and nothing waits to be
+ * sent — or at its deadline. */
+static void
+wk_drain_check(struct worker *w, uint64_t now)
+{
+	bool settled = now - w->drain_from >= w->cfg->register_renew_ms + WK_DRAIN_QUIET_MS &&
+		now - w->last_rx >= WK_DRAIN_QUIET_MS;
+	size_t flying = wk_in_flight(w), queued = peers_queued(w->gateways);
+	if ((settled && flying == 0 && queued == 0) || now >= w->drain_deadline) {
+		if (flying > 0 || queued > 0)
+			log_warn("drain_timeout", "in_flight=%zu queued=%zu", flying, queued);
+		log_info("drained", "ms=%llu", (unsigned long long)(now - w->drain_from));
+		event_base_loopexit(w->base, NULL);
+	}
+}
+
 static void
 wk_on_sweep(evutil_socket_t fd, short what, void *arg)
 {
@@ -373,6 +417,18 @@ wk_on_sweep(evutil_socket_t fd, short what, void *arg)
 			break;
 		wk_gather_finish(w, g);
 	}
+	if (w->draining)
+		wk_drain_check(w, now);
+}
+
+static void
+wk_stats(void *arg, struct proto_stats *st)
+{
+	struct worker *w = arg;
+	st->msgs_in = w->msgs_in;
+	st->msgs_out = w->msgs_out;
+	st->pushes = w->requests;
+	st->draining = w->draining;
 }
 
 /* ---- lifetime -------------------------------------------------------------------------- */
@@ -410,6 +466,7 @@ worker_new(struct event_base *base, const struct config *c)
 		log_error("register_failed", "err=\"%s\"", nng_strerror(-err));
 		goto fail;
 	}
+	member_set_stats(w->member, wk_stats, w);
 	log_info("ready", "id=%016llx app=%s inbox=%s", (unsigned long long)w->id, w->app->name,
 		w->inbox_url);
 	return w;
@@ -421,11 +478,20 @@ fail:
 void
 worker_stop(struct worker *w)
 {
-	/* Leave first so gateways stop routing to us, then give requests in
-	 * flight their answers. */
+	if (w->draining) { /* asked twice: go now */
+		log_info("drain_abandoned", "in_flight=%zu", wk_in_flight(w));
+		event_base_loopexit(w->base, NULL);
+		return;
+	}
+	/* Leave first: the register keeps us as "left", and every member drops
+	 * us at its next renew. Until then, and until what reached us is
+	 * answered, we keep working (wk_drain_check). */
+	w->draining = true;
+	w->drain_from = w->last_rx = clock_ms();
+	w->drain_deadline = w->drain_from + w->cfg->register_lease_ms +
+		w->cfg->worker_query_timeout_ms + 1000;
 	member_leave(w->member);
-	wk_on_sweep(-1, 0, w);
-	event_base_loopexit(w->base, NULL);
+	log_info("draining", "in_flight=%zu", wk_in_flight(w));
 }
 
 void

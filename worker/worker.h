@@ -23,6 +23,11 @@ struct event_base;
 struct worker;
 
 struct worker *worker_new(struct event_base *base, const struct config *c);
+/* SIGTERM: drain. Leaves the register at once (so gateways stop routing to
+ * us within one renew period) but keeps answering what reaches us until
+ * that has passed, nothing arrived for a moment and no request is in
+ * flight; then the loop exits. Bounded by register.lease +
+ * worker.query_timeout + 1 s. A second call exits at once. */
 void worker_stop(struct worker *w);
 void worker_free(struct worker *w);
 

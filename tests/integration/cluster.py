@@ -649,11 +649,11 @@ class Cluster:
 
 class Launcher:
     """`gatecast start` with ports and run dir on loopback. Children are
-    found through the launcher's `event=child_started role=R index=I pid=P`
+    found through the launcher's `event=child_started child_role=R index=I child_pid=P`
     log lines."""
 
     CHILD_RE = re.compile(r"\bevent=child_started\b")
-    FIELD_RE = re.compile(r"\b(role|index|pid)=(\S+)")
+    FIELD_RE = re.compile(r"\b(child_role|index|child_pid)=(\S+)")
 
     def __init__(self, gateways=2, workers=2, app="builtin", extra_set=None):
         self.run_dir = tempfile.mkdtemp(prefix="gcl-")
@@ -720,7 +720,7 @@ class Launcher:
                 continue
             f = dict(self.FIELD_RE.findall(line))
             try:
-                out.append((f["role"], int(f.get("index", "0")), int(f["pid"])))
+                out.append((f["child_role"], int(f.get("index", "0")), int(f["child_pid"])))
             except (KeyError, ValueError):
                 continue
         with _live_lock:

@@ -1,0 +1,171 @@
+/*
+ * control — see control.h. The client side: `gatecast stop`, `status`,
+ * `reload`.
+ */
+#include "launcher/control.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/xmalloc.h"
+#include "launcher/status.h"
+
+void
+control_path(const struct config *c, const char *name, struct buf *out)
+{
+	buf_reset(out);
+	buf_printf(out, "%s/%s", c->cluster_run_dir, name);
+}
+
+pid_t
+control_running_pid(const char *pidfile)
+{
+	char line[32], path[64], comm[32];
+	FILE *f = fopen(pidfile, "r");
+	if (f == NULL)
+		return 0;
+	long pid = fgets(line, sizeof line, f) != NULL ? strtol(line, NULL, 10) : 0;
+	fclose(f);
+	if (pid <= 1 || (kill((pid_t)pid, 0) != 0 && errno != EPERM))
+		return 0;
+	/* A stale pid file may name a pid reused by something else. */
+	snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	bool ours = fgets(comm, sizeof comm, f) != NULL && strncmp(comm, "gatecast\n", 9) == 0;
+	fclose(f);
+	return ours ? (pid_t)pid : 0;
+}
+
+int
+control_connect(const char *path)
+{
+	struct sockaddr_un sa;
+	if (strlen(path) >= sizeof sa.sun_path)
+		return -ENAMETOOLONG;
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* Sends cmd and copies every answer line to stdout. Returns 0 when the
+ * last line was "ok", 1 otherwise. */
+static int
+control_converse(int fd, const char *cmd)
+{
+	char line[256];
+	snprintf(line, sizeof line, "%s\n", cmd);
+	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line)) {
+		fprintf(stderr, "gatecast %s: cannot write to the launcher: %s\n", cmd, strerror(errno));
+		return 1;
+	}
+	FILE *f = fdopen(fd, "r");
+	if (f == NULL)
+		return 1;
+	char *text = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int rc = 1;
+	while ((n = getline(&text, &cap, f)) > 0) {
+		if (strcmp(text, "ok\n") == 0) {
+			rc = 0;
+			continue;
+		}
+		rc = strncmp(text, "error", 5) == 0 ? 1 : rc;
+		fputs(text, strncmp(text, "error", 5) == 0 ? stderr : stdout);
+		fflush(stdout);
+	}
+	free(text);
+	fclose(f);
+	return rc;
+}
+
+static int
+control_stop(int fd, pid_t pid, const struct config *c)
+{
+	int rc = control_converse(fd, "stop");
+	if (rc != 0 || pid == 0)
+		return rc;
+	/* The launcher stops the gateways (clients get 1001), the workers and
+	 * the register in turn, killing what outlives launcher.stop_timeout. */
+	uint64_t deadline = clock_ms() + c->launcher_stop_timeout_ms + 5000;
+	while (kill(pid, 0) == 0) {
+		if (clock_ms() > deadline) {
+			fprintf(stderr, "gatecast stop: pid %d is still running\n", (int)pid);
+			return 1;
+		}
+		struct timespec ts = {0, 50 * 1000000};
+		nanosleep(&ts, NULL);
+	}
+	printf("stopped (pid %d)\n", (int)pid);
+	return 0;
+}
+
+int
+control_cli_main(int argc, char **argv)
+{
+	const char *cmd = argv[1];
+	struct config c;
+	char err[512];
+	int *rest = xcalloc((size_t)argc + 1, sizeof *rest), nrest = 0;
+	if (config_from_args(&c, argc, argv, 2, rest, &nrest, err, sizeof err) != 0) {
+		fprintf(stderr, "gatecast %s: %s\n", cmd, err);
+		free(rest);
+		return 2;
+	}
+	if (nrest > 0) {
+		fprintf(stderr, "gatecast %s: unexpected argument \"%s\"\n", cmd, argv[rest[0]]);
+		free(rest);
+		config_fini(&c);
+		return 2;
+	}
+	free(rest);
+
+	struct buf sock = BUF_INIT, pidf = BUF_INIT;
+	control_path(&c, CONTROL_SOCK_NAME, &sock);
+	control_path(&c, CONTROL_PID_NAME, &pidf);
+	pid_t pid = control_running_pid(pidf.p);
+	int fd = control_connect(sock.p);
+	int rc;
+	if (fd >= 0) {
+		rc = strcmp(cmd, "stop") == 0 ? control_stop(fd, pid, &c) : control_converse(fd, cmd);
+	} else if (strcmp(cmd, "status") == 0) {
+		/* No launcher here (the programs run under systemd, or on other
+		 * hosts): ask the register, which every member reports to. */
+		struct buf out = BUF_INIT;
+		rc = status_from_register(&c, NULL, 0, &out, err, sizeof err) == 0 ? 0 : 1;
+		if (rc == 0)
+			fputs(out.p, stdout);
+		else
+			fprintf(stderr, "gatecast status: %s\n", err);
+		buf_fini(&out);
+	} else {
+		fprintf(stderr, "gatecast %s: no gatecast running with cluster.run_dir %s (%s: %s)\n",
+			cmd, c.cluster_run_dir, sock.p, strerror(-fd));
+		rc = 1;
+	}
+	buf_fini(&sock);
+	buf_fini(&pidf);
+	config_fini(&c);
+	return rc;
+}
