@@ -583,6 +583,16 @@ gw_metrics(void *arg, struct buf *out)
 	for (int t = 1; t < CMD__COUNT; t++)
 		buf_printf(out, "gatecast_push_commands_total{command=\"%s\"} %llu\n",
 			cmd_name((enum cmd_type)t), (unsigned long long)gw->push_commands[t]);
+	static const char *const outcomes[PUSH_RESULT__COUNT] = {"ok", "partial", "error", "timeout"};
+	buf_printf(out, "# HELP gatecast_push_results_total Push commands answered, by command and "
+			"result (partial: some gateway did not answer in time; only series seen "
+			"so far are listed).\n# TYPE gatecast_push_results_total counter\n");
+	for (int t = 1; t < CMD__COUNT; t++)
+		for (int k = 0; k < PUSH_RESULT__COUNT; k++)
+			if (ps->results[t][k] != 0)
+				buf_printf(out, "gatecast_push_results_total{command=\"%s\",result=\"%s\"} %llu\n",
+					cmd_name((enum cmd_type)t), outcomes[k],
+					(unsigned long long)ps->results[t][k]);
 	gw_metric(out, "gatecast_push_errors_total", "counter",
 		"Push commands answered with an error.", ps->errors);
 	gw_metric(out, "gatecast_push_timeouts_total", "counter",

@@ -482,6 +482,7 @@ push_port_complete(struct push_port *pp, const struct proto_result *r)
 	push_reply_render((enum cmd_type)s->type, s->jid, r, &b);
 	if (!r->ok)
 		pp->st.errors++;
+	pp->st.results[s->type][!r->ok ? PUSH_ERROR : r->partial ? PUSH_PARTIAL : PUSH_OK]++;
 	size_t len;
 	char *line = buf_steal(&b, &len);
 	pp_finish(pp, s, line, len);
@@ -496,6 +497,7 @@ push_port_fail(struct push_port *pp, uint64_t req, const char *code, const char 
 	struct buf b = BUF_INIT;
 	push_reply_error(s->jid, code, message, &b);
 	pp->st.errors++;
+	pp->st.results[s->type][strcmp(code, "timeout") == 0 ? PUSH_TIMEOUT : PUSH_ERROR]++;
 	size_t len;
 	char *line = buf_steal(&b, &len);
 	pp_finish(pp, s, line, len);

@@ -59,8 +59,12 @@ typedef void push_metrics_fn(void *arg, struct buf *out);
 /* GET /readyz: can this gateway serve requests now? */
 typedef bool push_ready_fn(void *arg);
 
+/* How a push command that reached a worker (or was refused) ended. */
+enum push_result { PUSH_OK, PUSH_PARTIAL, PUSH_ERROR, PUSH_TIMEOUT, PUSH_RESULT__COUNT };
+
 struct push_port_stats {
 	uint64_t connections, requests, replies, errors, timeouts, unauthorized;
+	uint64_t results[CMD__COUNT][PUSH_RESULT__COUNT]; /* answered, by command and outcome */
 };
 
 /* Listens on the bound socket fd (takes ownership). */

@@ -374,16 +374,15 @@ launcher_on_sigchld(struct launcher *l)
 			c->ready = false;
 			/* Asked to go (SIGTERM, exit 0) is routine; anything else
 			 * is a crash or a refusal to start, worth a warning. */
-			bool routine = WIFSIGNALED(status) ? WTERMSIG(status) == SIGTERM && (l->stopping || c->retiring) :
-							     WEXITSTATUS(status) == 0;
-			if (WIFSIGNALED(status))
-				log_event(routine ? LOG_INFO : LOG_WARN, "child_exited",
-					"child_role=%s index=%u child_pid=%d signal=%d", role_names[c->role],
-					c->index, (int)pid, WTERMSIG(status));
+			bool sig = WIFSIGNALED(status);
+			int code = sig ? WTERMSIG(status) : WEXITSTATUS(status);
+			bool routine = sig ? code == SIGTERM && (l->stopping || c->retiring) : code == 0;
+			if (routine)
+				log_info("child_exited", "child_role=%s index=%u child_pid=%d %s=%d",
+					role_names[c->role], c->index, (int)pid, sig ? "signal" : "status", code);
 			else
-				log_event(routine ? LOG_INFO : LOG_WARN, "child_exited",
-					"child_role=%s index=%u child_pid=%d status=%d", role_names[c->role],
-					c->index, (int)pid, WEXITSTATUS(status));
+				log_warn("child_exited", "child_role=%s index=%u child_pid=%d %s=%d",
+					role_names[c->role], c->index, (int)pid, sig ? "signal" : "status", code);
 			if (c->retiring) {
 				if (l->reload != NULL && l->reload->old == c)
 					l->reload->old = NULL;
@@ -548,7 +547,7 @@ reload_step(evutil_socket_t fd, short what, void *arg)
 	case RL_WAIT_EXIT:
 		if (rl->old != NULL) {
 			if (now > rl->deadline && rl->old->pid != 0) {
-				log_warn("reload_kill", "pid=%d detail=\"the old worker did not exit in "
+				log_warn("reload_kill", "child_pid=%d detail=\"the old worker did not exit in "
 							   "launcher.stop_timeout\"", (int)rl->old->pid);
 				kill(rl->old->pid, SIGKILL);
 				rl->deadline = now + 60000;
@@ -582,22 +581,31 @@ reload_start(struct launcher *l, struct ctl_conn *cc)
 		ctl_end(cc, line);
 		return;
 	}
-	if (fresh.gateway_count != l->cfg.gateway_count)
-		ctl_send(cc, "note: gateway.count changes at the next start (gateways keep "
-			     "their connections across a reload)");
-	/* Launcher keys apply now; the children re-read their own. */
-	config_fini(&l->cfg);
-	l->cfg = fresh;
-	log_info("reload_started", NULL);
+	/* The launcher takes the run-time keys (its own timings); addresses,
+	 * run_dir and secrets stay what the running cluster uses. The workers
+	 * it starts read the whole file, so worker.count applies as well. */
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned want = fresh.worker_count ? fresh.worker_count : (unsigned)(ncpu < 1 ? 1 : ncpu);
+	struct buf changed = BUF_INIT, fixed = BUF_INIT;
+	config_apply_runtime(&l->cfg, &fresh, &changed, &fixed);
+	if (fixed.len > 0) {
+		char line[900];
+		snprintf(line, sizeof line, "note: not applied until the next start (new workers "
+					    "read them, gateways and register do not): %s", fixed.p);
+		ctl_send(cc, line);
+	}
+	log_info("reload_started", "needs_restart=%s", fixed.len ? fixed.p : "none");
+	buf_fini(&changed);
+	buf_fini(&fixed);
+	config_fini(&fresh);
 
 	for (size_t i = 0; i < l->nkids; i++)
 		if (l->kids[i]->role != CHILD_WORKER && l->kids[i]->pid != 0)
 			kill(l->kids[i]->pid, SIGHUP);
 
 	struct reload *rl = xcalloc(1, sizeof *rl);
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	rl->who = cc;
-	rl->want = l->cfg.worker_count ? l->cfg.worker_count : (unsigned)(ncpu < 1 ? 1 : ncpu);
+	rl->want = want;
 	rl->olds = xcalloc(l->nkids + 1, sizeof *rl->olds);
 	for (size_t i = 0; i < l->nkids; i++)
 		if (l->kids[i]->role == CHILD_WORKER && !l->kids[i]->retiring)

@@ -74,7 +74,6 @@
 #define REQUEST_OPTIONAL 2 /* expires, pushed_us */
 #define OP_OPTIONAL 2      /* pushed_us, expires */
 #define MEMBER_OPTIONAL 1  /* left */
-#define ANNOUNCE_OPTIONAL 1 /* stats (encoded only when has_stats) */
 
 /* Lists in one message: a cmd has four. */
 #define MAX_LISTS 4
@@ -817,6 +816,7 @@ dec_announce_stats(struct dec *d, uint32_t *n, struct proto_announce *a)
 	int rc;
 
 	a->has_stats = false;
+	memset(&a->stats, 0, sizeof a->stats);
 	if (*n <= ANNOUNCE_FIELDS)
 		return 0;
 	if ((rc = dec_stats(d, &a->stats)) < 0)

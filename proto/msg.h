@@ -64,8 +64,9 @@ struct proto_member {
 	uint8_t role;
 	uint64_t id;
 	struct pstr inbox;
-	bool left;  /* MEMBERS only: it left gracefully a moment ago — forget it
-	             * now rather than after a lease (optional 4th field) */
+	bool left;  /* MEMBERS: it left gracefully a moment ago — forget it now
+	             * rather than after a lease (optional 4th field; sent, and
+	             * ignored, inside ANNOUNCE too) */
 };
 
 /* What a process says about itself in each announce, for `gatecast status`.

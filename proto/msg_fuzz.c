@@ -33,7 +33,18 @@ list_eq(const struct pstr_list *a, const struct pstr_list *b)
 static bool
 member_eq(const struct proto_member *a, const struct proto_member *b)
 {
-	return a->role == b->role && a->id == b->id && pstr_eq(a->inbox, b->inbox);
+	return a->role == b->role && a->id == b->id && pstr_eq(a->inbox, b->inbox) &&
+	       a->left == b->left;
+}
+
+static bool
+stats_eq(const struct proto_stats *a, const struct proto_stats *b)
+{
+	return a->pid == b->pid && pstr_eq(a->host, b->host) && a->started == b->started &&
+	       a->rss == b->rss && a->connections == b->connections && a->uids == b->uids &&
+	       a->groups == b->groups && a->msgs_in == b->msgs_in &&
+	       a->msgs_out == b->msgs_out && a->pushes == b->pushes &&
+	       a->push_rate == b->push_rate && a->draining == b->draining;
 }
 
 static bool
@@ -57,7 +68,22 @@ msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 	case PROTO_ANNOUNCE:
 		return member_eq(&a->u.announce.self, &b->u.announce.self) &&
 		       a->u.announce.lease_ms == b->u.announce.lease_ms &&
-		       a->u.announce.leaving == b->u.announce.leaving;
+		       a->u.announce.leaving == b->u.announce.leaving &&
+		       a->u.announce.has_stats == b->u.announce.has_stats &&
+		       (!a->u.announce.has_stats ||
+			       stats_eq(&a->u.announce.stats, &b->u.announce.stats));
+	case PROTO_STATUS_QUERY:
+		return true;
+	case PROTO_STATUS:
+		if (!stats_eq(&a->u.status.self, &b->u.status.self) ||
+		    a->u.status.n != b->u.status.n)
+			return false;
+		for (uint32_t i = 0; i < a->u.status.n; i++)
+			if (a->u.status.v[i].role != b->u.status.v[i].role ||
+			    a->u.status.v[i].id != b->u.status.v[i].id ||
+			    !stats_eq(&a->u.status.v[i].stats, &b->u.status.v[i].stats))
+				return false;
+		return true;
 	case PROTO_MEMBERS:
 		if (a->u.members.version != b->u.members.version ||
 		    a->u.members.n != b->u.members.n)
@@ -77,10 +103,14 @@ msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 	case PROTO_REQUEST:
 		return a->u.request.gateway == b->u.request.gateway &&
 		       a->u.request.req == b->u.request.req &&
-		       cmd_eq(&a->u.request.cmd, &b->u.request.cmd);
+		       cmd_eq(&a->u.request.cmd, &b->u.request.cmd) &&
+		       a->u.request.expires == b->u.request.expires &&
+		       a->u.request.pushed_us == b->u.request.pushed_us;
 	case PROTO_OP:
 		return a->u.op.worker == b->u.op.worker && a->u.op.op == b->u.op.op &&
-		       cmd_eq(&a->u.op.cmd, &b->u.op.cmd);
+		       cmd_eq(&a->u.op.cmd, &b->u.op.cmd) &&
+		       a->u.op.pushed_us == b->u.op.pushed_us &&
+		       a->u.op.expires == b->u.op.expires;
 	case PROTO_RESULT:
 	case PROTO_REPLY:
 		return x->id == y->id && x->ok == y->ok && pstr_eq(x->error, y->error) &&

@@ -38,7 +38,18 @@ list_eq(const struct pstr_list *a, const struct pstr_list *b)
 static bool
 member_eq(const struct proto_member *a, const struct proto_member *b)
 {
-	return a->role == b->role && a->id == b->id && pstr_eq(a->inbox, b->inbox);
+	return a->role == b->role && a->id == b->id && pstr_eq(a->inbox, b->inbox) &&
+	       a->left == b->left;
+}
+
+static bool
+stats_eq(const struct proto_stats *a, const struct proto_stats *b)
+{
+	return a->pid == b->pid && pstr_eq(a->host, b->host) && a->started == b->started &&
+	       a->rss == b->rss && a->connections == b->connections && a->uids == b->uids &&
+	       a->groups == b->groups && a->msgs_in == b->msgs_in &&
+	       a->msgs_out == b->msgs_out && a->pushes == b->pushes &&
+	       a->push_rate == b->push_rate && a->draining == b->draining;
 }
 
 static bool
@@ -58,9 +69,25 @@ msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 		return false;
 	switch (a->type) {
 	case PROTO_ANNOUNCE:
+		/* The stats are only meaningful (and only encoded) with has_stats. */
 		return member_eq(&a->u.announce.self, &b->u.announce.self) &&
 		       a->u.announce.lease_ms == b->u.announce.lease_ms &&
-		       a->u.announce.leaving == b->u.announce.leaving;
+		       a->u.announce.leaving == b->u.announce.leaving &&
+		       a->u.announce.has_stats == b->u.announce.has_stats &&
+		       (!a->u.announce.has_stats ||
+			       stats_eq(&a->u.announce.stats, &b->u.announce.stats));
+	case PROTO_STATUS_QUERY:
+		return true;
+	case PROTO_STATUS:
+		if (!stats_eq(&a->u.status.self, &b->u.status.self) ||
+		    a->u.status.n != b->u.status.n)
+			return false;
+		for (uint32_t i = 0; i < a->u.status.n; i++)
+			if (a->u.status.v[i].role != b->u.status.v[i].role ||
+			    a->u.status.v[i].id != b->u.status.v[i].id ||
+			    !stats_eq(&a->u.status.v[i].stats, &b->u.status.v[i].stats))
+				return false;
+		return true;
 	case PROTO_MEMBERS:
 		if (a->u.members.version != b->u.members.version ||
 		    a->u.members.n != b->u.members.n)
@@ -86,7 +113,8 @@ msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 	case PROTO_OP:
 		return a->u.op.worker == b->u.op.worker && a->u.op.op == b->u.op.op &&
 		       cmd_eq(&a->u.op.cmd, &b->u.op.cmd) &&
-		       a->u.op.pushed_us == b->u.op.pushed_us;
+		       a->u.op.pushed_us == b->u.op.pushed_us &&
+		       a->u.op.expires == b->u.op.expires;
 	case PROTO_RESULT:
 	case PROTO_REPLY:
 		return a->u.result.id == b->u.result.id && a->u.result.ok == b->u.result.ok &&
@@ -110,6 +138,11 @@ static struct pstr list_b[] = {{"g1", 2}, {"g2", 2}};
 static struct pstr list_c[1];
 static struct pstr list_d[1];
 static struct proto_member members_v[3];
+static struct proto_stats stats_v[4];
+static struct proto_status_member status_v[3];
+
+/* A host name with a NUL inside, so that it is compared as bytes. */
+static const char host_bytes[] = {'g', 'w', '\0', '7'};
 
 static void
 samples_init(void)
@@ -117,10 +150,54 @@ samples_init(void)
 	list_c[0] = pstr_c(cid1);
 	list_d[0] = pstr_c(cid2);
 	members_v[0] = (struct proto_member){ROLE_GATEWAY, 0x65a1f0c27d3e9b10ULL,
-		pstr_c("ipc:///run/gatecast/gw1")};
+		pstr_c("ipc:///run/gatecast/gw1"), false};
 	members_v[1] = (struct proto_member){ROLE_WORKER, UINT64_MAX,
-		pstr_c("tcp://10.0.0.7:7301")};
-	members_v[2] = (struct proto_member){ROLE_WORKER, 0, {NULL, 0}};
+		pstr_c("tcp://10.0.0.7:7301"), true};
+	members_v[2] = (struct proto_member){ROLE_WORKER, 0, {NULL, 0}, false};
+
+	/* Every field distinct and in a different integer width, so that two
+	 * swapped fields or a truncating read cannot go unseen. */
+	stats_v[0] = (struct proto_stats){
+		.pid = UINT32_MAX,
+		.host = {host_bytes, sizeof host_bytes},
+		.started = 1790000000123ULL,
+		.rss = 0x123456789aULL,
+		.connections = UINT64_MAX,
+		.uids = 70000,
+		.groups = 300,
+		.msgs_in = 1ULL << 32,
+		.msgs_out = (1ULL << 32) + 1,
+		.pushes = 127,
+		.push_rate = UINT32_MAX - 1,
+		.draining = true,
+	};
+	/* A worker: no connections, uids or groups. */
+	stats_v[1] = (struct proto_stats){
+		.pid = 4242,
+		.host = pstr_c("node-2.example"),
+		.started = 1789999999000ULL,
+		.rss = 52428800,
+		.msgs_in = 9,
+		.msgs_out = 8,
+		.pushes = 7,
+		.push_rate = 6,
+		.draining = false,
+	};
+	/* The register: no push figures. */
+	stats_v[2] = (struct proto_stats){
+		.pid = 1,
+		.host = pstr_c("reg"),
+		.started = 1,
+		.rss = 2,
+		.msgs_in = 3,
+		.msgs_out = 4,
+	};
+	stats_v[3] = stats_v[0];
+	stats_v[3].draining = false;
+	stats_v[3].host = pstr_c("gw-3");
+	status_v[0] = (struct proto_status_member){ROLE_GATEWAY, 0x65a1f0c27d3e9b10ULL, stats_v[0]};
+	status_v[1] = (struct proto_status_member){ROLE_WORKER, UINT64_MAX, stats_v[1]};
+	status_v[2] = (struct proto_status_member){ROLE_GATEWAY, 0, stats_v[3]};
 }
 
 static struct proto_cmd
@@ -151,6 +228,15 @@ sample(enum proto_type t)
 		m.u.announce.self = members_v[1];
 		m.u.announce.lease_ms = UINT32_MAX;
 		m.u.announce.leaving = true;
+		m.u.announce.has_stats = true;
+		m.u.announce.stats = stats_v[0];
+		break;
+	case PROTO_STATUS_QUERY:
+		break;
+	case PROTO_STATUS:
+		m.u.status.self = stats_v[2];
+		m.u.status.n = 3;
+		m.u.status.v = status_v;
 		break;
 	case PROTO_MEMBERS:
 		m.u.members.version = 1ULL << 40;
@@ -178,6 +264,7 @@ sample(enum proto_type t)
 		m.u.op.op = UINT64_MAX;
 		m.u.op.cmd = sample_cmd(CMD_GET_SESSION);
 		m.u.op.pushed_us = UINT64_MAX;
+		m.u.op.expires = 1790000000456ULL;
 		break;
 	case PROTO_RESULT:
 	case PROTO_REPLY:
@@ -208,6 +295,9 @@ sample_empty(enum proto_type t)
 	switch (t) {
 	case PROTO_ANNOUNCE:
 		m.u.announce.self.role = ROLE_GATEWAY;
+		break;
+	case PROTO_STATUS_QUERY:
+	case PROTO_STATUS:
 		break;
 	case PROTO_MEMBERS:
 		break;
@@ -244,6 +334,11 @@ round_trip(const struct proto_msg *m, const char *name)
 	if (rc == 0 && d.type == PROTO_EVENT && d.u.event.data.n > 0)
 		tap_ok(d.u.event.data.p >= b.p && d.u.event.data.p < b.p + b.len,
 			"  ... whose payload points into the input bytes");
+	if (rc == 0 && d.type == PROTO_ANNOUNCE && d.u.announce.has_stats &&
+	    d.u.announce.stats.host.n > 0)
+		tap_ok(d.u.announce.stats.host.p >= b.p &&
+		       d.u.announce.stats.host.p < b.p + b.len,
+			"  ... whose host points into the input bytes");
 	proto_msg_fini(&d);
 	buf_fini(&b);
 }
@@ -252,24 +347,28 @@ static void
 test_round_trips(void)
 {
 	static const char *const full[] = {
-		[PROTO_ANNOUNCE] = "ANNOUNCE with every field set round-trips",
+		[PROTO_ANNOUNCE] = "ANNOUNCE with every field and its stats set round-trips",
 		[PROTO_MEMBERS] = "MEMBERS with three members round-trips",
 		[PROTO_EVENT] = "EVENT with binary data holding NULs round-trips",
 		[PROTO_REQUEST] = "REQUEST with every command field set round-trips",
 		[PROTO_OP] = "OP with every command field set round-trips",
 		[PROTO_RESULT] = "RESULT with every field set round-trips",
 		[PROTO_REPLY] = "REPLY with every field set round-trips",
+		[PROTO_STATUS_QUERY] = "STATUS_QUERY round-trips",
+		[PROTO_STATUS] = "STATUS with its own stats and three members round-trips",
 	};
 	static const char *const empty[] = {
-		[PROTO_ANNOUNCE] = "ANNOUNCE with an empty inbox round-trips",
+		[PROTO_ANNOUNCE] = "ANNOUNCE with an empty inbox and no stats round-trips",
 		[PROTO_MEMBERS] = "MEMBERS with no members round-trips",
 		[PROTO_EVENT] = "EVENT with empty strings round-trips",
 		[PROTO_REQUEST] = "REQUEST with empty lists and strings round-trips",
 		[PROTO_OP] = "OP with an empty payload round-trips",
 		[PROTO_RESULT] = "RESULT with nothing set round-trips",
 		[PROTO_REPLY] = "REPLY with nothing set round-trips",
+		[PROTO_STATUS_QUERY] = "STATUS_QUERY (nothing to set) round-trips again",
+		[PROTO_STATUS] = "STATUS with zeroed stats and no members round-trips",
 	};
-	for (int t = PROTO_ANNOUNCE; t <= PROTO_REPLY; t++) {
+	for (int t = PROTO_ANNOUNCE; t <= PROTO_STATUS; t++) {
 		struct proto_msg m = sample((enum proto_type)t);
 		round_trip(&m, full[t]);
 		m = sample_empty((enum proto_type)t);
@@ -305,15 +404,68 @@ expect_bytes(const struct proto_msg *m, const char *want, size_t wlen, const cha
 }
 
 static const char announce_bytes[] =
-	"\x95"                             /* array of 5 */
+	"\x95"                             /* array of 5: no stats */
 	"\x01"                             /* version 1 */
 	"\x01"                             /* type ANNOUNCE */
-	"\x93"                             /* self: array of 3 */
+	"\x94"                             /* self: array of 4 */
 	"\x01"                             /*   role GATEWAY */
 	"\xcf\x65\xa1\xf0\xc2\x7d\x3e\x9b\x10" /*   id: uint64 */
 	"\xad" "ipc:///tmp/g1"             /*   inbox: fixstr of 13 */
+	"\xc2"                             /*   left: false */
 	"\xcd\x13\x88"                     /* lease_ms: uint16 5000 */
 	"\xc2";                            /* leaving: false */
+
+static const char announce_stats_bytes[] =
+	"\x96"                             /* array of 6 */
+	"\x01"                             /* version 1 */
+	"\x01"                             /* type ANNOUNCE */
+	"\x94"                             /* self: array of 4 */
+	"\x02"                             /*   role WORKER */
+	"\x09"                             /*   id: 9 */
+	"\xa1" "w"                         /*   inbox: fixstr of 1 */
+	"\xc2"                             /*   left: false */
+	"\xcd\x13\x88"                     /* lease_ms: uint16 5000 */
+	"\xc3"                             /* leaving: true */
+	"\x9c"                             /* stats: array of 12 */
+	"\xcd\x10\x92"                     /*   pid: uint16 4242 */
+	"\xa3" "gw1"                       /*   host: fixstr of 3 */
+	"\xcf\x00\x00\x01\xa0\xc4\x50\x6c\x7b" /*   started: uint64 1790000000123 */
+	"\xce\x03\x20\x00\x00"             /*   rss: uint32 52428800 */
+	"\xcd\x03\xe8"                     /*   connections: uint16 1000 */
+	"\xcd\x01\x2c"                     /*   uids: uint16 300 */
+	"\x07"                             /*   groups: 7 */
+	"\xce\x00\x01\x11\x70"             /*   msgs_in: uint32 70000 */
+	"\xcc\xc8"                         /*   msgs_out: uint8 200 */
+	"\x00"                             /*   pushes: 0 */
+	"\x0c"                             /*   push_rate: 12 */
+	"\xc3";                            /*   draining: true */
+
+static const char members_bytes[] =
+	"\x94"                             /* array of 4 */
+	"\x01"                             /* version 1 */
+	"\x02"                             /* type MEMBERS */
+	"\x03"                             /* version: 3 */
+	"\x92"                             /* members: array of 2 */
+	"\x94" "\x01" "\x01" "\xa1" "a" "\xc2" /*   [GATEWAY, 1, "a", left: false] */
+	"\x94" "\x02" "\xcd\x01\x02" "\xa0" "\xc3"; /*   [WORKER, 258, "", left: true] */
+
+static const char status_query_bytes[] =
+	"\x92"                             /* array of 2 */
+	"\x01"                             /* version 1 */
+	"\x08";                            /* type STATUS_QUERY */
+
+/* The stats of a process that has nothing to tell but its pid and host. */
+#define STATS_P1_H "\x9c\x01\xa1" "h" "\x00\x00\x00\x00\x00\x00\x00\x00\x00\xc2"
+
+static const char status_bytes[] =
+	"\x94"                             /* array of 4 */
+	"\x01"                             /* version 1 */
+	"\x09"                             /* type STATUS */
+	STATS_P1_H                         /* self: [1, "h", 0 x 9, false] */
+	"\x92"                             /* members: array of 2 */
+	"\x93" "\x01" "\x05" STATS_P1_H     /*   [GATEWAY, 5, stats] */
+	"\x93" "\x02" "\xcc\xff"             /*   [WORKER, uint8 255, */
+	"\x9c\x02\xa0\x00\x00\x00\x00\x00\x00\x00\x00\x00\xc3"; /* [2, "", 0 x 9, true]] */
 
 static const char event_bytes[] =
 	"\x99"                             /* array of 9 */
@@ -328,7 +480,7 @@ static const char event_bytes[] =
 	"\x00";                            /* close_code: 0 */
 
 static const char op_bytes[] =
-	"\x96"                             /* array of 6 */
+	"\x97"                             /* array of 7 */
 	"\x01"                             /* version 1 */
 	"\x05"                             /* type OP */
 	"\x07"                             /* worker: 7 */
@@ -343,7 +495,8 @@ static const char op_bytes[] =
 	"\xc3"                             /*   has_data: true */
 	"\xc2"                             /*   binary: false */
 	"\xa0"                             /*   session: "" */
-	"\x00";                            /* pushed_us: 0, not from a push */
+	"\x00"                             /* pushed_us: 0, not from a push */
+	"\xcf\x00\x00\x01\xa0\xc4\x50\x6c\x7b"; /* expires: uint64 1790000000123 */
 
 static const char result_bytes[] =
 	"\x9d"                             /* array of 13 */
@@ -367,6 +520,21 @@ test_exact_bytes(void)
 	struct proto_msg m;
 	struct pstr ab[2] = {{"a", 1}, {"b", 1}};
 	struct pstr u42 = {"42", 2};
+	struct proto_member mbv[2] = {
+		{ROLE_GATEWAY, 1, {"a", 1}, false},
+		{ROLE_WORKER, 258, {NULL, 0}, true},
+	};
+	struct proto_status_member sv[2];
+
+	memset(sv, 0, sizeof sv);
+	sv[0].role = ROLE_GATEWAY;
+	sv[0].id = 5;
+	sv[0].stats.pid = 1;
+	sv[0].stats.host = pstr_c("h");
+	sv[1].role = ROLE_WORKER;
+	sv[1].id = 255;
+	sv[1].stats.pid = 2;
+	sv[1].stats.draining = true;
 
 	memset(&m, 0, sizeof m);
 	m.type = PROTO_ANNOUNCE;
@@ -375,7 +543,49 @@ test_exact_bytes(void)
 	m.u.announce.self.inbox = pstr_c("ipc:///tmp/g1");
 	m.u.announce.lease_ms = 5000;
 	expect_bytes(&m, announce_bytes, sizeof announce_bytes - 1,
-		"ANNOUNCE encodes");
+		"ANNOUNCE without stats encodes");
+
+	memset(&m, 0, sizeof m);
+	m.type = PROTO_ANNOUNCE;
+	m.u.announce.self.role = ROLE_WORKER;
+	m.u.announce.self.id = 9;
+	m.u.announce.self.inbox = pstr_c("w");
+	m.u.announce.lease_ms = 5000;
+	m.u.announce.leaving = true;
+	m.u.announce.has_stats = true;
+	m.u.announce.stats.pid = 4242;
+	m.u.announce.stats.host = pstr_c("gw1");
+	m.u.announce.stats.started = 1790000000123ULL;
+	m.u.announce.stats.rss = 52428800;
+	m.u.announce.stats.connections = 1000;
+	m.u.announce.stats.uids = 300;
+	m.u.announce.stats.groups = 7;
+	m.u.announce.stats.msgs_in = 70000;
+	m.u.announce.stats.msgs_out = 200;
+	m.u.announce.stats.push_rate = 12;
+	m.u.announce.stats.draining = true;
+	expect_bytes(&m, announce_stats_bytes, sizeof announce_stats_bytes - 1,
+		"ANNOUNCE with stats encodes");
+
+	memset(&m, 0, sizeof m);
+	m.type = PROTO_MEMBERS;
+	m.u.members.version = 3;
+	m.u.members.n = 2;
+	m.u.members.v = mbv;
+	expect_bytes(&m, members_bytes, sizeof members_bytes - 1, "MEMBERS encodes");
+
+	memset(&m, 0, sizeof m);
+	m.type = PROTO_STATUS_QUERY;
+	expect_bytes(&m, status_query_bytes, sizeof status_query_bytes - 1,
+		"STATUS_QUERY encodes");
+
+	memset(&m, 0, sizeof m);
+	m.type = PROTO_STATUS;
+	m.u.status.self.pid = 1;
+	m.u.status.self.host = pstr_c("h");
+	m.u.status.n = 2;
+	m.u.status.v = sv;
+	expect_bytes(&m, status_bytes, sizeof status_bytes - 1, "STATUS encodes");
 
 	memset(&m, 0, sizeof m);
 	m.type = PROTO_EVENT;
@@ -394,6 +604,7 @@ test_exact_bytes(void)
 	m.u.op.cmd.uids = (struct pstr_list){&u42, 1};
 	m.u.op.cmd.data = pstr_c("hi");
 	m.u.op.cmd.has_data = true;
+	m.u.op.expires = 1790000000123ULL;
 	expect_bytes(&m, op_bytes, sizeof op_bytes - 1, "OP encodes");
 
 	memset(&m, 0, sizeof m);
@@ -428,6 +639,12 @@ expect_rc(const char *p, size_t len, int want, const char *name)
 
 #define EXPECT(bytes, want, name) expect_rc(bytes, sizeof bytes - 1, want, name)
 
+/* A valid stats array: pid 0, host "", every counter 0, not draining. */
+#define STATS0 "\x9c\x00\xa0\x00\x00\x00\x00\x00\x00\x00\x00\x00\xc2"
+/* The fields of an ANNOUNCE after [1, 1] in its old shape: a member of three
+ * fields, lease 0, not leaving. */
+#define ANN_BODY "\x93\x01\x01\xa0" "\x00" "\xc2"
+
 static void
 test_shape_errors(void)
 {
@@ -456,9 +673,11 @@ test_shape_errors(void)
 		"a type as a positive int 8 is accepted");
 
 	EXPECT("\x92\x01\x00", -EPROTO, "message type 0 is unknown");
-	EXPECT("\x92\x01\x08", -EPROTO, "message type 8 is unknown");
-	EXPECT("\x95\x01\x08\x93\x01\x01\xa0\x00\xc2", -EPROTO,
+	EXPECT("\x92\x01\x0a", -EPROTO, "message type 10 is unknown");
+	EXPECT("\x95\x01\x0a\x93\x01\x01\xa0\x00\xc2", -EPROTO,
 		"an unknown type is rejected even with a plausible body");
+	EXPECT("\x95\x01\x09\x93\x01\x01\xa0\x00\xc2", -EPROTO,
+		"an ANNOUNCE body under type STATUS is rejected");
 	EXPECT("\x95\x01\xcd\x01\x01\x93\x01\x01\xa0\x00\xc2", -EPROTO,
 		"message type 257 is unknown");
 
@@ -468,6 +687,9 @@ test_shape_errors(void)
 		"a member with a field missing is rejected");
 	EXPECT("\x95" "\x01\x05" "\x00\x00" "\x98\x01\x90\x90\x90\x90\xa0\xc2\xc2", -EPROTO,
 		"a cmd with a field missing is rejected");
+	EXPECT("\x93" "\x01\x09" STATS0, -EPROTO, "a STATUS without its member list is rejected");
+	EXPECT("\x92" "\x01\x09", -EPROTO, "a STATUS with no field is rejected");
+	EXPECT("\x93" "\x01\x02" "\x00", -EPROTO, "a MEMBERS without its list is rejected");
 }
 
 static void
@@ -604,8 +826,10 @@ test_truncation(void)
 		[PROTO_OP] = "every truncation of an OP is rejected",
 		[PROTO_RESULT] = "every truncation of a RESULT is rejected",
 		[PROTO_REPLY] = "every truncation of a REPLY is rejected",
+		[PROTO_STATUS_QUERY] = "every truncation of a STATUS_QUERY is rejected",
+		[PROTO_STATUS] = "every truncation of a STATUS is rejected",
 	};
-	for (int t = PROTO_ANNOUNCE; t <= PROTO_REPLY; t++) {
+	for (int t = PROTO_ANNOUNCE; t <= PROTO_STATUS; t++) {
 		struct proto_msg m = sample((enum proto_type)t), d;
 		struct buf b = BUF_INIT;
 		int bad = 0;
@@ -654,52 +878,108 @@ test_trailing(void)
 static void
 test_forward_compat(void)
 {
-	/* An ANNOUNCE from a newer sender: 2 extra top-level fields (a map
-	 * holding an array and a float, and a nil) and an extra member field. */
+	/* An ANNOUNCE from a newer sender: after its stats (which carry an extra
+	 * field of their own) come 2 extra top-level fields (a map holding an
+	 * array and a float, and a nil); its member has an extra field after
+	 * left. */
 	static const char newer_announce[] =
-		"\x97"                         /* array of 7 */
+		"\x98"                         /* array of 8 */
 		"\x01\x01"                     /* version, ANNOUNCE */
-		"\x94"                         /* self: array of 4 */
+		"\x95"                         /* self: array of 5 */
 		"\x02" "\x05" "\xa1" "q"       /*   role, id, inbox */
+		"\xc3"                         /*   left: true */
 		"\xd4\x01\x00"                 /*   extra: fixext 1 */
 		"\xcd\x13\x88"                 /* lease_ms 5000 */
 		"\xc3"                         /* leaving */
+		"\x9d"                         /* stats: array of 13 */
+		"\x11" "\xa1" "h" "\x12\x13\x14\x15\x16\x17\x18\x19\x1a" "\xc3" /* ... */
+		"\x91\xc0"                     /*   extra: [nil] */
 		"\x81\xa1" "k" "\x92\x01\xcb\x40\x04\x00\x00\x00\x00\x00\x00" /* {"k": [1, 2.5]} */
 		"\xc0";                        /* nil */
 	/* An OP whose cmd carries an extra field and whose top level carries a
-	 * nested array. */
+	 * nested array after both optional fields. */
 	static const char newer_op[] =
-		"\x97\x01\x05\x07\x00"
+		"\x98\x01\x05\x07\x00"
 		"\x9a\x01\x91\xa2" "42" "\x90\x90\x90\xc4\x02" "hi" "\xc3\xc2\xa0" /* cmd + */
 		"\xc4\x01" "z"                 /*   extra bin */
 		"\xcd\x01\x00"                 /* pushed_us 256 */
+		"\xcd\x01\x01"                 /* expires 257 */
 		"\x92\x92\x90\x80\xa0";        /* extra [[[], {}], ""] */
+	/* A MEMBERS whose one member has two fields after left. */
+	static const char newer_members[] =
+		"\x94\x01\x02\x01"
+		"\x91" "\x96\x01\x02\xa1" "m" "\xc3" "\xc0" "\x90"; /* [1, 2, "m", true, nil, []] */
+	/* A STATUS with an extra field in its own stats, in a member entry, in
+	 * that entry's stats and at the top level; and a STATUS_QUERY with
+	 * fields. */
+	static const char newer_status[] =
+		"\x95\x01\x09"
+		"\x9d\x01\xa1" "r" "\x00\x00\x00\x00\x00\x00\x00\x00\x00\xc2" "\xa1" "x"
+		"\x91" "\x94\x02\x03"
+		"\x9d\x04\xa0\x00\x00\x00\x00\x00\x00\x00\x00\x05\xc3" "\x80"
+		"\x92\x01\x02"                 /*   entry extra: [1, 2] */
+		"\x81\x01\x02";                /* top-level extra: {1: 2} */
+	static const char newer_query[] = "\x94\x01\x08" "\xc0" "\x91\xa0";
 	struct proto_msg m;
 
+	memset(&m, 0x01, sizeof m);
 	tap_eq_int(proto_decode(newer_announce, sizeof newer_announce - 1, &m), 0,
-		"extra fields after an ANNOUNCE and its member are accepted");
+		"extra fields after an ANNOUNCE's stats, its stats' and its member's are accepted");
 	tap_ok(m.type == PROTO_ANNOUNCE && m.u.announce.self.role == ROLE_WORKER &&
 	       m.u.announce.self.id == 5 && pstr_eq_c(m.u.announce.self.inbox, "q") &&
-	       m.u.announce.lease_ms == 5000 && m.u.announce.leaving,
+	       m.u.announce.self.left && m.u.announce.lease_ms == 5000 &&
+	       m.u.announce.leaving && m.u.announce.has_stats,
 		"  ... and the known fields are read");
+	tap_ok(m.u.announce.stats.pid == 0x11 && pstr_eq_c(m.u.announce.stats.host, "h") &&
+	       m.u.announce.stats.started == 0x12 && m.u.announce.stats.rss == 0x13 &&
+	       m.u.announce.stats.connections == 0x14 && m.u.announce.stats.uids == 0x15 &&
+	       m.u.announce.stats.groups == 0x16 && m.u.announce.stats.msgs_in == 0x17 &&
+	       m.u.announce.stats.msgs_out == 0x18 && m.u.announce.stats.pushes == 0x19 &&
+	       m.u.announce.stats.push_rate == 0x1a && m.u.announce.stats.draining,
+		"  ... and so are the stats");
 	proto_msg_fini(&m);
 
 	tap_eq_int(proto_decode(newer_op, sizeof newer_op - 1, &m), 0,
-		"extra fields after an OP and its cmd are accepted");
+		"extra fields after an OP's expiry and its cmd are accepted");
 	tap_ok(m.type == PROTO_OP && m.u.op.worker == 7 && m.u.op.cmd.uids.n == 1 &&
 	       pstr_eq_c(m.u.op.cmd.uids.v[0], "42") && pstr_eq_c(m.u.op.cmd.data, "hi") &&
-	       m.u.op.cmd.has_data && !m.u.op.cmd.binary && m.u.op.pushed_us == 256,
+	       m.u.op.cmd.has_data && !m.u.op.cmd.binary && m.u.op.pushed_us == 256 &&
+	       m.u.op.expires == 257,
 		"  ... and the known fields are read");
 	proto_msg_fini(&m);
 
-	EXPECT("\x96\x01\x01\x93\x01\x01\xa0\x00\xc2" "\x92\x01", -EPROTO,
+	tap_eq_int(proto_decode(newer_members, sizeof newer_members - 1, &m), 0,
+		"extra fields after a member's left are accepted");
+	tap_ok(m.type == PROTO_MEMBERS && m.u.members.version == 1 && m.u.members.n == 1 &&
+	       m.u.members.v[0].role == ROLE_GATEWAY && m.u.members.v[0].id == 2 &&
+	       pstr_eq_c(m.u.members.v[0].inbox, "m") && m.u.members.v[0].left,
+		"  ... and the known fields are read");
+	proto_msg_fini(&m);
+
+	tap_eq_int(proto_decode(newer_status, sizeof newer_status - 1, &m), 0,
+		"extra fields in a STATUS, its stats and its entries are accepted");
+	tap_ok(m.type == PROTO_STATUS && m.u.status.self.pid == 1 &&
+	       pstr_eq_c(m.u.status.self.host, "r") && !m.u.status.self.draining &&
+	       m.u.status.n == 1 && m.u.status.v[0].role == ROLE_WORKER &&
+	       m.u.status.v[0].id == 3 && m.u.status.v[0].stats.pid == 4 &&
+	       m.u.status.v[0].stats.host.n == 0 && m.u.status.v[0].stats.push_rate == 5 &&
+	       m.u.status.v[0].stats.draining,
+		"  ... and the known fields are read");
+	proto_msg_fini(&m);
+
+	EXPECT(newer_query, 0, "extra fields after a STATUS_QUERY are accepted");
+
+	/* Malformed extras, each after a complete ANNOUNCE with stats. */
+	EXPECT("\x97\x01\x01" ANN_BODY STATS0 "\x92\x01", -EPROTO,
 		"a truncated extra field is rejected");
-	EXPECT("\x96\x01\x01\x93\x01\x01\xa0\x00\xc2" "\xdd\xff\xff\xff\xff\x00", -EPROTO,
+	EXPECT("\x97\x01\x01" ANN_BODY STATS0 "\xdd\xff\xff\xff\xff\x00", -EPROTO,
 		"an extra field claiming 4G entries is rejected");
-	EXPECT("\x96\x01\x01\x93\x01\x01\xa0\x00\xc2" "\xc1", -EPROTO,
+	EXPECT("\x97\x01\x01" ANN_BODY STATS0 "\xc1", -EPROTO,
 		"an extra field that is not msgpack is rejected");
-	EXPECT("\x96\x01\x01\x93\x01\x01\xa0\x00\xc2", -EPROTO,
+	EXPECT("\x97\x01\x01" ANN_BODY STATS0, -EPROTO,
 		"an array promising an extra field that is missing is rejected");
+	EXPECT("\x97\x01\x01" ANN_BODY STATS0 "\xc0", 0,
+		"  ... and accepted once it is there");
 }
 
 static void
@@ -724,8 +1004,8 @@ test_lifetimes(void)
 	m.type = 0;
 	buf_reset(&b);
 	tap_eq_int(proto_encode(&m, &b), -EINVAL, "encoding type 0 fails");
-	m.type = PROTO_REPLY + 1;
-	tap_eq_int(proto_encode(&m, &b), -EINVAL, "encoding type 8 fails");
+	m.type = PROTO_STATUS + 1;
+	tap_eq_int(proto_encode(&m, &b), -EINVAL, "encoding type 10 fails");
 	tap_eq_int(b.len, 0, "  ... appending nothing");
 
 	buf_append_str(&b, "prefix");
@@ -733,6 +1013,28 @@ test_lifetimes(void)
 	proto_encode(&m, &b);
 	tap_ok(memcmp(b.p, "prefix", 6) == 0, "encoding appends after existing bytes");
 	tap_eq_int(proto_decode(b.p + 6, b.len - 6, &d), 0, "  ... and what it appended decodes");
+	proto_msg_fini(&d);
+
+	/* A STATUS's member array is the decoder's one allocation. */
+	m = sample(PROTO_STATUS);
+	buf_reset(&b);
+	proto_encode(&m, &b);
+	memset(&d, 0x5a, sizeof d);
+	tap_eq_int(proto_decode(b.p, b.len, &d), 0, "a STATUS decodes into uninitialised memory");
+	tap_ok(d.arena != NULL && d.arena == (void *)d.u.status.v,
+		"  ... its members held by the message");
+	tap_ok(msg_eq(&m, &d), "  ... and gives the message");
+	proto_msg_fini(&d);
+	proto_msg_fini(&d);
+	tap_ok(d.arena == NULL, "  ... and fini twice is safe");
+
+	m = sample_empty(PROTO_STATUS);
+	buf_reset(&b);
+	proto_encode(&m, &b);
+	memset(&d, 0x5a, sizeof d);
+	tap_eq_int(proto_decode(b.p, b.len, &d), 0, "a STATUS without members decodes");
+	tap_ok(d.u.status.n == 0 && d.u.status.v == NULL && d.arena == NULL,
+		"  ... allocating nothing");
 	proto_msg_fini(&d);
 	buf_fini(&b);
 }
@@ -807,14 +1109,51 @@ test_optional_fields(void)
 	m.u.op.op = 4;
 	m.u.op.cmd.type = CMD_SEND_TO_UID;
 	m.u.op.pushed_us = 1789999995123456ULL;
-	round_trip(&m, "an OP with a push time round-trips");
+	m.u.op.expires = 1790000000123ULL;
+	proto_encode(&m, &b);
+	tap_ok((uint8_t)b.p[0] == 0x97 && (uint8_t)b.p[b.len - 18] == 0xcf &&
+	       (uint8_t)b.p[b.len - 9] == 0xcf &&
+	       memcmp(b.p + b.len - 8, "\x00\x00\x01\xa0\xc4\x50\x6c\x7b", 8) == 0,
+		"an OP ends with its push time, then its expiry, each a uint64");
+	buf_fini(&b);
+	round_trip(&m, "an OP with a push time and an expiry round-trips");
+	memset(&d, 0x5a, sizeof d);
 	tap_eq_int(decode_without(&m, 1, wide, &d), 0,
-		"an OP of three fields (before the push time existed) decodes");
-	tap_ok(d.u.op.pushed_us == 0 && d.u.op.worker == 3 && d.u.op.op == 4,
-		"  ... with the known fields read and no push time");
+		"an OP of four fields (before the expiry existed) decodes");
+	tap_ok(d.u.op.expires == 0 && d.u.op.pushed_us == 1789999995123456ULL &&
+	       d.u.op.worker == 3 && d.u.op.op == 4,
+		"  ... with its push time, and expiry 0");
 	proto_msg_fini(&d);
+	memset(&d, 0x5a, sizeof d);
+	tap_eq_int(decode_without(&m, 2, wide, &d), 0,
+		"an OP of three fields (before the push time existed) decodes");
+	tap_ok(d.u.op.pushed_us == 0 && d.u.op.expires == 0 && d.u.op.worker == 3 &&
+	       d.u.op.op == 4,
+		"  ... with the known fields read and both optional ones 0");
+	proto_msg_fini(&d);
+	m.u.op.expires = 0;
+	round_trip(&m, "an OP with a push time and no expiry (0) round-trips");
 	m.u.op.pushed_us = 0;
-	round_trip(&m, "an OP without a push time (0) round-trips");
+	m.u.op.expires = UINT64_MAX;
+	round_trip(&m, "an OP with an expiry and no push time (0) round-trips");
+	m.u.op.expires = 0;
+	round_trip(&m, "an OP with neither (both 0) round-trips");
+	EXPECT("\x96\x01\x05\x07\x08" "\x99\x01\x90\x90\x90\x90\xa0\xc2\xc2\xa0" "\xcd\x01\x00",
+		0, "an OP in the shape before the expiry (as bytes) decodes");
+	EXPECT("\x97\x01\x05\x00\x00" "\x99\x01\x90\x90\x90\x90\xa0\xc2\xc2\xa0" "\x00"
+	       "\xa1" "1",
+		-EPROTO, "an OP expiry that is a string is rejected");
+	EXPECT("\x97\x01\x05\x00\x00" "\x99\x01\x90\x90\x90\x90\xa0\xc2\xc2\xa0" "\x00"
+	       "\xff",
+		-EPROTO, "a negative OP expiry is rejected");
+	EXPECT("\x97\x01\x05\x00\x00" "\x99\x01\x90\x90\x90\x90\xa0\xc2\xc2\xa0" "\x00"
+	       "\xc0",
+		-EPROTO, "an OP expiry that is nil is rejected");
+	EXPECT("\x97\x01\x05\x00\x00" "\x99\x01\x90\x90\x90\x90\xa0\xc2\xc2\xa0" "\x00",
+		-EPROTO, "an OP promising an expiry that is missing is rejected");
+	EXPECT("\x98\x01\x05\x00\x00" "\x99\x01\x90\x90\x90\x90\xa0\xc2\xc2\xa0" "\x00"
+	       "\x00" "\xc0",
+		0, "an OP with a field after the expiry is accepted");
 
 	/* The new fields are checked like any other. */
 	EXPECT("\x96\x01\x05\x00\x00" "\x99\x01\x90\x90\x90\x90\xa0\xc2\xc2\xa0" "\xa1" "1",
@@ -828,6 +1167,322 @@ test_optional_fields(void)
 		0, "a REQUEST with a field after the push time is accepted");
 	EXPECT("\x97\x01\x04\x00\x00" "\x99\x01\x90\x90\x90\x90\xa0\xc2\xc2\xa0" "\x00",
 		-EPROTO, "a REQUEST promising a push time that is missing is rejected");
+}
+
+/* ---- stats, left, STATUS_QUERY and STATUS ---- */
+
+/* Encodes m, checks the first byte (the top-level fixarray header), decodes
+ * into memory full of junk, compares and returns the decode's result. */
+static int
+encode_decode(const struct proto_msg *m, uint8_t want_hdr, struct proto_msg *d,
+	const char *name)
+{
+	struct buf b = BUF_INIT;
+	int rc;
+
+	proto_encode(m, &b);
+	tap_eq_int((uint8_t)b.p[0], want_hdr, name);
+	memset(d, 0x01, sizeof *d);
+	rc = proto_decode(b.p, b.len, d);
+	if (rc == 0)
+		tap_ok(msg_eq(m, d), "  ... and decodes to the same message");
+	proto_msg_fini(d);
+	buf_fini(&b);
+	return rc;
+}
+
+static void
+test_announce_stats(void)
+{
+	static const char old_announce[] =
+		"\x95\x01\x01" "\x93\x02\x07\xa1" "i" "\xcd\x13\x88" "\xc3";
+	struct proto_msg m, d;
+	struct buf b = BUF_INIT;
+	int rc;
+
+	m = sample(PROTO_ANNOUNCE);
+	tap_eq_int(encode_decode(&m, 0x96, &d, "an ANNOUNCE with stats is an array of 6"), 0,
+		"  ... which decodes");
+	/* Field by field, so that a failure says which one. */
+	proto_encode(&m, &b);
+	memset(&d, 0, sizeof d);
+	rc = proto_decode(b.p, b.len, &d);
+	tap_eq_int(rc, 0, "an ANNOUNCE with stats decodes");
+	tap_ok(d.u.announce.has_stats, "  ... with has_stats");
+	tap_ok(d.u.announce.stats.pid == UINT32_MAX, "  ... pid");
+	tap_ok(d.u.announce.stats.host.n == sizeof host_bytes &&
+	       memcmp(d.u.announce.stats.host.p, host_bytes, sizeof host_bytes) == 0,
+		"  ... host, byte for byte (a NUL inside)");
+	tap_ok(d.u.announce.stats.started == 1790000000123ULL, "  ... started");
+	tap_ok(d.u.announce.stats.rss == 0x123456789aULL, "  ... rss");
+	tap_ok(d.u.announce.stats.connections == UINT64_MAX, "  ... connections");
+	tap_ok(d.u.announce.stats.uids == 70000, "  ... uids");
+	tap_ok(d.u.announce.stats.groups == 300, "  ... groups");
+	tap_ok(d.u.announce.stats.msgs_in == 1ULL << 32, "  ... msgs_in");
+	tap_ok(d.u.announce.stats.msgs_out == (1ULL << 32) + 1, "  ... msgs_out");
+	tap_ok(d.u.announce.stats.pushes == 127, "  ... pushes");
+	tap_ok(d.u.announce.stats.push_rate == UINT32_MAX - 1, "  ... push_rate");
+	tap_ok(d.u.announce.stats.draining, "  ... draining");
+	tap_ok(d.u.announce.self.left && d.u.announce.self.id == UINT64_MAX &&
+	       d.u.announce.lease_ms == UINT32_MAX && d.u.announce.leaving,
+		"  ... and the fields before the stats");
+	proto_msg_fini(&d);
+	buf_fini(&b);
+
+	m.u.announce.stats.draining = false;
+	m.u.announce.stats.host = pstr_c("");
+	tap_eq_int(encode_decode(&m, 0x96, &d, "an ANNOUNCE with an empty host, not draining"),
+		0, "  ... decodes");
+	memset(&m.u.announce.stats, 0, sizeof m.u.announce.stats);
+	tap_eq_int(encode_decode(&m, 0x96, &d, "an ANNOUNCE with zeroed stats is still an array of 6"),
+		0, "  ... and decodes");
+
+	/* has_stats false: the stats are not sent, whatever they hold. */
+	m = sample(PROTO_ANNOUNCE);
+	m.u.announce.has_stats = false;
+	tap_eq_int(encode_decode(&m, 0x95, &d, "an ANNOUNCE without stats is an array of 5"), 0,
+		"  ... which decodes");
+	proto_encode(&m, &b);
+	memset(&d, 0x01, sizeof d);
+	tap_eq_int(proto_decode(b.p, b.len, &d), 0, "an ANNOUNCE without stats decodes");
+	tap_ok(!d.u.announce.has_stats, "  ... without has_stats");
+	proto_msg_fini(&d);
+	buf_fini(&b);
+
+	/* The old shape: no stats, a member of three fields. */
+	memset(&d, 0x01, sizeof d);
+	rc = proto_decode(old_announce, sizeof old_announce - 1, &d);
+	tap_eq_int(rc, 0, "an ANNOUNCE of the old shape decodes");
+	tap_ok(rc == 0 && !d.u.announce.has_stats && !d.u.announce.self.left &&
+	       d.u.announce.self.role == ROLE_WORKER && d.u.announce.self.id == 7 &&
+	       pstr_eq_c(d.u.announce.self.inbox, "i") && d.u.announce.lease_ms == 5000 &&
+	       d.u.announce.leaving,
+		"  ... with no stats and left false");
+	proto_msg_fini(&d);
+
+	/* The 4th field must be a stats array. */
+	EXPECT("\x96\x01\x01" ANN_BODY "\xc0", -EPROTO,
+		"an ANNOUNCE whose 4th field is nil is rejected");
+	EXPECT("\x96\x01\x01" ANN_BODY "\x00", -EPROTO,
+		"an ANNOUNCE whose 4th field is an integer is rejected");
+	EXPECT("\x96\x01\x01" ANN_BODY "\xa0", -EPROTO,
+		"an ANNOUNCE whose 4th field is a string is rejected");
+	EXPECT("\x96\x01\x01" ANN_BODY "\x80", -EPROTO,
+		"an ANNOUNCE whose 4th field is a map is rejected");
+	EXPECT("\x96\x01\x01" ANN_BODY "\x90", -EPROTO,
+		"an ANNOUNCE whose 4th field is an empty array is rejected");
+	EXPECT("\x96\x01\x01" ANN_BODY "\x9b\x00\xa0\x00\x00\x00\x00\x00\x00\x00\x00\x00", -EPROTO,
+		"an ANNOUNCE whose stats have 11 fields is rejected");
+	EXPECT("\x96\x01\x01" ANN_BODY STATS0, 0, "an ANNOUNCE with 12 stats fields is accepted");
+	EXPECT("\x96\x01\x01" ANN_BODY "\x9c\x00\xa0\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00",
+		-EPROTO, "stats whose draining is an integer are rejected");
+	EXPECT("\x96\x01\x01" ANN_BODY "\x9c\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xc2",
+		-EPROTO, "stats whose host is an integer are rejected");
+	EXPECT("\x96\x01\x01" ANN_BODY "\x9c\x00\xc4\x01" "h" "\x00\x00\x00\x00\x00\x00\x00\x00\x00\xc2",
+		0, "stats whose host is bin are accepted");
+	EXPECT("\x96\x01\x01" ANN_BODY "\x9c\xce\xff\xff\xff\xff\xa0\x00\x00\x00\x00\x00\x00\x00\x00\x00\xc2",
+		0, "a pid of UINT32_MAX is accepted");
+	EXPECT("\x96\x01\x01" ANN_BODY "\x9c\xcf\x00\x00\x00\x01\x00\x00\x00\x00\xa0"
+	       "\x00\x00\x00\x00\x00\x00\x00\x00\x00\xc2",
+		-EPROTO, "a pid over UINT32_MAX is rejected");
+	EXPECT("\x96\x01\x01" ANN_BODY "\x9c\x00\xa0\x00\x00\x00\x00\x00\x00\x00\x00"
+	       "\xcf\x00\x00\x00\x01\x00\x00\x00\x00" "\xc2",
+		-EPROTO, "a push rate over UINT32_MAX is rejected");
+	EXPECT("\x96\x01\x01" ANN_BODY "\x9c\x00\xa0\xff\x00\x00\x00\x00\x00\x00\x00\x00\xc2",
+		-EPROTO, "a negative start time is rejected");
+	EXPECT("\x96\x01\x01" ANN_BODY "\x9c\x00\xa0\x00\x00\x00\x00\x00\x00\x00\xca\x00\x00\x00\x00"
+	       "\x00\xc2",
+		-EPROTO, "a float counter is rejected");
+}
+
+static void
+test_members_left(void)
+{
+	/* [1, 2, 5, [[GATEWAY, 1, "a"], [WORKER, 2, "b", true]]] */
+	static const char old_members[] =
+		"\x94\x01\x02\x05" "\x92" "\x93\x01\x01\xa1" "a" "\x94\x02\x02\xa1" "b" "\xc3";
+	struct proto_member mv[2] = {
+		{ROLE_GATEWAY, 1, {"a", 1}, true},
+		{ROLE_WORKER, 2, {"b", 1}, false},
+	};
+	struct proto_msg m, d;
+	struct buf b = BUF_INIT;
+	int rc;
+
+	memset(&m, 0, sizeof m);
+	m.type = PROTO_MEMBERS;
+	m.u.members.version = 5;
+	m.u.members.n = 2;
+	m.u.members.v = mv;
+	proto_encode(&m, &b);
+	memset(&d, 0, sizeof d);
+	rc = proto_decode(b.p, b.len, &d);
+	tap_eq_int(rc, 0, "MEMBERS with one member left and one not decodes");
+	tap_ok(rc == 0 && d.u.members.n == 2 && d.u.members.v[0].left &&
+	       !d.u.members.v[1].left,
+		"  ... keeping each member's left");
+	proto_msg_fini(&d);
+	buf_fini(&b);
+
+	mv[0].left = false;
+	mv[1].left = true;
+	round_trip(&m, "MEMBERS with left swapped round-trips");
+	mv[1].left = false;
+	round_trip(&m, "MEMBERS with no member left round-trips");
+	mv[0].left = mv[1].left = true;
+	round_trip(&m, "MEMBERS with every member left round-trips");
+
+	/* Members of the old shape, three fields: left reads false. */
+	memset(&d, 0x01, sizeof d);
+	rc = proto_decode(old_members, sizeof old_members - 1, &d);
+	tap_eq_int(rc, 0, "MEMBERS with an old-shape member beside a new one decodes");
+	tap_ok(rc == 0 && d.u.members.n == 2 && !d.u.members.v[0].left &&
+	       d.u.members.v[0].id == 1 && pstr_eq_c(d.u.members.v[0].inbox, "a") &&
+	       d.u.members.v[1].left && d.u.members.v[1].id == 2,
+		"  ... the old one with left false, the new one with left true");
+	proto_msg_fini(&d);
+
+	EXPECT("\x94\x01\x02\x05" "\x91" "\x94\x01\x01\xa0\x01", -EPROTO,
+		"a member whose left is an integer is rejected");
+	EXPECT("\x94\x01\x02\x05" "\x91" "\x94\x01\x01\xa0\xc0", -EPROTO,
+		"a member whose left is nil is rejected");
+	EXPECT("\x94\x01\x02\x05" "\x91" "\x94\x01\x01\xa0", -EPROTO,
+		"a member promising a left that is missing is rejected");
+	EXPECT("\x95\x01\x01" "\x94\x01\x01\xa0\xa0" "\x00\xc2", -EPROTO,
+		"an ANNOUNCE whose member's left is a string is rejected");
+}
+
+static void
+test_status(void)
+{
+	struct proto_msg m, d;
+	struct buf b = BUF_INIT;
+	struct proto_status_member *sv = xcalloc(PROTO_MAX_MEMBERS + 1, sizeof *sv);
+	int rc;
+
+	/* STATUS_QUERY: no fields. */
+	memset(&m, 0, sizeof m);
+	m.type = PROTO_STATUS_QUERY;
+	proto_encode(&m, &b);
+	memset(&d, 0x5a, sizeof d);
+	rc = proto_decode(b.p, b.len, &d);
+	tap_eq_int(rc, 0, "a STATUS_QUERY decodes");
+	tap_ok(rc == 0 && d.type == PROTO_STATUS_QUERY && d.arena == NULL,
+		"  ... to its type, allocating nothing");
+	proto_msg_fini(&d);
+	buf_fini(&b);
+
+	/* STATUS with no members. */
+	memset(&m, 0, sizeof m);
+	m.type = PROTO_STATUS;
+	m.u.status.self = stats_v[2];
+	round_trip(&m, "a STATUS with only the register's stats round-trips");
+	m.u.status.self = stats_v[0];
+	round_trip(&m, "a STATUS whose own stats use every field round-trips");
+
+	/* Several members, each field checked by msg_eq; then each one by name. */
+	m = sample(PROTO_STATUS);
+	round_trip(&m, "a STATUS with three members round-trips");
+	proto_encode(&m, &b);
+	memset(&d, 0x5a, sizeof d);
+	rc = proto_decode(b.p, b.len, &d);
+	tap_eq_int(rc, 0, "a STATUS with three members decodes");
+	tap_ok(rc == 0 && d.u.status.n == 3, "  ... to three members");
+	if (rc == 0 && d.u.status.n == 3) {
+		tap_ok(stats_eq(&d.u.status.self, &stats_v[2]) &&
+		       pstr_eq_c(d.u.status.self.host, "reg"),
+			"  ... the register's own stats");
+		tap_ok(d.u.status.v[0].role == ROLE_GATEWAY &&
+		       d.u.status.v[0].id == 0x65a1f0c27d3e9b10ULL &&
+		       stats_eq(&d.u.status.v[0].stats, &stats_v[0]) &&
+		       d.u.status.v[0].stats.draining,
+			"  ... the first member, a draining gateway");
+		tap_ok(d.u.status.v[1].role == ROLE_WORKER && d.u.status.v[1].id == UINT64_MAX &&
+		       stats_eq(&d.u.status.v[1].stats, &stats_v[1]) &&
+		       pstr_eq_c(d.u.status.v[1].stats.host, "node-2.example"),
+			"  ... the second, a worker");
+		tap_ok(d.u.status.v[2].role == ROLE_GATEWAY && d.u.status.v[2].id == 0 &&
+		       stats_eq(&d.u.status.v[2].stats, &stats_v[3]) &&
+		       !d.u.status.v[2].stats.draining,
+			"  ... the third, in order");
+		tap_ok(d.u.status.v[0].stats.host.p >= b.p &&
+		       d.u.status.v[0].stats.host.p < b.p + b.len,
+			"  ... whose hosts point into the input bytes");
+	}
+	proto_msg_fini(&d);
+	buf_fini(&b);
+
+	/* Bounds on the member count. */
+	for (int i = 0; i <= PROTO_MAX_MEMBERS; i++) {
+		sv[i].role = i % 2 ? ROLE_WORKER : ROLE_GATEWAY;
+		sv[i].id = (uint64_t)i;
+		sv[i].stats.pid = (uint32_t)i;
+	}
+	memset(&m, 0, sizeof m);
+	m.type = PROTO_STATUS;
+	m.u.status.v = sv;
+	m.u.status.n = PROTO_MAX_MEMBERS;
+	proto_encode(&m, &b);
+	rc = proto_decode(b.p, b.len, &d);
+	tap_eq_int(rc, 0, "a STATUS of PROTO_MAX_MEMBERS members is accepted");
+	tap_ok(rc == 0 && msg_eq(&m, &d), "  ... and decodes to the same members");
+	proto_msg_fini(&d);
+	m.u.status.n = PROTO_MAX_MEMBERS + 1;
+	buf_reset(&b);
+	proto_encode(&m, &b);
+	tap_eq_int(proto_decode(b.p, b.len, &d), -EMSGSIZE,
+		"a STATUS of PROTO_MAX_MEMBERS + 1 members is rejected");
+	tap_ok(d.arena == NULL, "  ... and leaves nothing to free");
+	buf_fini(&b);
+	free(sv);
+	EXPECT("\x94\x01\x09" STATS0 "\xdc\x10\x01", -EMSGSIZE,
+		"a STATUS member count over PROTO_MAX_MEMBERS is rejected before its entries");
+	EXPECT("\x94\x01\x09" STATS0 "\xdc\x10\x00" "\x93\x01\x01" STATS0, -EPROTO,
+		"a STATUS member count beyond the input is rejected");
+
+	/* Roles. */
+	EXPECT("\x94\x01\x09" STATS0 "\x91" "\x93\x00\x01" STATS0, -EPROTO,
+		"a STATUS member of role 0 is rejected");
+	EXPECT("\x94\x01\x09" STATS0 "\x91" "\x93\x03\x01" STATS0, -EPROTO,
+		"a STATUS member of role 3 is rejected");
+	EXPECT("\x94\x01\x09" STATS0 "\x91" "\x93\xa1" "1" "\x01" STATS0, -EPROTO,
+		"a STATUS member whose role is a string is rejected");
+	EXPECT("\x94\x01\x09" STATS0 "\x92" "\x93\x01\x01" STATS0 "\x93\x02\x02" STATS0, 0,
+		"STATUS members of both roles are accepted");
+	/* Short stats, in the register's own and in a member's. */
+	EXPECT("\x94\x01\x09" "\x9b\x00\xa0\x00\x00\x00\x00\x00\x00\x00\x00\x00" "\x90", -EPROTO,
+		"a STATUS whose own stats have 11 fields is rejected");
+	EXPECT("\x94\x01\x09" STATS0 "\x91" "\x93\x01\x01"
+	       "\x9b\x00\xa0\x00\x00\x00\x00\x00\x00\x00\x00\x00",
+		-EPROTO, "a STATUS member whose stats have 11 fields is rejected");
+	EXPECT("\x94\x01\x09" STATS0 "\x91" "\x92\x01\x01", -EPROTO,
+		"a STATUS member without stats is rejected");
+	/* Wrong types. */
+	EXPECT("\x94\x01\x09" "\x90" "\x90", -EPROTO,
+		"a STATUS whose own stats are an empty array is rejected");
+	EXPECT("\x94\x01\x09" "\xc0" "\x90", -EPROTO,
+		"a STATUS whose own stats are nil is rejected");
+	EXPECT("\x94\x01\x09" STATS0 "\x80", -EPROTO,
+		"a STATUS whose member list is a map is rejected");
+	EXPECT("\x94\x01\x09" STATS0 "\x00", -EPROTO,
+		"a STATUS whose member list is an integer is rejected");
+	EXPECT("\x94\x01\x09" STATS0 "\x91" "\x01", -EPROTO,
+		"a STATUS member that is not an array is rejected");
+	EXPECT("\x94\x01\x09" STATS0 "\x91" "\x93\x01\xff" STATS0, -EPROTO,
+		"a negative STATUS member id is rejected");
+	EXPECT("\x94\x01\x09" STATS0 "\x91" "\x93\x01\xa0" STATS0, -EPROTO,
+		"a STATUS member id that is a string is rejected");
+	EXPECT("\x94\x01\x09" STATS0 "\x91" "\x93\x01\x01" "\xa0", -EPROTO,
+		"a STATUS member whose stats are a string is rejected");
+	EXPECT("\x94\x01\x09" STATS0 "\x91" "\x93\x01\x01"
+	       "\x9c\x00\xa0\x00\x00\x00\x00\x00\x00\x00\x00\x00\xc0",
+		-EPROTO, "a STATUS member whose draining is nil is rejected");
+	/* A bad second member after a good first: the first's allocation is
+	 * released (valgrind/ASan tell). */
+	EXPECT("\x94\x01\x09" STATS0 "\x92" "\x93\x01\x01" STATS0 "\x93\x04\x01" STATS0, -EPROTO,
+		"a STATUS whose second member is bad is rejected");
+	EXPECT("\x94\x01\x09" STATS0 "\x91" "\x93\x01\x01" STATS0 "\xc0", -EBADMSG,
+		"a trailing nil after a STATUS is rejected");
 }
 
 int
@@ -844,5 +1499,8 @@ main(void)
 	test_forward_compat();
 	test_lifetimes();
 	test_optional_fields();
+	test_announce_stats();
+	test_members_left();
+	test_status();
 	return tap_done();
 }

@@ -87,8 +87,8 @@ reg_reply(struct reg *r, uint64_t to)
 	buf_fini(&b);
 }
 
-/* Answers a status query: our own figures and every live member's last
- * report. */
+/* Answers a status query: our own figures and every member's last report
+ * (one that left gracefully shows as draining until its tombstone goes). */
 static void
 reg_status(struct reg *r, uint64_t to)
 {
@@ -100,12 +100,11 @@ reg_status(struct reg *r, uint64_t to)
 	pm.u.status.v = xcalloc(n + 1, sizeof *pm.u.status.v);
 	for (size_t i = 0; i < n; i++) {
 		const struct registry_member *m = registry_at(r->table, i);
-		if (m->left)
-			continue;
 		pm.u.status.v[k].role = m->role;
 		pm.u.status.v[k].id = m->id;
 		if (m->has_stats)
 			pm.u.status.v[k].stats = m->stats;
+		pm.u.status.v[k].stats.draining |= m->left;
 		k++;
 	}
 	pm.u.status.n = (uint32_t)k;

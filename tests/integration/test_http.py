@@ -370,6 +370,26 @@ class HttpTest(HttpCase):
         key = 'gatecast_push_commands_total{command="send_to_all"}'
         self.assertEqual(after[key], before[key])
 
+    def test_metrics_push_results_by_command_and_result(self):
+        _, before = self.metrics(1)
+        uid = uniq("pr")
+        c, cid = self.connect(1, uid=uid)
+        for _ in range(3):
+            self.request({"type": "send_to_uid", "uid": uid, "data": "x"}, gateway=1)
+        gone = cid[:-12] + "ffffffffffff"  # that gateway, no such client
+        rep = self.request({"type": "get_session", "client_id": gone}, gateway=1, ok=False)
+        self.assertEqual(rep.get("error"), "not_found", rep)
+        _, after = self.metrics(1)
+
+        def delta(command, result):
+            key = 'gatecast_push_results_total{command="%s",result="%s"}' % (command, result)
+            return after.get(key, 0) - before.get(key, 0)
+        self.assertEqual(delta("send_to_uid", "ok"), 3)
+        self.assertEqual(delta("send_to_uid", "error"), 0)
+        self.assertEqual(delta("get_session", "error"), 1)
+        self.assertEqual(delta("get_session", "ok"), 0)
+        c.close()
+
     # ----------------------------------------------------------- errors, limits
 
     def test_unknown_route_and_wrong_method(self):
