@@ -1,0 +1,1 @@
+// gatecast demo — placeholder until the demo page lands (issue 6).
