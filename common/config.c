@@ -75,6 +75,7 @@ struct config_key {
 static const char *const config_app_choices[] = {"builtin", "echo", NULL};
 static const char *const config_auth_choices[] = {"token", "none", NULL};
 static const char *const config_level_choices[] = {"debug", "info", "warn", "error", NULL};
+static const char *const config_switch_choices[] = {"off", "on", NULL};
 
 /*
  * Grouped by section, in the order config_describe prints them. run_dir is
@@ -154,6 +155,10 @@ static const struct config_key config_keys[] = {
 		"messages a client may send at once above rate_limit"),
 	U32("gateway", "rate_limit_close", gateway_rate_limit_close, "20", 1, 1000000,
 		"rate-limited messages in a row after which the client is closed (1008)"),
+	STR("gateway", "presence_groups", gateway_presence_groups, "", 0, 8191, NULL,
+		"comma-separated groups whose members get {\"type\":\"online_count\",...} when "
+		"membership changes (at most once a second); a trailing * matches a prefix; "
+		"empty = none"),
 
 	U32("worker", "count", worker_count, "0", 0, 1024,
 		"worker processes to run; 0 = one per CPU core"),
@@ -163,6 +168,9 @@ static const struct config_key config_keys[] = {
 		"nng URL for messages to a worker; empty = ipc://<run_dir>/worker-<instance id>.ipc"),
 	DUR("worker", "query_timeout", worker_query_timeout_ms, "3", SEC / 100, 3600 * SEC,
 		"seconds a worker waits for the gateways' answers to a query"),
+	U32("worker", "presence_max_groups", worker_presence_max_groups, "65536", 1, 16777216,
+		"most presence groups one worker keeps counting at once (changes to others are "
+		"dropped)"),
 
 	STR("auth", "mode", auth_mode, "token", 1, 31, config_auth_choices,
 		"token: clients prove their uid with a JWT (HS256, auth.secret); none: "
@@ -182,6 +190,10 @@ static const struct config_key config_keys[] = {
 
 	STR("http", "listen", http_listen, "127.0.0.1:2121", 0, 255, NULL,
 		"host:port of the HTTP API, health checks and metrics; empty = disabled"),
+
+	STR("demo", "enabled", demo_enabled, "off", 1, 31, config_switch_choices,
+		"on: the gateway serves the demo page at /demo/ and, at /demo/token, a token for "
+		"any uid (never in production)"),
 
 	STR("log", "level", log_level, "info", 1, 31, config_level_choices,
 		"least severe level written: debug, info, warn or error"),

@@ -61,12 +61,16 @@ struct config {
 	uint32_t gateway_rate_limit;     /* rate_limit: 20 messages/s; 0 = off */
 	uint32_t gateway_rate_burst;     /* rate_burst: 40 */
 	uint32_t gateway_rate_limit_close; /* rate_limit_close: 20 in a row → 1008 */
+	char *gateway_presence_groups;   /* presence_groups: comma-separated group patterns
+	                                  * ("company:*") whose online count is pushed to
+	                                  * their members; "" = none */
 
 	/* [worker] */
 	uint32_t worker_count;         /* count: 0 = one per CPU core */
 	char *worker_app;              /* app: "builtin" | "echo" */
 	char *worker_inbox;            /* inbox: "" = ipc://<run_dir>/worker-<instance id>.ipc */
 	uint32_t worker_query_timeout_ms; /* query_timeout: 3 s; gathering gateway answers */
+	uint32_t worker_presence_max_groups; /* presence_max_groups: 65536 groups counted at once */
 
 	/* [auth] */
 	char *auth_mode;               /* mode: "token" (default) | "none" */
@@ -80,6 +84,10 @@ struct config {
 
 	/* [http] */
 	char *http_listen;             /* listen: "127.0.0.1:2121"; "" = no HTTP API */
+
+	/* [demo] */
+	char *demo_enabled;            /* enabled: "off" (default) | "on": the gateway serves
+	                                * /demo/ and /demo/token on its WebSocket port */
 
 	/* [log] */
 	char *log_level;               /* level: "info" */

@@ -120,6 +120,9 @@ test_defaults(void)
 	tap_eq_str(c.worker_app, "builtin", "the default app is builtin");
 	tap_eq_str(c.worker_inbox, "", "worker.inbox defaults to empty");
 	tap_eq_int(c.worker_query_timeout_ms, 3000, "the default query timeout is 3 s");
+	tap_eq_str(c.gateway_presence_groups, "", "no group gets online counts by default");
+	tap_eq_int(c.worker_presence_max_groups, 65536, "a worker counts up to 65536 groups at once");
+	tap_eq_str(c.demo_enabled, "off", "the demo is off by default");
 	tap_eq_str(c.auth_mode, "token", "the default auth mode is token");
 	tap_eq_str(c.log_level, "info", "the default log level is info");
 	tap_eq_str(c.log_file, "", "log.file defaults to empty (stderr)");
@@ -398,6 +401,8 @@ test_validate(void)
 			"worker.app must be known"},
 		{"log.level=trace", "log.level: \"trace\" is not one of debug, info, warn, error",
 			"log.level must be known"},
+		{"demo.enabled=true", "demo.enabled: \"true\" is not one of off, on",
+			"demo.enabled is on or off"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		config_defaults(&c);
@@ -416,6 +421,7 @@ test_validate(void)
 	set(&c, "log.level=error", err, sizeof err);
 	set(&c, "launcher.restart_backoff_min=10", err, sizeof err);
 	set(&c, "register.renew=2.999", err, sizeof err);
+	set(&c, "demo.enabled=on", err, sizeof err);
 	tap_eq_int(config_validate(&c, err, sizeof err), 0, "valid alternatives pass validation");
 	config_fini(&c);
 }
@@ -442,7 +448,7 @@ test_describe(void)
 	for (const char *p = d; *p != '\0'; p++)
 		if (*p == '\n' && p[1] != '\n' && p[1] != '\0')
 			lines++;
-	tap_eq_int(lines + 1, 51, "describe lists every key");
+	tap_eq_int(lines + 1, 54, "describe lists every key");
 	free(d2);
 	set(&c, "log.file= /var/log/g.log ", (char[64]){0}, 64);
 	set(&c, "log.file=\" x\"", (char[64]){0}, 64);
