@@ -859,3 +859,20 @@ conn_index_each_uid_of_group(const struct conn_index *ix, const char *group, siz
 	free(seen);
 	return visited;
 }
+
+size_t
+conn_index_each_group_of(const struct conn_index *ix, uint64_t id, conn_index_name_fn *fn,
+	void *arg)
+{
+	uint32_t ref = id_find(ix, id);
+	if (ref == 0)
+		return 0;
+	struct entry *e = ent(ix, ref);
+	const struct membership *m = entry_groups(e);
+	uint32_t n = entry_ngroups(e);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct key *k = key_at(ix, m[i].key);
+		fn(arg, key_name(k), k->len);
+	}
+	return n;
+}

@@ -84,5 +84,9 @@ size_t conn_index_each_uid_name(const struct conn_index *ix, conn_index_name_fn 
 size_t conn_index_each_group_name(const struct conn_index *ix, conn_index_name_fn *fn, void *arg);
 size_t conn_index_each_uid_of_group(const struct conn_index *ix, const char *group, size_t len,
 	conn_index_name_fn *fn, void *arg);
+/* Visits the names of the groups connection id is in (none when absent);
+ * returns how many. */
+size_t conn_index_each_group_of(const struct conn_index *ix, uint64_t id, conn_index_name_fn *fn,
+	void *arg);
 
 #endif

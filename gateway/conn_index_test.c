@@ -364,6 +364,39 @@ test_uids_of_group(void)
 	conn_index_free(ix);
 }
 
+static struct seen_names *
+groups_of(struct conn_index *ix, uint64_t id)
+{
+	static struct seen_names s;
+	s.n = 0;
+	conn_index_each_group_of(ix, id, seen_name, &s);
+	return &s;
+}
+
+static void
+test_groups_of(void)
+{
+	struct conn_index *ix = conn_index_new();
+	conn_index_add(ix, 1, &conn_a);
+	conn_index_add(ix, 2, &conn_b);
+	tap_eq_int(groups_of(ix, 1)->n, 0, "each_group_of a connection in no group visits nothing");
+	tap_eq_int(groups_of(ix, 9)->n, 0, "each_group_of an absent connection visits nothing");
+	conn_index_join(ix, 1, S("one"));
+	struct seen_names *g = groups_of(ix, 1);
+	tap_ok(g->n == 1 && seen_has_name(g, S("one")), "each_group_of visits the only group");
+	conn_index_join(ix, 1, S("a long group name past the inline bytes"));
+	conn_index_join(ix, 1, S("three"));
+	conn_index_join(ix, 2, S("other"));
+	conn_index_leave(ix, 1, S("one"));
+	g = groups_of(ix, 1);
+	tap_ok(g->n == 2 && seen_has_name(g, S("a long group name past the inline bytes")) &&
+			seen_has_name(g, S("three")) && !seen_has_name(g, S("other")),
+		"each_group_of visits the connection's groups, not others'");
+	tap_eq_int(conn_index_each_group_of(ix, 1, seen_name, &(struct seen_names){0}), 2,
+		"each_group_of returns how many groups it visited");
+	conn_index_free(ix);
+}
+
 static void
 test_odd_names(void)
 {
@@ -856,6 +889,7 @@ main(void)
 	test_groups();
 	test_remove_cleans();
 	test_uids_of_group();
+	test_groups_of();
 	test_odd_names();
 	test_free_populated();
 	test_random();

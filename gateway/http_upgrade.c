@@ -53,6 +53,7 @@ struct http_upgrade_seen {
 	int version;
 	int origin;
 	bool version_13;
+	bool upgrade;            /* an Upgrade header, whatever its value */
 	bool upgrade_websocket;
 	bool connection_upgrade;
 };
@@ -163,8 +164,11 @@ http_parse_request_line(const char *p, size_t n, struct http_upgrade *req)
 	/* origin-form only; absolute-form and "*" are for proxies and OPTIONS */
 	if (target[0] != '/' || memchr(target, '#', target_len) != NULL)
 		return 400;
-	/* methods are case-sensitive (RFC 7231 §4.1) */
-	if (method_len != 3 || memcmp(p, "GET", 3) != 0)
+	/* methods are case-sensitive (RFC 7231 §4.1); HEAD only for plain
+	 * requests, which is checked once the headers are known */
+	bool get = method_len == 3 && memcmp(p, "GET", 3) == 0;
+	bool head = method_len == 4 && memcmp(p, "HEAD", 4) == 0;
+	if (!get && !head)
 		return 405;
 
 	req->method = (struct http_span){p, method_len};
@@ -207,6 +211,7 @@ http_parse_header(const char *p, size_t n, struct http_upgrade *req, struct http
 	if (http_span_ieq(name, name_len, "Host")) {
 		seen->host++;
 	} else if (http_span_ieq(name, name_len, "Upgrade")) {
+		seen->upgrade = true;
 		if (http_list_has(v.p, v.n, "websocket"))
 			seen->upgrade_websocket = true;
 	} else if (http_span_ieq(name, name_len, "Connection")) {
@@ -225,6 +230,8 @@ http_parse_header(const char *p, size_t n, struct http_upgrade *req, struct http
 		req->forwarded_for = v;
 	} else if (http_span_ieq(name, name_len, "User-Agent")) {
 		req->user_agent = v;
+	} else if (http_span_ieq(name, name_len, "If-None-Match")) {
+		req->if_none_match = v;
 	}
 	return 0;
 }
@@ -279,11 +286,22 @@ http_upgrade_parse(const char *p, size_t len, size_t max_head, struct http_upgra
 			goto fail;
 	}
 
-	/* RFC 6455 §4.2.1; Host per RFC 7230 §5.4 */
+	/* Host per RFC 7230 §5.4, for every HTTP/1.1 request */
 	rc = 400;
-	if (seen.host != 1 || !seen.upgrade_websocket || !seen.connection_upgrade)
+	if (seen.host != 1 || seen.origin > 1 || seen.version > 1)
 		goto fail;
-	if (seen.origin > 1 || seen.version > 1)
+	/* Nothing in it asks for a WebSocket: a plain request, the caller's
+	 * to answer (static files). Anything that does is held to §4.2.1. */
+	if (!seen.upgrade && !seen.connection_upgrade && seen.key == 0 && seen.version == 0) {
+		req->head_len = end;
+		return HTTP_UPGRADE_PLAIN;
+	}
+	rc = 405;
+	if (req->method.n != 3)
+		goto fail;
+	/* RFC 6455 §4.2.1 */
+	rc = 400;
+	if (!seen.upgrade_websocket || !seen.connection_upgrade)
 		goto fail;
 	/* RFC 6455 §4.2.2 item 4: tell the client which version we speak */
 	rc = 426;

@@ -1,7 +1,9 @@
 /*
  * http_upgrade — parses the HTTP/1.1 request that opens a WebSocket
- * (RFC 6455 §4.2.1) and builds the responses (§4.2.2). Pure: bytes in,
- * struct out; no sockets, no logging.
+ * (RFC 6455 §4.2.1) and builds the responses (§4.2.2). It also tells a
+ * plain GET or HEAD (no upgrade asked for: a browser fetching a static
+ * file from the WebSocket port) from a bad upgrade, which still gets its
+ * 400/426. Pure: bytes in, struct out; no sockets, no logging.
  *
  * Returned string fields point into the caller's input bytes and are NOT
  * NUL-terminated.
@@ -26,19 +28,28 @@ struct http_upgrade {
 	struct http_span origin;  /* Origin, may be absent */
 	struct http_span forwarded_for; /* X-Forwarded-For, may be absent */
 	struct http_span user_agent;    /* may be absent */
+	struct http_span if_none_match; /* If-None-Match (last one), may be absent */
 	size_t head_len;          /* bytes of the request head incl. the blank line */
 };
 
 #define HTTP_UPGRADE_ACCEPT_LEN 28
+/* http_upgrade_parse: a valid request that asks for no WebSocket. */
+#define HTTP_UPGRADE_PLAIN 1
 
 /* Parses the head at p (len bytes available so far). Returns:
  *   0        a complete, valid upgrade request; *req filled
+ *   HTTP_UPGRADE_PLAIN (1)
+ *            a complete, well-formed GET or HEAD with Host that has none
+ *            of Upgrade, Sec-WebSocket-Key, Sec-WebSocket-Version or an
+ *            "upgrade" Connection option: a plain HTTP request for the
+ *            caller to answer. *req has method, path, query,
+ *            if_none_match, forwarded_for, user_agent and head_len
  *   -EAGAIN  the head is not complete yet (and len < max_head)
  *   400      malformed request line/headers, missing or invalid
  *            Sec-WebSocket-Key (must be base64 of 16 bytes), missing
  *            "Upgrade: websocket" or "Connection: ... upgrade ..." (tokens,
  *            case-insensitive), Host missing, not HTTP/1.1
- *   405      method is not GET
+ *   405      method is neither GET nor HEAD, or HEAD on an upgrade request
  *   426      Sec-WebSocket-Version missing or not 13
  *   431      the head is longer than max_head bytes (also when no end is
  *            found within max_head bytes)

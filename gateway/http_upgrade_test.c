@@ -45,9 +45,9 @@ parse_n(const char *s, size_t n, size_t max_head, struct http_upgrade *req)
 	char *copy = xmemdup(s, n);
 	int rc = http_upgrade_parse(copy, n, max_head, req);
 	/* spans point into copy; move them to s so the caller may use them */
-	if (rc == 0) {
+	if (rc == 0 || rc == HTTP_UPGRADE_PLAIN) {
 		struct http_span *spans[] = {&req->method, &req->path, &req->query, &req->key,
-			&req->origin, &req->forwarded_for, &req->user_agent};
+			&req->origin, &req->forwarded_for, &req->user_agent, &req->if_none_match};
 		for (size_t i = 0; i < sizeof spans / sizeof spans[0]; i++)
 			if (spans[i]->p != NULL)
 				spans[i]->p = s + (spans[i]->p - copy);
@@ -232,6 +232,46 @@ test_lenient_where_allowed(void)
 	tap_ok(span_is(req.forwarded_for, "192.0.2.7"), "the last X-Forwarded-For wins");
 }
 
+/* A request that asks for no upgrade is the caller's to answer (static
+ * files); one that asks for an upgrade, however badly, is still refused. */
+static void
+test_plain_requests(void)
+{
+	struct http_upgrade req;
+	static const char get[] = "GET /demo/token?uid=7 HTTP/1.1\r\n" HOST
+		"Connection: keep-alive\r\nIf-None-Match: \"abc\"\r\nAccept: */*\r\n" END "extra";
+	tap_eq_int(parse_n(get, sizeof get - 1, MAX_HEAD, &req), HTTP_UPGRADE_PLAIN,
+		"a GET without upgrade headers is plain");
+	tap_ok(span_is(req.method, "GET") && span_is(req.path, "/demo/token") &&
+			span_is(req.query, "uid=7"),
+		"a plain request has its method, path and query");
+	tap_ok(span_is(req.if_none_match, "\"abc\""), "a plain request has its If-None-Match");
+	tap_eq_int(req.head_len, sizeof get - 1 - 5, "a plain request's head ends at the blank line");
+
+	static const char head[] = "HEAD /gatecast.js HTTP/1.1\r\n" HOST END;
+	tap_eq_int(parse_n(head, sizeof head - 1, MAX_HEAD, &req), HTTP_UPGRADE_PLAIN,
+		"a HEAD without upgrade headers is plain");
+	tap_ok(span_is(req.method, "HEAD") && span_is(req.path, "/gatecast.js"),
+		"a plain HEAD has its method and path");
+
+	tap_eq_int(parse("GET /x HTTP/1.1\r\n" END), 400, "a plain request without Host is 400");
+	tap_eq_int(parse("GET /x HTTP/1.0\r\n" HOST END), 400, "a plain HTTP/1.0 request is 400");
+	tap_eq_int(parse("POST /x HTTP/1.1\r\n" HOST END), 405, "a plain POST is 405");
+	tap_eq_int(parse("HEAD / HTTP/1.1\r\n" HOST UPG CONN KEY VER END), 405,
+		"HEAD on an upgrade request is 405");
+	tap_eq_int(parse(GET HOST "Upgrade: h2c\r\n" END), 400,
+		"an Upgrade header alone asks for an upgrade: 400");
+	tap_eq_int(parse(GET HOST CONN END), 400,
+		"a Connection upgrade option alone asks for an upgrade: 400");
+	tap_eq_int(parse(GET HOST KEY END), 400, "a Sec-WebSocket-Key alone is a bad upgrade: 400");
+	tap_eq_int(parse(GET HOST VER END), 400,
+		"a Sec-WebSocket-Version alone is a bad upgrade: 400");
+	tap_eq_int(parse(GET HOST "X-Bad: a\x01z\r\n" END), 400,
+		"a plain request with a control character in a value is 400");
+	tap_eq_int(parse(GET HOST "Origin: a\r\nOrigin: b\r\n" END), 400,
+		"a plain request with two Origins is 400");
+}
+
 static void
 test_max_head(void)
 {
@@ -387,6 +427,7 @@ main(void)
 	test_incremental();
 	test_bad_requests();
 	test_lenient_where_allowed();
+	test_plain_requests();
 	test_max_head();
 	test_accept();
 	test_responses();

@@ -28,7 +28,7 @@
  *   ANNOUNCE  [1, 1, self: member, lease_ms: uint32, leaving: bool,
  *              stats: stats]   (stats appended later, optional)
  *   MEMBERS   [1, 2, version: uint64, [member, ...]]   (<= PROTO_MAX_MEMBERS)
- *   EVENT     [1, 3, gateway: uint64, client_id: str, kind: uint 1..3,
+ *   EVENT     [1, 3, gateway: uint64, client_id: str, kind: uint 1..4,
  *              binary: bool, data: bin, uid: str, close_code: uint16]
  *   cmd       [type: uint 1..CMD__COUNT-1, uids: [str], groups: [str],
  *              clients: [str], exclude: [str], data: bin, has_data: bool,
@@ -860,7 +860,7 @@ dec_event(struct dec *d, struct proto_event *e)
 	int rc;
 
 	if ((rc = dec_u64(d, &e->gateway)) < 0 || (rc = dec_str(d, &e->client_id)) < 0 ||
-	    (rc = dec_u8(d, EVENT_CONNECT, EVENT_CLOSE, &e->kind)) < 0 ||
+	    (rc = dec_u8(d, EVENT_CONNECT, EVENT_PRESENCE, &e->kind)) < 0 ||
 	    (rc = dec_bool(d, &e->binary)) < 0 || (rc = dec_str(d, &e->data)) < 0 ||
 	    (rc = dec_str(d, &e->uid)) < 0 || (rc = dec_u16(d, &e->close_code)) < 0)
 		return rc;

@@ -117,6 +117,11 @@ enum proto_event_kind {
 	EVENT_CONNECT = 1,
 	EVENT_MESSAGE = 2,
 	EVENT_CLOSE = 3,
+	EVENT_PRESENCE = 4, /* not a client's: the members of the group in data
+	                     * changed on this gateway (gateway.presence_groups);
+	                     * sent to the worker that owns the group, which
+	                     * counts and pushes the online count. client_id and
+	                     * uid are empty. */
 };
 
 struct proto_event {
@@ -125,7 +130,7 @@ struct proto_event {
 	uint8_t kind;           /* enum proto_event_kind */
 	bool binary;            /* MESSAGE: binary frame */
 	struct pstr data;       /* MESSAGE: payload; CONNECT: request query string
-	                         * (without '?'); CLOSE: empty */
+	                         * (without '?'); CLOSE: empty; PRESENCE: the group */
 	struct pstr uid;        /* uid bound to the client at send time, may be empty */
 	uint16_t close_code;    /* CLOSE: the WebSocket close code, 1006 if none */
 };
@@ -215,7 +220,9 @@ struct proto_op {
 /* RESULT (one gateway's answer to an OP) and REPLY (the answer to a push
  * request) share one shape. Which fields mean what depends on the command:
  *   delivered  sends: connections the frame was queued to
- *   count      counts; is_uid_online: connections of the uid
+ *   count      counts; is_uid_online: connections of the uid;
+ *              get_uid_count_by_group RESULT: connections in the group
+ *              (the REPLY's count is the distinct uids)
  *   strs       send_to_uid RESULT: uids found online here; REPLY: offline
  *              uids. get_client_id_by_uid: client ids. get_uid_by_client_id,
  *              get_uid_list_by_group, get_uid_count_by_group,

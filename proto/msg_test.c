@@ -726,8 +726,10 @@ test_field_type_errors(void)
 		0, "bin where a string belongs and str where bin belongs are accepted");
 	EXPECT("\x99\x01\x03" "\x01" "\xa0" "\x00" "\xc2" "\xa0" "\xa0" "\x00", -EPROTO,
 		"event kind 0 is rejected");
-	EXPECT("\x99\x01\x03" "\x01" "\xa0" "\x04" "\xc2" "\xa0" "\xa0" "\x00", -EPROTO,
-		"event kind 4 is rejected");
+	EXPECT("\x99\x01\x03" "\x01" "\xa0" "\x04" "\xc2" "\xa9" "company:7" "\xa0" "\x00", 0,
+		"event kind 4 (presence, the group in data) is accepted");
+	EXPECT("\x99\x01\x03" "\x01" "\xa0" "\x05" "\xc2" "\xa0" "\xa0" "\x00", -EPROTO,
+		"event kind 5 is rejected");
 	EXPECT("\x99\x01\x03" "\x01" "\xa0" "\x03" "\xc2" "\xa0" "\xa0" "\xcd\xff\xff", 0,
 		"a close code of 65535 is accepted");
 	EXPECT("\x99\x01\x03" "\x01" "\xa0" "\x03" "\xc2" "\xa0" "\xa0" "\xce\x00\x01\x00\x00",
