@@ -280,6 +280,16 @@ peers_queued(const struct peers *ps)
 }
 
 size_t
+peers_queued_up(const struct peers *ps)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->v[i].up)
+			n += outlink_queued(ps->v[i].link);
+	return n;
+}
+
+size_t
 peers_waiting(const struct peers *ps)
 {
 	return ring_len(&ps->waiting);

@@ -71,6 +71,8 @@ size_t peers_live(const struct peers *ps);
 /* Messages queued in the links' own FIFOs, all peers together (nng's
  * buffers not counted: they cannot be read). */
 size_t peers_queued(const struct peers *ps);
+/* The same, for the peers that are up: what can still be written. */
+size_t peers_queued_up(const struct peers *ps);
 /* Messages waiting for a peer that is not in the view yet (peers_send). */
 size_t peers_waiting(const struct peers *ps);
 /* Rendezvous hashing over the peers that are up: the peer that owns key

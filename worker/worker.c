@@ -3,11 +3,18 @@
  *
  * Requests in flight ("gathers") live in a ring indexed by op id: ids grow
  * by one and all share worker.query_timeout, so the oldest expires first.
+ *
+ * Online counts (presence.h) use the same gathers: a get_uid_count_by_group
+ * to every gateway, whose RESULTs carry the group's uids and connections
+ * there; at the end, instead of a REPLY, the count goes to every gateway as
+ * a send_to_group of {"type":"online_count","group":…,"count":<distinct
+ * uids>,"connections":<connections>}.
  */
 #include "worker/worker.h"
 
 #include <errno.h>
 #include <event2/event.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +31,7 @@
 #include "register/member.h"
 #include "register/peers.h"
 #include "worker/app.h"
+#include "worker/presence.h"
 
 #define WK_MAX_GATHERS 65536
 #define WK_SWEEP_MS 100
@@ -31,6 +39,8 @@
 /* Draining: done once nothing arrived for this long (after every member
  * had a renew period to drop us) and nothing is in flight. */
 #define WK_DRAIN_QUIET_MS 300
+/* presence_full is logged at most this often. */
+#define WK_PRESENCE_LOG_MS 60000
 
 struct wk_gather {
 	uint64_t op;       /* 0 = free slot */
@@ -41,9 +51,10 @@ struct wk_gather {
 	uint64_t deadline;
 	int64_t delivered, count;
 	bool failed;
+	bool presence;         /* an online count, not a push request */
 	struct buf error, message, session;
 	struct strvec found;   /* strings from the results */
-	struct strvec asked;   /* send_to_uid: the uids asked for */
+	struct strvec asked;   /* send_to_uid: the uids asked for; presence: the group */
 };
 
 struct worker {
@@ -64,6 +75,8 @@ struct worker {
 	uint64_t last_rx;       /* clock_ms of the last inbox message */
 	bool draining;
 	uint64_t drain_from, drain_deadline;
+	struct presence *presence;
+	uint64_t presence_dropped, presence_logged;
 };
 
 /* ---- sending ------------------------------------------------------------------ */
@@ -160,6 +173,8 @@ wk_gather_free(struct worker *w, struct wk_gather *g)
 		w->low++;
 }
 
+static void wk_presence_push(struct worker *w, struct wk_gather *g);
+
 /* All answers are in (or the deadline passed): build and send the REPLY. */
 static void
 wk_gather_finish(struct worker *w, struct wk_gather *g)
@@ -167,6 +182,11 @@ wk_gather_finish(struct worker *w, struct wk_gather *g)
 	struct proto_msg pm;
 	struct proto_result *r = &pm.u.result;
 	struct pstr_list list = {NULL, 0};
+	if (g->presence) {
+		wk_presence_push(w, g);
+		wk_gather_free(w, g);
+		return;
+	}
 	memset(&pm, 0, sizeof pm);
 	pm.type = PROTO_REPLY;
 	r->id = g->req;
@@ -245,7 +265,10 @@ wk_on_result(struct worker *w, const struct proto_result *r)
 		}
 	} else {
 		g->delivered += r->delivered;
-		if (g->type != CMD_GET_UID_COUNT_BY_GROUP && g->type != CMD_GET_ALL_UID_COUNT)
+		/* A presence count adds up the connections; a push request
+		 * counts the distinct uids at the end. */
+		if (g->presence ||
+			(g->type != CMD_GET_UID_COUNT_BY_GROUP && g->type != CMD_GET_ALL_UID_COUNT))
 			g->count += r->count;
 		for (uint32_t i = 0; i < r->strs.n; i++)
 			strvec_add(&g->found, r->strs.v[i].p, r->strs.v[i].n);
@@ -324,6 +347,95 @@ wk_on_request(struct worker *w, const struct proto_request *rq)
 		wk_gather_finish(w, g);
 }
 
+/* ---- online counts ------------------------------------------------------------------------ */
+
+/* Starts the count of group: a gather over every gateway that is up. */
+static void
+wk_presence_count(void *arg, const char *group, size_t len)
+{
+	struct worker *w = arg;
+	if (w->next - w->low >= WK_MAX_GATHERS) {
+		presence_done(w->presence, group, len); /* overloaded: this change is lost */
+		w->presence_dropped++;
+		return;
+	}
+	uint64_t op = w->next++;
+	struct wk_gather *g = &w->ring[op % WK_MAX_GATHERS];
+	g->op = op;
+	g->presence = true;
+	g->type = CMD_GET_UID_COUNT_BY_GROUP;
+	g->deadline = clock_ms() + w->cfg->worker_query_timeout_ms;
+	strvec_add(&g->asked, group, len);
+
+	struct pstr name = {group, (uint32_t)len};
+	struct proto_cmd cmd;
+	memset(&cmd, 0, sizeof cmd);
+	cmd.type = CMD_GET_UID_COUNT_BY_GROUP;
+	cmd.groups.v = &name;
+	cmd.groups.n = 1;
+	uint64_t expires = clock_wall_ms() + w->cfg->worker_query_timeout_ms;
+	for (size_t i = 0; i < peers_count(w->gateways); i++) {
+		const struct peer *p = peers_at(w->gateways, i);
+		if (p->up && wk_send_op(w, p->id, op, &cmd, 0, expires) == 0)
+			g->expected++;
+	}
+	if (g->expected == 0)
+		wk_gather_finish(w, g);
+}
+
+/* The count is in: every gateway sends it to the group's members there. */
+static void
+wk_presence_push(struct worker *w, struct wk_gather *g)
+{
+	struct pstr group = {NULL, 0};
+	if (g->asked.n > 0) {
+		group.p = g->asked.bytes.p + g->asked.off[0];
+		group.n = g->asked.len[0];
+	}
+	struct pstr_list uids = strvec_list(&g->found, true);
+	json_t *o = NULL;
+	if (g->answered > 0)
+		o = json_pack("{s:s, s:s%, s:I, s:I}", "type", "online_count", "group", group.p,
+			(size_t)group.n, "count", (json_int_t)uids.n, "connections",
+			(json_int_t)g->count);
+	free(uids.v);
+	if (o != NULL) {
+		char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		struct proto_cmd cmd;
+		memset(&cmd, 0, sizeof cmd);
+		cmd.type = CMD_SEND_TO_GROUP;
+		cmd.groups.v = &group;
+		cmd.groups.n = 1;
+		cmd.data = pstr_c(text);
+		cmd.has_data = true;
+		for (size_t i = 0; i < peers_count(w->gateways); i++)
+			if (peers_at(w->gateways, i)->up)
+				worker_order(w, peers_at(w->gateways, i)->id, &cmd);
+		free(text);
+		json_decref(o);
+	}
+	presence_done(w->presence, group.p, group.n);
+}
+
+/* A gateway says a watched group changed. */
+static void
+wk_on_presence(struct worker *w, const struct proto_event *ev)
+{
+	uint64_t now = clock_ms();
+	int rc = presence_touch(w->presence, ev->data.p, ev->data.n, now);
+	if (rc == 1) {
+		wk_presence_count(w, ev->data.p, ev->data.n);
+	} else if (rc == -ENOSPC) {
+		w->presence_dropped++;
+		if (w->presence_logged == 0 || now - w->presence_logged >= WK_PRESENCE_LOG_MS) {
+			w->presence_logged = now;
+			log_warn("presence_full", "max_groups=%u dropped=%llu",
+				w->cfg->worker_presence_max_groups,
+				(unsigned long long)w->presence_dropped);
+		}
+	}
+}
+
 /* ---- inbox, view, sweep --------------------------------------------------------------- */
 
 static void
@@ -343,7 +455,10 @@ wk_on_inbox(void *arg, nng_msg *msg)
 	switch (pm.type) {
 	case PROTO_EVENT:
 		w->events++;
-		w->app->on_event(w, &pm.u.event);
+		if (pm.u.event.kind == EVENT_PRESENCE)
+			wk_on_presence(w, &pm.u.event);
+		else
+			w->app->on_event(w, &pm.u.event);
 		break;
 	case PROTO_REQUEST:
 		wk_on_request(w, &pm.u.request);
@@ -395,7 +510,9 @@ wk_drain_check(struct worker *w, uint64_t now)
 {
 	bool settled = now - w->drain_from >= w->cfg->register_renew_ms + WK_DRAIN_QUIET_MS &&
 		now - w->last_rx >= WK_DRAIN_QUIET_MS;
-	size_t flying = wk_in_flight(w), queued = peers_queued(w->gateways);
+	/* A link to a gateway that is down (stopped before us) will not drain:
+	 * only what can still be written counts. */
+	size_t flying = wk_in_flight(w), queued = peers_queued_up(w->gateways);
 	if ((settled && flying == 0 && queued == 0) || now >= w->drain_deadline) {
 		if (flying > 0 || queued > 0)
 			log_warn("drain_timeout", "in_flight=%zu queued=%zu", flying, queued);
@@ -417,6 +534,7 @@ wk_on_sweep(evutil_socket_t fd, short what, void *arg)
 			break;
 		wk_gather_finish(w, g);
 	}
+	presence_due(w->presence, now, wk_presence_count, w);
 	if (w->draining)
 		wk_drain_check(w, now);
 }
@@ -445,6 +563,7 @@ worker_new(struct event_base *base, const struct config *c)
 	w->ring = xcalloc(WK_MAX_GATHERS, sizeof *w->ring);
 	w->low = w->next = 1;
 	buf_init(&w->enc);
+	w->presence = presence_new(c->worker_presence_max_groups);
 	if (w->app == NULL) {
 		log_error("unknown_app", "app=%s", c->worker_app);
 		goto fail;
@@ -505,6 +624,7 @@ worker_free(struct worker *w)
 			if (w->ring[i].op != 0)
 				wk_gather_free(w, &w->ring[i]);
 	free(w->ring);
+	presence_free(w->presence);
 	peers_free(w->gateways);
 	inbox_free(w->inbox);
 	if (w->sweep_ev)
