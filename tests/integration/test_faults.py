@@ -5,13 +5,16 @@ browser is disconnected, the surviving worker takes over, and a restarted
 worker rejoins. Also: the same under `gatecast start` (the launcher restarts
 the worker); a gateway SIGKILLed with requests in flight; a gateway started
 while the register is down; a worker SIGSTOPped for longer than the lease and
-then resumed (no duplicate deliveries). Each test says in its docstring what
-it counts as lost; every such count must be zero.
+then resumed (no duplicate deliveries); a push answered "offline" while a
+gateway was SIGSTOPped is not delivered by that gateway when it resumes.
+Each test says in its docstring what it counts as lost; every such count
+must be zero.
 
 Run: GATECAST_BUILD=build python3 tests/integration/test_faults.py
 """
 
 import collections
+import http.client
 import os
 import re
 import signal
@@ -174,6 +177,96 @@ class PartialTest(ClusterTestCase):
         # The gateway is back: full answers again.
         r = p.request({"type": "get_all_client_count", "id": "again"}, timeout=8)
         self.assertEqual((r.get("ok"), r.get("count"), r.get("partial")), (True, 2, None), r)
+
+
+class StoppedGatewayLateOpTest(ClusterTestCase):
+    """A push answered without a stopped gateway is not acted on by it later.
+
+    A browser with uid U is on gateway 1, which is SIGSTOPped. A push to U
+    through gateway 0 is answered after worker.query_timeout without
+    gateway 1: ok, partial (answered 1 of 2), delivered 0, U offline. The
+    OP the worker sent to gateway 1 waits in its socket. Gateway 1 is resumed
+    well after the OP's expiry: it must drop the OP (counted in its
+    /metrics as gatecast_ops_expired_total) instead of delivering a push
+    the application was told went nowhere. A new push to U then arrives
+    normally.
+
+    A stopped process renews no lease, so the stop (the query timeout, then
+    2 more: about 1.5 s) is kept far shorter than the lease (10 s): gateway
+    1 stays a member throughout, its link stays up (the kernel still
+    accepts for it), so the worker does send it the OP and waits for it
+    (checked: nobody logs gateway_left or worker_left, every view stays 2
+    gateways, 1 worker). Counted as lost, must be zero: a late delivery of
+    the push answered offline; the new push not arriving."""
+
+    QUERY_TIMEOUT = 0.5
+    LEASE = 10.0
+    CLUSTER = dict(gateways=2, workers=1, extra_set={"worker.query_timeout": QUERY_TIMEOUT,
+                                                     "gateway.request_timeout": 10,
+                                                     "register.lease": LEASE})
+
+    def ops_expired(self, gateway):
+        """gatecast_ops_expired_total from gateway's /metrics."""
+        h = http.client.HTTPConnection("127.0.0.1", self.cluster.http_port(gateway), timeout=5)
+        try:
+            h.request("GET", "/metrics")
+            resp = h.getresponse()
+            body = resp.read().decode("utf-8", "replace")
+        finally:
+            h.close()
+        self.assertEqual(resp.status, 200, "gateway %d /metrics: %s" % (gateway, body[:200]))
+        m = re.search(r"^gatecast_ops_expired_total (\d+)$", body, re.M)
+        self.assertIsNotNone(m, "no gatecast_ops_expired_total in gateway %d's /metrics" % gateway)
+        return int(m.group(1))
+
+    def test_push_answered_offline_is_not_delivered_when_the_gateway_resumes(self):
+        cl = self.cluster
+        uid = uniq("so")
+        b, _ = self.connect(1, uid=uid)
+        p = self.push(0, timeout=15)
+        r = p.request({"type": "send_to_uid", "id": "before", "uid": uid, "data": "before"})
+        self.assertEqual((r.get("ok"), r.get("delivered"), r.get("offline"), r.get("partial")),
+                         (True, 1, [], None), r)
+        self.assertNextText(b, "before")
+        self.assertEqual((self.ops_expired(0), self.ops_expired(1)), (0, 0), "expired OPs before the stop")
+
+        offsets = {q.name: len(q.log_text()) for q in cl.members()}
+        cl.kill("gateway", 1, signal.SIGSTOP)
+        try:
+            r = p.request({"type": "send_to_uid", "id": "while-stopped", "uid": uid,
+                           "data": "answered-offline"}, timeout=12)
+            # Well past the OP's expiry (it expired when the reply was sent).
+            time.sleep(2 * self.QUERY_TIMEOUT)
+        finally:
+            cl.kill("gateway", 1, signal.SIGCONT)
+        self.assertEqual((r.get("ok"), r.get("id"), r.get("delivered"), r.get("offline"), r.get("partial"),
+                          r.get("answered"), r.get("expected")),
+                         (True, "while-stopped", 0, [uid], True, 1, 2),
+                         "push with gateway 1 stopped: %r" % r)
+        # The scenario held: gateway 1 stayed a member (the stop was well
+        # within its lease), so the OP was sent to it and left waiting.
+        left = [q.name for q in cl.members()
+                if re.search(r"\bevent=(gateway|worker)_left\b", q.log_text()[offsets[q.name]:])]
+        self.assertEqual(left, [], "a member dropped a peer during the stop (lease too short?)")
+        self.assertEqual({q.name: q.last_view() for q in cl.members()},
+                         {q.name: (2, 1) for q in cl.members()}, "views after the stop")
+
+        # Gateway 1 reads the OP now, too late: its browser gets nothing
+        # (server pings are answered on the way).
+        n = b.pump(2.0)
+        self.assertEqual(n, 0, "the push answered offline while gateway 1 was stopped reached the "
+                         "browser after SIGCONT: %r" % b.pending())
+        wait_for(lambda: self.ops_expired(1) >= 1, 10, "gateway 1 counting the late OP as expired")
+        self.assertEqual((self.ops_expired(0), self.ops_expired(1)), (0, 1), "expired OPs after the resume")
+
+        # Gateway 1 serves again: a new push arrives, and nothing else.
+        r = p.request({"type": "send_to_uid", "id": "after", "uid": uid, "data": "after"})
+        self.assertEqual((r.get("ok"), r.get("delivered"), r.get("offline"), r.get("partial")),
+                         (True, 1, [], None), r)
+        self.assertNextText(b, "after", timeout=10)
+        skipped = self.assertBrowserAlive(b, timeout=10)
+        self.assertEqual([m.text if m.is_text else repr(m) for m in skipped], [], "b got nothing else")
+        self.assertEqual(self.ops_expired(1), 1, "expired OPs at the end")
 
 
 class GatewayKilledTest(ClusterTestCase):

@@ -24,8 +24,10 @@ It shows:
   1. pushes from the application reach browsers on both gateway hosts,
      whichever gateway's push port they enter;
   2. with one gateway host cut off, the rest go on serving (every push is
-     answered ok and delivered), a cluster-wide query answers partial, and
-     when the link comes back the host rejoins: queries are complete again
+     answered ok and delivered), a cluster-wide query answers partial, a
+     push to a browser on the cut-off host answers it offline, and when the
+     link comes back the host rejoins: the orders it missed, arriving late,
+     are dropped (that push is never delivered), queries are complete again
      and its browsers, still connected, receive pushes again;
   3. a worker host added later takes load: with the first worker host cut
      off, every push is answered ok and delivered, by the new worker alone.
@@ -42,6 +44,7 @@ Run: GATECAST_BUILD=build python3 tests/integration/test_netns.py
 import atexit
 import collections
 import ctypes
+import http.client
 import os
 import random
 import re
@@ -499,6 +502,23 @@ class NetnsTest(ClusterTestCase):
         self.assertNextText(client, text, timeout=10)
         return r
 
+    def metric(self, gateway, name):
+        """The value of the unlabelled metric `name` in gateway's /metrics
+        (fetched from the client host)."""
+        with netns(self.cluster.net.ns("cl")):
+            h = http.client.HTTPConnection(self.cluster.gateway_addr(gateway), HTTP_PORT, timeout=5)
+            h.connect()   # the socket is made here, in the client host
+        try:
+            h.request("GET", "/metrics")
+            resp = h.getresponse()
+            body = resp.read().decode("utf-8", "replace")
+        finally:
+            h.close()
+        self.assertEqual(resp.status, 200, "gw%d /metrics: %s" % (gateway, body[:200]))
+        m = re.search(r"^%s (\d+)$" % re.escape(name), body, re.M)
+        self.assertIsNotNone(m, "no %s in gw%d's /metrics" % (name, gateway))
+        return int(m.group(1))
+
     def received_until_pong(self, client):
         """Texts of every data message the client got before the answer to a
         ping sent now (all pushes acknowledged so far come first)."""
@@ -585,16 +605,29 @@ class NetnsTest(ClusterTestCase):
         self.assertEqual((r.get("ok"), r.get("count"), r.get("partial")), (True, 2, None), r)
 
         others = [gw0] + list(c.workers)
+        expired_before = self.metric(1, "gatecast_ops_expired_total")
+        missed = 0   # OPs sent to gw1 during the cut: one per partial answer
         net.cut("gw1")
         try:
             # Right after the cut gw1 is still a member (its lease runs):
             # a query waits worker.query_timeout for it and says partial.
+            # So does a push to b, on gw1, sent together with it: b is
+            # offline as far as the application is told.
+            pb = self.push(0, timeout=10)
+            pb.send({"type": "send_to_uid", "id": "cut", "uid": b_uid, "data": "during-cut-to-b"})
             r = self.query(0)
+            rb = pb.read_reply(timeout=10)
             gone_early = [p.name for p in others if self.cluster.log_has(p, r"event=gateway_left|event=worker_left")]
             self.assertEqual((r.get("ok"), r.get("partial"), r.get("answered"), r.get("expected"),
                               r.get("count")), (True, True, 1, 2, 1),
                              "query with gw1 cut off: %r (processes that had already dropped a "
                              "peer: %r)" % (r, gone_early))
+            self.assertEqual((rb.get("ok"), rb.get("id"), rb.get("delivered"), rb.get("offline"),
+                              rb.get("partial"), rb.get("answered"), rb.get("expected")),
+                             (True, "cut", 0, [b_uid], True, 1, 2),
+                             "push to b with gw1 cut off: %r (processes that had already dropped a "
+                             "peer: %r)" % (rb, gone_early))
+            missed += 2
 
             # The rest go on serving, also while the others notice that gw1
             # is gone (its lease expires): every push to a browser on gw0 is
@@ -608,6 +641,7 @@ class NetnsTest(ClusterTestCase):
                 r = self.request({"type": "send_to_uid", "uid": a_uid, "data": text}, gateway=0, timeout=10)
                 self.assertEqual((r.get("ok"), r.get("delivered"), r.get("offline")), (True, 1, []), r)
                 answered += 1
+                missed += r.get("partial") is True
                 self.assertNextText(a, text, timeout=10)
                 if settled:
                     break
@@ -624,6 +658,25 @@ class NetnsTest(ClusterTestCase):
             self.assertTrue(gw1.alive(), "gw1 is cut off, not dead")
         finally:
             net.restore("gw1")
+
+        # The OPs gw1 missed are still in the workers' TCP connections to it
+        # and arrive now, after the worker answered without gw1: gw1 drops
+        # every one of them as expired (counted in its /metrics) — above all
+        # the push to b, which was answered with b offline and must never be
+        # delivered. Until they have all been counted, b must get nothing.
+        want = expired_before + missed
+        deadline = time.monotonic() + SETTLE
+        while True:
+            self.assertEqual(b.pump(0.2), 0, "a push answered with b offline during the cut reached b "
+                             "after the restore: %r" % b.pending())
+            expired = self.metric(1, "gatecast_ops_expired_total")
+            if expired >= want:
+                break
+            self.assertLess(time.monotonic(), deadline,
+                            "gw1 never got the %d OPs it missed during the cut: gatecast_ops_expired_total "
+                            "%d, want %d" % (missed, expired, want))
+        self.assertEqual(expired, want, "OPs gw1 dropped as expired (%d missed during the cut)" % missed)
+        sys.stderr.write("(%d OPs missed by gw1 during the cut arrived late and were dropped) " % missed)
 
         # gw1 rejoins: every member sees it again, queries are complete
         # again and count its browser, which stayed connected.
