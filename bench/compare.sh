@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# compare.sh — gatecast beside nchan (nginx) and Node + ws, measured with
+# bench/gcload in one run on this host, and a table of the numbers and the
+# ratios gatecast/other (bench/table.py). Run as root from anywhere in a
+# checkout; it installs what is missing (idempotent), builds gatecast in
+# release mode into build-bench/, and starts and stops every server itself,
+# each fresh for every measurement, on its own 127.0.0.1 ports.
+#
+#   bench/compare.sh                # everything, median of 3 runs
+#   bench/compare.sh --runs 1       # one run of each measurement
+#   bench/compare.sh --quick        # small and short: checks the script
+#   bench/compare.sh --only gatecast
+#
+# Results: one JSON line per gcload run in $OUT/results.jsonl (default
+# build-bench/compare-<time>/), the table on stdout, and the load average
+# before and after (the load generator shares the cores with the servers:
+# numbers from a busy machine are not worth comparing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+RUNS=3
+QUICK=0
+ONLY="gatecast nchan node"
+EXTRA=1   # gatecast only: 40k connections, highest rate with p99 < 5 ms
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--runs) RUNS=$2; shift 2 ;;
+	--quick) QUICK=1; RUNS=1; shift ;;
+	--only) ONLY=${2//,/ }; shift 2 ;;
+	--no-extra) EXTRA=0; shift ;;
+	-h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+	*) echo "compare.sh: unknown argument $1" >&2; exit 2 ;;
+	esac
+done
+
+OUT=${OUT:-$ROOT/build-bench/compare-$(date +%Y%m%d-%H%M%S)}
+RUN=/tmp/gcbench
+GCLOAD=$ROOT/build-bench/bench/gcload
+GATECAST=$ROOT/build-bench/launcher/gatecast
+say() { echo "compare: $*" >&2; }
+
+# --- what the run needs -------------------------------------------------
+install_deps() {
+	bash scripts/deps.sh
+	local missing=()
+	for p in nginx libnginx-mod-nchan; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+			missing+=("$p")
+	done
+	# Node 20 is the machine's own (Debian 12's nodejs is 18): only checked below.
+	command -v node >/dev/null || { say "node is missing: install Node 20"; exit 1; }
+	if [ ${#missing[@]} -gt 0 ]; then
+		say "installing ${missing[*]}"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq
+		apt-get install -y -qq "${missing[@]}" >/dev/null
+	fi
+	# Debian starts the packaged nginx where it can; it is not ours to measure.
+	if [ -f /run/nginx.pid ] && kill -0 "$(cat /run/nginx.pid)" 2>/dev/null; then
+		say "stopping the system nginx (pid $(cat /run/nginx.pid))"
+		nginx -s stop 2>/dev/null || true
+	fi
+	local major
+	major=$(node -p 'process.versions.node.split(".")[0]')
+	[ "$major" -ge 20 ] || { say "Node $major is too old: 20 or newer"; exit 1; }
+	if [ ! -f bench/node/node_modules/ws/package.json ] ||
+		[ bench/node/package-lock.json -nt bench/node/node_modules/.package-lock.json ]; then
+		say "npm ci in bench/node"
+		(cd bench/node && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+	fi
+}
+
+build() {
+	if [ ! -f build-bench/build.ninja ]; then
+		meson setup build-bench --buildtype=release -Db_ndebug=true >/dev/null
+	fi
+	ninja -C build-bench >/dev/null
+}
+
+# --- the servers ---------------------------------------------------------
+# Each start_* sets SERVER_PID (whose process tree is the server), WS, PUSH,
+# and the gcload options that differ between servers.
+GC_GATEWAYS=2
+GC_WORKERS=2
+gc_args() {
+	echo --set auth.mode=none --set gateway.count=$GC_GATEWAYS --set worker.count=$GC_WORKERS \
+		--set cluster.run_dir=$RUN/gatecast \
+		--set gateway.ws_listen=127.0.0.1:17272 --set gateway.push_listen=127.0.0.1:18806 \
+		--set http.listen=127.0.0.1:12121 --set register.listen=tcp://127.0.0.1:11238 \
+		--set gateway.max_connections_per_ip=0 --set gateway.max_connections_per_uid=0 \
+		--set log.level=warn
+}
+start_gatecast() {
+	# shellcheck disable=SC2046
+	"$GATECAST" start -d $(gc_args) >/dev/null
+	SERVER_PID=$(cat $RUN/gatecast/gatecast.pid)
+	WS=127.0.0.1:17272 PUSH=127.0.0.1:18806
+	SUB=(--login query --path '/?uid=%u') SUBALL=("${SUB[@]}") PUB=(--publish push)
+}
+stop_gatecast() {
+	# shellcheck disable=SC2046
+	"$GATECAST" stop $(gc_args) >/dev/null 2>&1 || true
+}
+
+start_nchan() {
+	mkdir -p $RUN/nchan
+	sed -e "s|@DIR@|$RUN/nchan|g" -e "s|@WS@|127.0.0.1:17274|" -e "s|@PUB@|127.0.0.1:18808|" \
+		bench/nchan/nginx.conf.in >$RUN/nchan/nginx.conf
+	rm -f $RUN/nchan/nginx.pid
+	nginx -p $RUN/nchan -c $RUN/nchan/nginx.conf -e $RUN/nchan/error.log
+	for _ in $(seq 50); do [ -s $RUN/nchan/nginx.pid ] && break; sleep 0.1; done
+	SERVER_PID=$(cat $RUN/nchan/nginx.pid)
+	WS=127.0.0.1:17274 PUSH=127.0.0.1:18808
+	SUB=(--login none --path '/sub/%u') SUBALL=(--login none --path '/suball/%u')
+	PUB=(--publish nchan --pub-path '/pub/%u')
+}
+stop_nchan() {
+	if [ -s $RUN/nchan/nginx.pid ]; then
+		local pid
+		pid=$(cat $RUN/nchan/nginx.pid)
+		kill -QUIT "$pid" 2>/dev/null || true
+		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+}
+
+start_node() {
+	node bench/node/server.mjs --ws-port 17273 --push-port 18807 >$RUN/node.log 2>&1 &
+	SERVER_PID=$!
+	for _ in $(seq 50); do grep -q listening $RUN/node.log 2>/dev/null && break; sleep 0.1; done
+	WS=127.0.0.1:17273 PUSH=127.0.0.1:18807
+	SUB=(--login query --path '/?uid=%u') SUBALL=("${SUB[@]}") PUB=(--publish push)
+}
+stop_node() {
+	kill "$SERVER_PID" 2>/dev/null || true
+	wait "$SERVER_PID" 2>/dev/null || true
+}
+
+stop_all() {
+	stop_gatecast
+	stop_nchan
+	[ -n "${NODE_UP:-}" ] && stop_node
+	true
+}
+trap stop_all EXIT
+
+# --- one measurement -----------------------------------------------------
+# measure SERVER NAME SCENARIO [gcload options]: a fresh server, one gcload
+# run, its JSON line (with "server" and "name" added) into results.jsonl.
+measure() {
+	local server=$1 name=$2 scenario=$3
+	shift 3
+	"start_$server"
+	[ "$server" = node ] && NODE_UP=1
+	sleep 1
+	local sub=("${SUB[@]}")
+	[ "$scenario" = broadcast ] && sub=("${SUBALL[@]}")
+	local line
+	set +e
+	line=$("$GCLOAD" "$scenario" --server "$WS" --push "$PUSH" "${sub[@]}" "${PUB[@]}" \
+		--pid "$SERVER_PID" --label "$server/$name" "$@" 2>>"$OUT/gcload.log")
+	local rc=$?
+	set -e
+	"stop_$server"
+	NODE_UP=
+	if [ -z "$line" ]; then
+		say "$server $name: gcload failed (rc $rc), see $OUT/gcload.log"
+		return 0
+	fi
+	echo "${line%\}},\"server\":\"$server\",\"name\":\"$name\",\"rc\":$rc}" >>"$OUT/results.jsonl"
+	say "$server $name: $(python3 bench/table.py --brief <<<"${line%\}},\"server\":\"$server\",\"name\":\"$name\"}")"
+}
+
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+main() {
+	install_deps
+	build
+	mkdir -p "$OUT" "$RUN"
+	rm -rf "${RUN:?}/gatecast"
+	say "results in $OUT; load average before: $(loadavg)"
+	echo "{\"meta\":\"start\",\"loadavg\":\"$(loadavg)\",\"nproc\":$(nproc),\"date\":\"$(date -Is)\",\"commit\":\"$(git rev-parse --short HEAD 2>/dev/null)\",\"gatecast\":\"$GC_GATEWAYS gateways, $GC_WORKERS workers\"}" >>"$OUT/results.jsonl"
+
+	local n1=1000 n10=10000 t=10 k=100
+	[ "$QUICK" = 1 ] && n1=200 n10=1000 t=2 k=10
+	for run in $(seq "$RUNS"); do
+		for s in $ONLY; do
+			measure "$s" idle idle -n $n10 --base $n1 --settle 3
+			measure "$s" unicast_2k unicast -n $n1 -r 2000 -t $t
+			measure "$s" unicast_20k unicast -n $n10 -r 20000 -t $t
+			measure "$s" broadcast_1k broadcast -n $n1 -k $k
+			measure "$s" broadcast_10k broadcast -n $n10 -k $k
+			measure "$s" connect connect -n $n10
+		done
+		say "run $run of $RUNS done; load average $(loadavg)"
+	done
+
+	if [ "$EXTRA" = 1 ] && [[ " $ONLY " == *" gatecast "* ]]; then
+		# 40,000 connections: 20,000 fds per process, so 4 gateways and
+		# 4 load processes keep each well under it.
+		local n40=40000
+		[ "$QUICK" = 1 ] && n40=4000
+		GC_GATEWAYS=4
+		measure gatecast idle_40k idle -n $n40 --base $n10 --procs 4 --settle 5
+		GC_GATEWAYS=2
+		# The highest rate at 10,000 clients with p99 < 5 ms and nothing lost.
+		for r in 20000 30000 40000 50000 60000 80000 100000; do
+			measure gatecast "rate_$r" unicast -n $n10 -r $r -t 5
+			python3 bench/table.py --passes-rate "rate_$r" <"$OUT/results.jsonl" || break
+		done
+	fi
+	echo "{\"meta\":\"end\",\"loadavg\":\"$(loadavg)\",\"date\":\"$(date -Is)\"}" >>"$OUT/results.jsonl"
+	say "load average after: $(loadavg)"
+	python3 bench/table.py <"$OUT/results.jsonl" | tee "$OUT/table.md"
+}
+
+main
