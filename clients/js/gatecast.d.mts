@@ -1,0 +1,5 @@
+// Types for gatecast.mjs (ES modules).
+import Gatecast = require('./gatecast.js');
+
+export { Gatecast };
+export default Gatecast;
