@@ -205,7 +205,7 @@ main() {
 		measure gatecast idle_40k idle -n $n40 --base $n10 --procs 4 --settle 5
 		GC_GATEWAYS=2
 		# The highest rate at 10,000 clients with p99 < 5 ms and nothing lost.
-		for r in 20000 30000 40000 50000 60000 80000 100000; do
+		for r in 2000 5000 10000 15000 20000 30000 40000 60000 80000 100000; do
 			measure gatecast "rate_$r" unicast -n $n10 -r $r -t 5
 			python3 bench/table.py --passes-rate "rate_$r" <"$OUT/results.jsonl" || break
 		done
