@@ -3,8 +3,9 @@
 
 Usage: assets_gen.py OUTPUT.c SOURCE_ROOT
 
-Embeds SOURCE_ROOT/clients/js/gatecast.js as /gatecast.js and every file
-under SOURCE_ROOT/demo/ (recursively; names starting with '.' and editor
+Embeds SOURCE_ROOT/clients/js/gatecast.js as /gatecast.js (and its ES
+module wrapper gatecast.mjs as /gatecast.mjs, when there is one), and every
+file under SOURCE_ROOT/demo/ (recursively; names starting with '.' and editor
 backups ending in '~' skipped) as /demo/<path>, so the gateway serves them
 with no file paths at run time (gateway/assets.h). Each file gets its
 Content-Type from its extension and a strong ETag from its SHA-256.
@@ -57,7 +58,10 @@ def c_string(s):
 
 
 def collect(root):
-    files = [("/gatecast.js", os.path.join(root, "clients", "js", "gatecast.js"), False)]
+    js = os.path.join(root, "clients", "js")
+    files = [("/gatecast.js", os.path.join(js, "gatecast.js"), False)]
+    if os.path.isfile(os.path.join(js, "gatecast.mjs")):
+        files.append(("/gatecast.mjs", os.path.join(js, "gatecast.mjs"), False))
     demo = os.path.join(root, "demo")
     for dirpath, dirnames, filenames in os.walk(demo):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))

@@ -106,6 +106,21 @@ exec_find_oldest(void *arg, uint64_t id, void *conn)
 	}
 }
 
+/* A connection's uid changes its groups' distinct uids. */
+static void
+exec_groups_changed(struct exec_ctx *x, uint64_t seq)
+{
+	if (x->group_changed != NULL)
+		conn_index_each_group_of(x->ix, seq, x->group_changed, x->group_arg);
+}
+
+static void
+exec_group_changed(struct exec_ctx *x, const struct pstr *group)
+{
+	if (x->group_changed != NULL)
+		x->group_changed(x->group_arg, group->p, group->n);
+}
+
 void
 exec_bind(struct exec_ctx *x, struct client *cl, const char *uid, size_t len)
 {
@@ -127,6 +142,8 @@ exec_bind(struct exec_ctx *x, struct client *cl, const char *uid, size_t len)
 	if (!same)
 		x->logins++;
 	conn_index_bind(x->ix, cl->seq, uid, len);
+	if (!same)
+		exec_groups_changed(x, cl->seq);
 }
 
 /* join_group; see exec.h for the rules. Returns false when it failed (r is
@@ -157,8 +174,12 @@ exec_join(struct exec_ctx *x, struct client *cl, const struct proto_cmd *cmd,
 			exec_client_error(cl, code, message);
 		return false;
 	}
-	if (!member)
+	if (!member) {
+		size_t had = conn_index_group_count_of(x->ix, cl->seq);
 		conn_index_join(x->ix, cl->seq, group->p, group->n);
+		if (conn_index_group_count_of(x->ix, cl->seq) > had) /* not a member yet */
+			exec_group_changed(x, group);
+	}
 	if (cmd->has_data)
 		exec_frame_to(cl, cmd->data.p, cmd->data.n, cmd->binary);
 	return true;
@@ -253,8 +274,10 @@ exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, uint64_t pushed_us,
 		size_t len;
 		const char *cur = conn_index_uid(x->ix, cl->seq, &len);
 		/* With a uid given, unbind only that uid (GatewayWorker semantics). */
-		if (cur != NULL && (uid == NULL || (uid->n == len && memcmp(uid->p, cur, len) == 0)))
+		if (cur != NULL && (uid == NULL || (uid->n == len && memcmp(uid->p, cur, len) == 0))) {
 			conn_index_unbind(x->ix, cl->seq);
+			exec_groups_changed(x, cl->seq);
+		}
 		break;
 	}
 	case CMD_JOIN_GROUP:
@@ -264,15 +287,17 @@ exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, uint64_t pushed_us,
 			return;
 		}
 		if (cmd->type == CMD_LEAVE_GROUP) {
-			conn_index_leave(x->ix, cl->seq, group->p, group->n);
+			if (conn_index_leave(x->ix, cl->seq, group->p, group->n) == 0)
+				exec_group_changed(x, group);
 			break;
 		}
 		if (!exec_join(x, cl, cmd, group, r))
 			return;
 		break;
 	case CMD_UNGROUP:
-		if (group != NULL)
-			r->count = (int64_t)conn_index_ungroup(x->ix, group->p, group->n);
+		if (group != NULL && (r->count = (int64_t)conn_index_ungroup(x->ix, group->p,
+						      group->n)) > 0)
+			exec_group_changed(x, group);
 		break;
 	case CMD_IS_UID_ONLINE:
 		if (uid != NULL)
@@ -300,6 +325,10 @@ exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, uint64_t pushed_us,
 		gather = true;
 		if (group != NULL)
 			conn_index_each_uid_of_group(x->ix, group->p, group->n, exec_strs_name, scratch);
+		/* The worker counts the distinct uids itself; the connections
+		 * ride along for online counts (msg.h, struct proto_result). */
+		if (group != NULL && cmd->type == CMD_GET_UID_COUNT_BY_GROUP)
+			r->count = (int64_t)conn_index_count_of_group(x->ix, group->p, group->n);
 		break;
 	case CMD_GET_ALL_UID_COUNT:
 		gather = true;

@@ -11,6 +11,10 @@
  * token: only groups its "groups" claim allows) and gateway.max_groups, and
  * the client gets either data or an error frame. A join from the push port
  * (no data) is the backend's and only bounded by max_groups.
+ *
+ * Every change to a group's members — a join, a leave, an ungroup, a uid
+ * bound to or unbound from a member — is reported through group_changed
+ * (the gateway's online counts, presence_watch.h).
  */
 #ifndef GATECAST_GATEWAY_EXEC_H
 #define GATECAST_GATEWAY_EXEC_H
@@ -25,6 +29,10 @@ struct client;
 struct config;
 struct conn_index;
 
+/* The members of group (len bytes, borrowed for the call) changed. It must
+ * not change the index. */
+typedef void exec_group_fn(void *arg, const char *group, size_t len);
+
 struct exec_ctx {
 	struct conn_index *ix;
 	const struct config *cfg;
@@ -34,6 +42,8 @@ struct exec_ctx {
 	uint64_t delivered_total;
 	uint64_t logins;          /* connections bound to a uid they did not have */
 	uint64_t closed_too_many; /* oldest tab closed for max_connections_per_uid */
+	exec_group_fn *group_changed; /* NULL: nobody listens */
+	void *group_arg;
 };
 
 /* Binds uid to cl; when the uid already has gateway.max_connections_per_uid

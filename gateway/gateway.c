@@ -4,6 +4,15 @@
  * worker that owns the client (rendezvous hash, so when a worker leaves only
  * its clients move); PROTO_OPs from workers go to exec; PROTO_REPLYs to the
  * push port.
+ *
+ * Also here: plain HTTP requests on the WebSocket port (the compiled-in
+ * files, assets.h, and the demo's token endpoint), and the changes of
+ * watched groups (presence_watch.h), each sent as an EVENT_PRESENCE to the
+ * worker that owns the group — the same worker from every gateway, by
+ * rendezvous hash of the group's name. When that owner may have lost what
+ * it was told (a worker left or broke) or members vanished without a word
+ * (another gateway left), every watched group with members here is
+ * reported again, so the counts heal.
  */
 #include "gateway/gateway.h"
 
@@ -24,12 +33,14 @@
 #include "common/prog.h"
 #include "common/ring.h"
 #include "common/xmalloc.h"
+#include "gateway/assets.h"
 #include "gateway/client.h"
 #include "gateway/conn_index.h"
 #include "gateway/exec.h"
 #include "gateway/frame.h"
 #include "gateway/guard.h"
 #include "gateway/http_upgrade.h"
+#include "gateway/presence_watch.h"
 #include "gateway/push_port.h"
 #include "gateway/ws.h"
 #include "proto/clientid.h"
@@ -40,8 +51,12 @@
 #define GW_SWEEP_MS 100
 #define GW_STOP_GRACE_MS 3000
 #define GW_OUTLINK_QUEUE 65536
+/* The demo's tokens (/demo/token): an hour, and the groups the demo page
+ * joins by itself. */
+#define GW_DEMO_TOKEN_TTL 3600
+#define GW_DEMO_TOKEN_GROUP "company:*"
 
-enum gw_wait_kind { WAIT_REQUEST, WAIT_MESSAGE, WAIT_OTHER };
+enum gw_wait_kind { WAIT_REQUEST, WAIT_MESSAGE, WAIT_OTHER, WAIT_PRESENCE };
 
 /* An event or request waiting for a worker. */
 struct gw_wait {
@@ -79,6 +94,11 @@ struct gateway {
 	uint64_t push_commands[CMD__COUNT]; /* submitted to the cluster, by type */
 	size_t gateways_live;               /* other gateways in the member view */
 	uint64_t ops_expired;               /* OPs that arrived after their expiry */
+	bool demo;                          /* demo.enabled = on */
+	struct presence_watch *watch;       /* gateway.presence_groups */
+	uint64_t presence_sent, presence_dropped;
+	uint64_t *peer_gateways;            /* the other gateways in the last view, sorted */
+	size_t npeer_gateways;
 };
 
 /* A connection that must log in by its deadline (auth.login_timeout). */
@@ -163,6 +183,8 @@ gw_wait_fail(struct gateway *gw, struct gw_wait *w, const char *code)
 			overloaded ? "the worker queue is full" : "no worker available within gateway.worker_wait");
 	else if (w->kind == WAIT_MESSAGE)
 		gw_send_error_frame(gw, w->ref, overloaded ? gw->err_overloaded : gw->err_no_worker);
+	else if (w->kind == WAIT_PRESENCE)
+		gw->presence_dropped++; /* counted, not logged: they come in bursts */
 	else
 		log_warn("event_dropped", "reason=%s", code);
 	nng_msg_free(w->msg);
@@ -218,6 +240,38 @@ gw_event(struct gateway *gw, struct client *cl, uint8_t kind, const void *data, 
 		else
 			log_warn("event_dropped", "reason=overloaded kind=%u", kind);
 	}
+}
+
+/* The members of group changed here (exec_group_fn; also a conn_index
+ * name visitor): when it is watched, tell the worker that owns it. */
+static void
+gw_presence(void *arg, const char *group, size_t len)
+{
+	struct gateway *gw = arg;
+	struct proto_msg pm;
+	if (!presence_watch_match(gw->watch, group, len))
+		return;
+	memset(&pm, 0, sizeof pm);
+	pm.type = PROTO_EVENT;
+	pm.u.event.gateway = gw->id;
+	pm.u.event.kind = EVENT_PRESENCE;
+	pm.u.event.data.p = group;
+	pm.u.event.data.n = (uint32_t)len;
+	buf_reset(&gw->enc);
+	proto_encode(&pm, &gw->enc);
+	if (gw_to_worker(gw, presence_watch_key(group, len), gw_msg(&gw->enc), WAIT_PRESENCE, 0) == 0)
+		gw->presence_sent++;
+	else
+		gw->presence_dropped++;
+}
+
+/* Reports every watched group that has members here again (see the top of
+ * the file). */
+static void
+gw_presence_all(struct gateway *gw)
+{
+	if (presence_watch_any(gw->watch) && !gw->stopping)
+		conn_index_each_group_name(gw->ix, gw_presence, gw);
 }
 
 /* An error frame to one client: {"type":"error","error":code,"message":…}. */
@@ -413,8 +467,14 @@ gw_on_close(void *arg, struct ws_conn *c, uint16_t code)
 {
 	struct gateway *gw = arg;
 	struct client *cl = ws_user(c);
-	if (!gw->stopping)
+	if (!gw->stopping) {
 		gw_event(gw, cl, EVENT_CLOSE, NULL, 0, false, code);
+		/* The worker counts after this turn, when the removal is done. A
+		 * stopping gateway says nothing: it leaves the view, and the
+		 * others report their groups again. */
+		if (presence_watch_any(gw->watch))
+			conn_index_each_group_of(gw->ix, cl->seq, gw_presence, gw);
+	}
 	conn_index_remove(gw->ix, cl->seq);
 	guard_ip_release(gw->guard, cl->ip);
 	json_decref(cl->session);
@@ -426,11 +486,93 @@ gw_on_close(void *arg, struct ws_conn *c, uint16_t code)
 	ws_set_user(c, NULL);
 }
 
+/* ---- plain HTTP on the WebSocket port --------------------------------------- */
+
+static void
+gw_json_reply(struct buf *out, int status, json_t *o, bool body)
+{
+	char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	buf_reset(out);
+	assets_reply(out, status, "application/json", "no-store", NULL, text, strlen(text), body);
+	free(text);
+	json_decref(o);
+}
+
+/* GET /demo/token?uid=U (demo.enabled = on only): a token for any uid —
+ * {"token":"<JWT>","uid":"U"}, or "token":null with auth.mode = none. The
+ * token lasts GW_DEMO_TOKEN_TTL and may join GW_DEMO_TOKEN_GROUP. This is
+ * what makes the demo unfit for production (SECURITY.md). */
+static void
+gw_demo_token(struct gateway *gw, const struct http_upgrade *req, struct buf *out)
+{
+	bool body = req->method.n == 3; /* GET, not HEAD */
+	char uid[JWT_MAX_SUB + 1];
+	int n = http_query_param(req->query, "uid", uid, sizeof uid);
+	size_t max = gw->cfg->gateway_max_uid_len < JWT_MAX_SUB ? gw->cfg->gateway_max_uid_len
+								 : JWT_MAX_SUB;
+	json_t *o = NULL;
+	if (n > 0 && (size_t)n <= max && strlen(uid) == (size_t)n) {
+		if (gw->exec.token_mode) {
+			static const char *const groups[] = {GW_DEMO_TOKEN_GROUP};
+			int64_t now = (int64_t)(clock_wall_ms() / 1000);
+			char *token = jwt_sign(gw->cfg->auth_secret, uid, now, now + GW_DEMO_TOKEN_TTL,
+				groups, 1);
+			if (token != NULL)
+				o = json_pack("{s:s, s:s}", "token", token, "uid", uid);
+			free(token);
+		} else {
+			o = json_pack("{s:n, s:s}", "token", "uid", uid);
+		}
+	}
+	if (o == NULL) {
+		char msg[128];
+		snprintf(msg, sizeof msg, "?uid= must be 1 to %zu bytes of UTF-8", max);
+		gw_json_reply(out, 400, json_pack("{s:s, s:s}", "error", "bad_request", "message", msg),
+			body);
+		return;
+	}
+	gw_json_reply(out, 200, o, body);
+}
+
+/* A plain request (ws.h): it holds one of its IP's slots while it lives, as
+ * a WebSocket would, and gets a compiled-in file, the demo's token, or 404. */
+static int
+gw_on_request(void *arg, struct ws_conn *c, const struct http_upgrade *req, struct buf *out)
+{
+	struct gateway *gw = arg;
+	char ip[64];
+	uint64_t key = guard_client_ip(gw->guard, ws_peer_ip(c, ip, sizeof ip), req->forwarded_for);
+	if (!guard_ip_acquire(gw->guard, key)) {
+		gw->refused_ip++;
+		return 429;
+	}
+	uint64_t *slot = xmalloc(sizeof *slot);
+	*slot = key;
+	ws_set_user(c, slot);
+	if (gw->demo && req->path.n == 11 && memcmp(req->path.p, "/demo/token", 11) == 0)
+		gw_demo_token(gw, req, out);
+	else
+		assets_respond(req, gw->demo, out);
+	return 0;
+}
+
+static void
+gw_on_request_end(void *arg, struct ws_conn *c)
+{
+	struct gateway *gw = arg;
+	uint64_t *slot = ws_user(c);
+	guard_ip_release(gw->guard, *slot);
+	free(slot);
+	ws_set_user(c, NULL);
+}
+
 static const struct ws_ops gw_ws_ops = {
 	.on_upgrade = gw_on_upgrade,
 	.on_open = gw_on_open,
 	.on_message = gw_on_message,
 	.on_close = gw_on_close,
+	.on_request = gw_on_request,
+	.on_request_end = gw_on_request_end,
 };
 
 /* ---- push requests --------------------------------------------------------- */
@@ -559,6 +701,15 @@ gw_metrics(void *arg, struct buf *out)
 	gw_metric(out, "gatecast_bytes_out_total", "counter", "Bytes sent to WebSocket clients.",
 		ws->bytes_out);
 	gw_push_write_histogram(out, ws);
+	gw_metric(out, "gatecast_http_requests_total", "counter",
+		"Plain HTTP requests answered on the WebSocket port (/gatecast.js, /demo/, 404s).",
+		ws->plain_requests);
+	buf_printf(out, "# HELP gatecast_presence_changes_total Changes of watched groups "
+			"(gateway.presence_groups) reported to their worker, or dropped (no worker, "
+			"queue full).\n# TYPE gatecast_presence_changes_total counter\n"
+			"gatecast_presence_changes_total{result=\"sent\"} %llu\n"
+			"gatecast_presence_changes_total{result=\"dropped\"} %llu\n",
+		(unsigned long long)gw->presence_sent, (unsigned long long)gw->presence_dropped);
 	gw_metric(out, "gatecast_ops_expired_total", "counter",
 		"Orders from workers dropped because they arrived after the worker stopped "
 		"waiting for them (a link that was cut and healed).", gw->ops_expired);
@@ -698,6 +849,37 @@ gw_on_peer(void *arg, const struct peer *p, enum peers_change what)
 		gw_wait_flush(gw);
 	if (what == PEER_UNKNOWN)
 		member_poke(gw->member);
+	/* The groups it owned have new owners, and what it had not counted
+	 * yet is lost. */
+	if (what == PEER_LEFT || what == PEER_DOWN)
+		gw_presence_all(gw);
+}
+
+static int
+gw_id_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Keeps the other gateways' ids; true when one of the last view's is gone
+ * (its members went with it, without a presence change). */
+static bool
+gw_gateways_update(struct gateway *gw, const struct member_view *view)
+{
+	uint64_t *ids = xcalloc(view->n + 1, sizeof *ids);
+	size_t n = 0;
+	bool gone = false;
+	for (size_t i = 0; i < view->n; i++)
+		if (view->v[i].role == ROLE_GATEWAY && view->v[i].id != gw->id)
+			ids[n++] = view->v[i].id;
+	qsort(ids, n, sizeof *ids, gw_id_cmp);
+	for (size_t i = 0; i < gw->npeer_gateways && !gone; i++)
+		gone = bsearch(&gw->peer_gateways[i], ids, n, sizeof *ids, gw_id_cmp) == NULL;
+	free(gw->peer_gateways);
+	gw->peer_gateways = ids;
+	gw->npeer_gateways = n;
+	return gone;
 }
 
 static void
@@ -708,8 +890,11 @@ gw_on_view(void *arg, const struct member_view *view)
 	for (size_t i = 0; i < view->n; i++)
 		gateways += view->v[i].role == ROLE_GATEWAY;
 	gw->gateways_live = gateways;
+	bool gateway_gone = gw_gateways_update(gw, view);
 	peers_update(gw->workers, view);
 	gw_wait_flush(gw);
+	if (gateway_gone)
+		gw_presence_all(gw);
 }
 
 static void
@@ -766,6 +951,12 @@ gateway_new(struct event_base *base, const struct config *c)
 	gw->exec.self = gw->id;
 	gw->exec.cfg = c;
 	gw->exec.token_mode = strcmp(c->auth_mode, "token") == 0; /* decided once */
+	gw->demo = strcmp(c->demo_enabled, "on") == 0;
+	gw->watch = presence_watch_new(c->gateway_presence_groups);
+	if (presence_watch_any(gw->watch)) {
+		gw->exec.group_changed = gw_presence;
+		gw->exec.group_arg = gw;
+	}
 	gw->guard = guard_new(c);
 	ring_init(&gw->logins, sizeof(struct gw_login));
 	buf_init(&gw->enc);
@@ -811,6 +1002,12 @@ gateway_new(struct event_base *base, const struct config *c)
 		goto fail;
 	}
 	member_set_stats(gw->member, gw_stats, gw);
+	if (gw->demo)
+		log_warn("demo_enabled", "token=%s why=\"%s\"",
+			gw->exec.token_mode ? "any_uid" : "none",
+			gw->exec.token_mode ? "anyone can get a token for any uid at /demo/token - never "
+					      "in production"
+					    : "the demo page is served at /demo/");
 	log_info("ready", "id=%016llx ws=%s push=%s http=%s inbox=%s", (unsigned long long)gw->id,
 		c->gateway_ws_listen, c->gateway_push_listen,
 		c->http_listen[0] != '\0' ? c->http_listen : "off", gw->inbox_url);
@@ -860,6 +1057,8 @@ gateway_free(struct gateway *gw)
 	frame_unref(gw->err_rate_limited);
 	guard_free(gw->guard);
 	ring_fini(&gw->logins);
+	presence_watch_free(gw->watch);
+	free(gw->peer_gateways);
 	strvec_fini(&gw->scratch);
 	buf_fini(&gw->enc);
 	free(gw->inbox_url);

@@ -3,7 +3,8 @@
  *
  * Feeds arbitrary bytes to http_upgrade_parse and, when they parse, builds
  * the 101 response and looks up the "uid" query parameter, as the gateway
- * does. Builds with -fsanitize=fuzzer; any other driver that calls
+ * does; a plain request gets its response from the compiled-in files
+ * (assets.h), with the demo on and off. Builds with -fsanitize=fuzzer; any other driver that calls
  * LLVMFuzzerTestOneInput per input (corpus replay) works too.
  */
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "gateway/assets.h"
 #include "gateway/http_upgrade.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -36,6 +38,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct buf out = BUF_INIT;
 		http_upgrade_response_101(&req, &out);
 		buf_fini(&out);
+		int n = http_query_param(req.query, "uid", uid, sizeof uid);
+		if (n >= 0 && ((size_t)n >= sizeof uid || strlen(uid) != (size_t)n))
+			abort();
+	} else if (rc == HTTP_UPGRADE_PLAIN) {
+		if (req.head_len == 0 || req.head_len > size || req.head_len > 8192)
+			abort();
+		for (int demo = 0; demo < 2; demo++) {
+			struct buf out = BUF_INIT;
+			int st = assets_respond(&req, demo, &out);
+			if ((st != 200 && st != 301 && st != 304 && st != 404) || out.len == 0)
+				abort();
+			buf_fini(&out);
+		}
 		int n = http_query_param(req.query, "uid", uid, sizeof uid);
 		if (n >= 0 && ((size_t)n >= sizeof uid || strlen(uid) != (size_t)n))
 			abort();

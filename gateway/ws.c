@@ -11,6 +11,13 @@
  * of our own) queue per connection and are written in ws_after_turn with one
  * writev per connection. A frame that came from a push is timed (push→write,
  * ws.h) when the writev that hands its last byte to the kernel returns.
+ *
+ * A plain HTTP request: HANDSHAKE → CLOSING with `plain` set (the response
+ * queued like a frame; back on the handshake list, restamped, so the
+ * handshake sweep bounds the rest of its life) → our side shut down once
+ * the response is out → DEAD at the peer's EOF. Closing only after the
+ * peer's EOF (a "lingering close") keeps a reset from destroying the
+ * response in flight when the peer sent more than we read.
  */
 #include "gateway/ws.h"
 
@@ -54,6 +61,7 @@ struct ws_conn {
 	uint8_t list, state;
 	bool want_write, dirty, opened;
 	bool close_sent, close_received, failing;
+	bool plain, wr_shut;         /* a plain HTTP request; our side shut down */
 	uint16_t close_code;         /* received; 0 when the close had no code */
 	struct buf *head;            /* request head; freed after the upgrade */
 	struct ws_parser parser;
@@ -249,6 +257,8 @@ ws_kill(struct ws_conn *c, uint16_t code)
 	s->st.closed++;
 	if (c->opened)
 		s->ops->on_close(s->arg, c, code);
+	else if (c->plain)
+		s->ops->on_request_end(s->arg, c);
 	ws_arm_turn(s);
 }
 
@@ -291,6 +301,13 @@ ws_check_closed(struct ws_conn *c)
 {
 	if (ring_len(&c->outq) > 0 || !c->close_sent)
 		return;
+	if (c->plain) {
+		/* The response is out: tell the peer, then wait for its EOF. */
+		if (!c->wr_shut && shutdown(c->fd, SHUT_WR) != 0)
+			ws_kill(c, WS_CLOSE_ABNORMAL);
+		c->wr_shut = true;
+		return;
+	}
 	/* After failing the connection (§7.1.7) we do not wait for the
 	 * peer's close: the TCP connection ends once our close is out. */
 	if (c->close_received || c->failing)
@@ -477,7 +494,7 @@ ws_read_frames(struct ws_conn *c)
 		if (r > 0) {
 			got = true;
 			s->st.bytes_in += (uint64_t)r;
-			if (!c->failing && !c->close_received)
+			if (!c->failing && !c->close_received && !c->plain)
 				ws_feed(c, s->rbuf, (size_t)r);
 			if ((size_t)r < WS_READ_BUF)
 				break;
@@ -492,6 +509,31 @@ ws_read_frames(struct ws_conn *c)
 	}
 	if (got && (c->list == L_ACTIVE || c->list == L_PINGED))
 		ws_move(c, L_ACTIVE, clock_ms());
+}
+
+/* A plain request: the application's response, then the lingering close
+ * (see the top of the file). Bytes after the head are ignored. */
+static void
+ws_respond(struct ws_conn *c, const struct http_upgrade *req)
+{
+	struct ws_server *s = c->srv;
+	struct buf out = BUF_INIT;
+	int refuse = s->shutting_down ? 503 : s->ops->on_request(s->arg, c, req, &out);
+	if (refuse != 0) {
+		buf_fini(&out);
+		ws_refuse(c, refuse);
+		return;
+	}
+	s->st.plain_requests++;
+	c->plain = true;
+	c->state = S_CLOSING;
+	c->close_sent = true; /* nothing may follow the response */
+	ws_enqueue(c, frame_new_raw(out.p, out.len));
+	buf_fini(&out);
+	ws_move(c, L_HANDSHAKE, clock_ms());
+	buf_fini(c->head);
+	free(c->head);
+	c->head = NULL;
 }
 
 static void
@@ -522,6 +564,10 @@ ws_read_head(struct ws_conn *c)
 	int rc = http_upgrade_parse(h->p, h->len, WS_MAX_HEAD, &req);
 	if (rc == -EAGAIN)
 		return;
+	if (rc == HTTP_UPGRADE_PLAIN) {
+		ws_respond(c, &req);
+		return;
+	}
 	if (rc != 0) {
 		ws_refuse(c, rc > 0 ? rc : 400);
 		return;
@@ -631,7 +677,8 @@ ws_on_sweep(evutil_socket_t fd, short what, void *arg)
 
 	while ((c = s->lists[L_HANDSHAKE].head) != NULL &&
 		now - c->t >= cfg->gateway_handshake_timeout_ms) {
-		s->st.refused_handshake++;
+		if (!c->plain)
+			s->st.refused_handshake++;
 		ws_kill(c, WS_CLOSE_ABNORMAL);
 	}
 	while ((c = s->lists[L_ACTIVE].head) != NULL && now - c->t >= cfg->gateway_ping_interval_ms) {

@@ -13,6 +13,12 @@
  * is called exactly once (when the connection stops being usable), and the
  * memory is freed later from the loop, never under a caller's feet.
  *
+ * A plain HTTP GET or HEAD on the same port (static files, http_upgrade.h)
+ * gets one response from on_request and the connection ends: the response
+ * is written, our side shut down, and the socket closed when the peer has
+ * read it and closed too — all within handshake_timeout of the response,
+ * like a handshake (slowloris), and counted among the connections.
+ *
  * This module knows nothing of uids, groups or workers.
  */
 #ifndef GATECAST_GATEWAY_WS_H
@@ -57,6 +63,15 @@ struct ws_ops {
 	/* Called once when an opened connection ends; c is still valid during the
 	 * call, freed afterwards. code is the close code received, or 1006. */
 	void (*on_close)(void *arg, struct ws_conn *c, uint16_t code);
+	/* A plain HTTP request (no upgrade asked for). Append the complete
+	 * response to out and return 0, or return an HTTP status (429, 503)
+	 * for the standard refusal. req is borrowed for the call. Whatever the
+	 * callee attached with ws_set_user is its own to free in
+	 * on_request_end, which follows exactly once when it returned 0. */
+	int (*on_request)(void *arg, struct ws_conn *c, const struct http_upgrade *req,
+		struct buf *out);
+	/* The connection on_request answered has ended; c is still valid. */
+	void (*on_request_end)(void *arg, struct ws_conn *c);
 };
 
 /* Push→write latency (gatecast_push_write_seconds): for each connection a
@@ -74,6 +89,7 @@ struct ws_stats {
 	uint64_t closed_idle, closed_slow, closed_protocol, closed_too_big;
 	uint64_t frames_out, bytes_out, messages_in;
 	uint64_t bytes_in; /* read from WebSocket sockets, upgrade heads included */
+	uint64_t plain_requests; /* plain HTTP requests answered (on_request) */
 	/* push_write[i] counts latencies > bound i-1 and <= bound i (NOT
 	 * cumulative); push_write[WS_PUSH_WRITE_BUCKETS] those over the last
 	 * bound. push_write_count is their total, push_write_sum_us their sum. */

@@ -19,8 +19,13 @@
  * byte is 'C'. Limits are small (max_message 1K, max_output 16K) so inputs of
  * fuzzing size reach them.
  *
+ * A plain request (an input like "GET /gatecast.js HTTP/1.1\r\nHost: x\r\n\r\n")
+ * is answered from the compiled-in files (assets.h; the demo's when the
+ * path starts with "/d"), or refused with 429 when it starts with "/x".
+ *
  * Aborts — so libFuzzer keeps the input — when a connection outlives its
- * peer's EOF or on_close is not called exactly once per on_open.
+ * peer's EOF, on_close is not called exactly once per on_open, or
+ * on_request_end exactly once per answered request.
  *
  * Not covered here: the accept path, the sweep's timeouts (they need
  * seconds of real time) and shutdown.
@@ -40,6 +45,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/net.h"
+#include "gateway/assets.h"
 #include "gateway/frame.h"
 #include "gateway/ws.h"
 
@@ -62,6 +68,7 @@ static struct event_base *ws_fuzz_base;
 static struct config ws_fuzz_cfg;
 static struct ws_server *ws_fuzz_srv;
 static size_t ws_fuzz_opens, ws_fuzz_closes;
+static size_t ws_fuzz_requests, ws_fuzz_request_ends;
 
 static int
 ws_fuzz_on_upgrade(void *arg, struct ws_conn *c, const struct http_upgrade *req)
@@ -110,11 +117,33 @@ ws_fuzz_on_close(void *arg, struct ws_conn *c, uint16_t code)
 	ws_fuzz_closes++;
 }
 
+static int
+ws_fuzz_on_request(void *arg, struct ws_conn *c, const struct http_upgrade *req, struct buf *out)
+{
+	if (req->path.n > 1 && req->path.p[1] == 'x')
+		return 429;
+	assets_respond(req, req->path.n > 1 && req->path.p[1] == 'd', out);
+	ws_set_user(c, &ws_fuzz_requests);
+	ws_fuzz_requests++;
+	return 0;
+}
+
+static void
+ws_fuzz_on_request_end(void *arg, struct ws_conn *c)
+{
+	if (ws_user(c) != &ws_fuzz_requests)
+		abort();
+	ws_set_user(c, NULL);
+	ws_fuzz_request_ends++;
+}
+
 static const struct ws_ops ws_fuzz_ops = {
 	.on_upgrade = ws_fuzz_on_upgrade,
 	.on_open = ws_fuzz_on_open,
 	.on_message = ws_fuzz_on_message,
 	.on_close = ws_fuzz_on_close,
+	.on_request = ws_fuzz_on_request,
+	.on_request_end = ws_fuzz_on_request_end,
 };
 
 static void
@@ -261,6 +290,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (ws_fuzz_opens - opens > 1 || ws_fuzz_closes != ws_fuzz_opens) {
 		fprintf(stderr, "ws_fuzz: %zu opens, %zu closes\n", ws_fuzz_opens, ws_fuzz_closes);
+		abort();
+	}
+	if (ws_fuzz_request_ends != ws_fuzz_requests) {
+		fprintf(stderr, "ws_fuzz: %zu requests answered, %zu ended\n", ws_fuzz_requests,
+			ws_fuzz_request_ends);
 		abort();
 	}
 	return 0;

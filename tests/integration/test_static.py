@@ -1,0 +1,402 @@
+#!/usr/bin/env python3
+"""Plain HTTP on the WebSocket port (issue 6): the browser library at
+/gatecast.js, the demo page under /demo/ and the demo's token endpoint
+(demo.enabled), next to the WebSocket path and inside its limits.
+
+  * /gatecast.js is served always: the bytes of clients/js/gatecast.js, as
+    JavaScript, with a short Cache-Control and an ETag (If-None-Match gets
+    304), HEAD without a body, Connection: close;
+  * /demo/, its files and /demo/token are 404 with the demo off, like every
+    path we do not know; bad upgrades keep their 400/405/426;
+  * with demo.enabled = on: the demo's files, /demo → /demo/, and
+    GET /demo/token?uid=U — an HS256 token for U (1 h, groups
+    ["company:*"]) that the gateway then accepts, or "token": null with
+    auth.mode = none; bad uids get a JSON 400; the gateway warns at start;
+  * the limits of the WebSocket path hold: a plain request takes a slot of
+    gateway.max_connections_per_ip while it lives (429 beyond), a half
+    request or a peer that never closes is cut at handshake_timeout, and
+    WebSockets work as before around plain requests.
+
+HTTP is spoken by urllib (a client that shares nothing with the gateway)
+and, where the bytes matter, by hand over a socket.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+from urllib.parse import quote
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import wsclient  # noqa: E402
+from cluster import REPO, ClusterTestCase, main  # noqa: E402
+
+SECRET = "static-test-secret-" + secrets.token_hex(24)
+LIB = os.path.join(REPO, "clients", "js", "gatecast.js")
+DEMO = os.path.join(REPO, "demo")
+HANDSHAKE_TIMEOUT = 2
+
+
+def read_file(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def b64u_decode(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def mint(uid, ttl=600):
+    """An HS256 token for uid, made here with the standard library."""
+    b64u = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+    now = int(time.time())
+    signed = b64u(b'{"alg":"HS256","typ":"JWT"}') + "." + b64u(json.dumps(
+        {"sub": uid, "iat": now, "exp": now + ttl}).encode())
+    mac = hmac.new(SECRET.encode(), signed.encode(), hashlib.sha256).digest()
+    return signed + "." + b64u(mac)
+
+
+def raw_exchange(port, raw, timeout=5.0):
+    """Sends raw bytes, reads until the server ends the stream (or the
+    timeout). Returns (status, headers, body, eof) — eof: the server closed
+    its side."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(raw)
+        data, eof = b"", False
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            s.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                eof = True
+                break
+            if not chunk:
+                eof = True
+                break
+            data += chunk
+    finally:
+        s.close()
+    if b"\r\n\r\n" not in data:
+        return None, {}, data, eof
+    head, body = data.split(b"\r\n\r\n", 1)
+    status, _reason, headers = wsclient.parse_head(head + b"\r\n\r\n")
+    return status, headers, body, eof
+
+
+def plain(method, target, headers=()):
+    lines = ["%s %s HTTP/1.1" % (method, target), "Host: 127.0.0.1"] + ["%s: %s" % h for h in headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+class StaticCase(ClusterTestCase):
+    def get(self, path, headers=None, gateway=0):
+        """GET through urllib, redirects not followed. Returns (status,
+        headers as a lowercase dict, body)."""
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *a, **kw):
+                return None
+        opener = urllib.request.build_opener(NoRedirect)
+        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.cluster.ws_port(gateway), path),
+                                     headers=headers or {})
+        try:
+            with opener.open(req, timeout=5) as r:
+                return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+
+    def metric(self, name, gateway=0):
+        url = "http://127.0.0.1:%d/metrics" % self.cluster.http_port(gateway)
+        with urllib.request.urlopen(url, timeout=5) as r:
+            text = r.read().decode()
+        m = re.search(r"^%s (\d+)$" % re.escape(name), text, re.M)
+        self.assertIsNotNone(m, "%s not in /metrics" % name)
+        return int(m.group(1))
+
+    def wait_connections(self, want, timeout, gateway=0):
+        deadline = time.monotonic() + timeout
+        while True:
+            n = self.metric("gatecast_connections", gateway)
+            if n == want or time.monotonic() >= deadline:
+                return n
+            time.sleep(0.05)
+
+
+class LibraryTest(StaticCase):
+    """Demo off (the default), token mode."""
+    CLUSTER = dict(gateways=1, workers=1, extra_set={
+        "auth.mode": "token", "gateway.handshake_timeout": HANDSHAKE_TIMEOUT,
+        "gateway.max_connections_per_ip": 3})
+    ENV = {"GATECAST_AUTH_SECRET": SECRET}
+
+    def test_gatecast_js_is_the_library(self):
+        before = self.metric("gatecast_http_requests_total")
+        st, h, body = self.get("/gatecast.js")
+        self.assertEqual(st, 200)
+        self.assertEqual(body, read_file(LIB), "/gatecast.js must be clients/js/gatecast.js as built")
+        self.assertEqual(h.get("content-type"), "application/javascript; charset=utf-8")
+        self.assertEqual(h.get("content-length"), str(len(body)))
+        self.assertRegex(h.get("cache-control", ""), r"max-age=\d+")
+        self.assertLessEqual(int(re.search(r"max-age=(\d+)", h["cache-control"]).group(1)), 600,
+                             "the library's cache must be short: it changes with the server")
+        self.assertRegex(h.get("etag", ""), r'^"[0-9a-f]{8,}"$')
+        self.assertEqual(h.get("connection"), "close")
+        self.assertEqual(h.get("x-content-type-options"), "nosniff")
+        self.assertEqual(self.get("/gatecast.js?v=2")[2], body, "the query string is ignored")
+        self.assertGreaterEqual(self.metric("gatecast_http_requests_total") - before, 2)
+
+    def test_head_has_no_body(self):
+        port = self.cluster.ws_port(0)
+        st, h, body, eof = raw_exchange(port, plain("HEAD", "/gatecast.js"))
+        self.assertEqual(st, 200)
+        self.assertEqual(h.get("content-length"), [str(len(read_file(LIB)))])
+        self.assertEqual(body, b"", "HEAD must not send the body")
+        self.assertTrue(eof, "the server ends the connection after its answer")
+
+    def test_if_none_match_is_304(self):
+        etag = self.get("/gatecast.js")[1]["etag"]
+        st, h, body = self.get("/gatecast.js", {"If-None-Match": etag})
+        self.assertEqual((st, body), (304, b""))
+        self.assertEqual(h.get("etag"), etag)
+        st, h, body = self.get("/gatecast.js", {"If-None-Match": '"something-else"'})
+        self.assertEqual(st, 200)
+
+    def test_demo_is_404_when_off(self):
+        for path in ["/demo/", "/demo", "/demo/index.html", "/demo/app.js", "/demo/style.css",
+                     "/demo/token?uid=alice", "/", "/nope", "/gatecast.js/", "/GATECAST.JS"]:
+            with self.subTest(path=path):
+                st, h, body = self.get(path)
+                self.assertEqual(st, 404, "%s: %r" % (path, body[:100]))
+                self.assertEqual(body, b"Not Found\n")
+
+    def test_bad_upgrades_keep_their_answers(self):
+        port = self.cluster.ws_port(0)
+        key = base64.b64encode(os.urandom(16)).decode()
+        cases = [
+            (plain("GET", "/", [("Upgrade", "websocket"), ("Connection", "Upgrade"),
+                                ("Sec-WebSocket-Key", key)]), 426, "no version"),
+            (plain("GET", "/", [("Connection", "Upgrade"), ("Sec-WebSocket-Key", key),
+                                ("Sec-WebSocket-Version", "13")]), 400, "no Upgrade"),
+            (plain("GET", "/gatecast.js", [("Upgrade", "websocket")]), 400, "Upgrade alone"),
+            (plain("GET", "/gatecast.js", [("Sec-WebSocket-Version", "13")]), 400, "a version alone"),
+            (plain("POST", "/gatecast.js"), 405, "POST"),
+            (b"GET /gatecast.js HTTP/1.0\r\nHost: x\r\n\r\n", 400, "HTTP/1.0"),
+            (b"GET /gatecast.js HTTP/1.1\r\n\r\n", 400, "no Host"),
+        ]
+        for raw, want, what in cases:
+            with self.subTest(what=what):
+                st, h, body, eof = raw_exchange(port, raw)
+                self.assertEqual(st, want, "%s: %r" % (what, body[:200]))
+                self.assertTrue(eof, "%s: the server closes after a refusal" % what)
+
+    def test_websocket_still_works_around_plain_requests(self):
+        port = self.cluster.ws_port(0)
+        for _ in range(30):
+            st, _h, _b, eof = raw_exchange(port, plain("GET", "/gatecast.js") + b"garbage after")
+            self.assertEqual(st, 200)
+            self.assertTrue(eof)
+        c = self.ws(0, query="token=" + mint("after-plain"))
+        self.assertEqual(c.recv_json().get("uid"), "after-plain")
+        self.assertBrowserAlive(c)
+
+    def test_peer_that_never_closes_is_cut_at_handshake_timeout(self):
+        """The response is written and our side shut down; a peer that keeps
+        its side open is closed within handshake_timeout, and its slot in
+        the connection count (and its IP's) comes back."""
+        port = self.cluster.ws_port(0)
+        self.assertEqual(self.wait_connections(0, 5), 0)
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        try:
+            s.sendall(plain("GET", "/gatecast.js"))
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            self.assertTrue(data.startswith(b"HTTP/1.1 200 "), data[:100])
+            self.assertEqual(self.metric("gatecast_connections"), 1,
+                             "until the peer closes (or the timeout), the connection counts")
+            t0 = time.monotonic()
+            self.assertEqual(self.wait_connections(0, HANDSHAKE_TIMEOUT + 2), 0,
+                             "a peer that never closes must be cut at handshake_timeout")
+            self.assertLess(time.monotonic() - t0, HANDSHAKE_TIMEOUT + 1.5)
+        finally:
+            s.close()
+
+    def test_half_request_is_cut_like_a_slow_handshake(self):
+        port = self.cluster.ws_port(0)
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        try:
+            s.sendall(b"GET /gatecast.js HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            t0 = time.monotonic()
+            s.settimeout(HANDSHAKE_TIMEOUT + 3)
+            try:
+                data = s.recv(4096)
+            except ConnectionResetError:
+                data = b""
+            self.assertEqual(data, b"", "half a request gets no answer, only the close")
+            self.assertLess(time.monotonic() - t0, HANDSHAKE_TIMEOUT + 2)
+        finally:
+            s.close()
+
+    def test_plain_requests_count_against_the_ip_limit(self):
+        """gateway.max_connections_per_ip = 3: three WebSockets fill the
+        IP's slots, so a plain request is refused with 429; one closed
+        WebSocket gives its slot back."""
+        cs = []
+        for _ in range(3):
+            c = self.ws(0)
+            self.assertEqual(c.recv_json().get("type"), "welcome")
+            cs.append(c)
+        st, _h, _b = self.get("/gatecast.js")
+        self.assertEqual(st, 429)
+        cs[0].close()
+        deadline = time.monotonic() + 3
+        while True:
+            st, _h, body = self.get("/gatecast.js")
+            if st == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertEqual(st, 200, "the WebSocket's slot must come back")
+
+    def test_a_plain_request_holds_a_slot_while_it_lives(self):
+        port = self.cluster.ws_port(0)
+        cs = []
+        for _ in range(2):
+            c = self.ws(0)
+            self.assertEqual(c.recv_json().get("type"), "welcome")
+            cs.append(c)
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        try:
+            s.sendall(plain("GET", "/gatecast.js"))
+            while s.recv(65536):
+                pass   # the whole answer; we keep our side open
+            with self.assertRaises(wsclient.HandshakeError) as cm:
+                wsclient.WSClient("127.0.0.1", port).abort()
+            self.assertEqual(cm.exception.status, 429, "the plain connection holds the third slot")
+        finally:
+            s.close()
+        deadline = time.monotonic() + 3
+        while True:
+            try:
+                c = self.ws(0)
+                break
+            except wsclient.HandshakeError as e:
+                self.assertEqual(e.status, 429)
+                self.assertLess(time.monotonic(), deadline, "slot not given back after the close")
+                time.sleep(0.05)
+        self.assertEqual(c.recv_json().get("type"), "welcome")
+
+
+class DemoTokenTest(StaticCase):
+    """demo.enabled = on with token auth."""
+    CLUSTER = dict(gateways=1, workers=1, extra_set={"auth.mode": "token", "demo.enabled": "on"})
+    ENV = {"GATECAST_AUTH_SECRET": SECRET}
+
+    def test_demo_files(self):
+        for path, name, ctype in [("/demo/", "index.html", "text/html; charset=utf-8"),
+                                  ("/demo/index.html", "index.html", "text/html; charset=utf-8"),
+                                  ("/demo/app.js", "app.js", "application/javascript; charset=utf-8"),
+                                  ("/demo/style.css", "style.css", "text/css; charset=utf-8")]:
+            with self.subTest(path=path):
+                st, h, body = self.get(path)
+                self.assertEqual(st, 200)
+                self.assertEqual(body, read_file(os.path.join(DEMO, name)))
+                self.assertEqual(h.get("content-type"), ctype)
+                self.assertIn("etag", h)
+        self.assertEqual(self.get("/gatecast.js")[2], read_file(LIB))
+        for path in ["/demo", "/"]:
+            st, h, _ = self.get(path)
+            self.assertEqual((st, h.get("location")), (301, "/demo/"), path)
+        self.assertEqual(self.get("/demo/nope.js")[0], 404)
+
+    def token_for(self, uid):
+        st, h, body = self.get("/demo/token?uid=" + quote(uid, safe=""))
+        self.assertEqual(st, 200, body)
+        self.assertEqual(h.get("content-type"), "application/json")
+        self.assertEqual(h.get("cache-control"), "no-store")
+        reply = json.loads(body)
+        self.assertEqual(set(reply), {"token", "uid"}, reply)
+        self.assertEqual(reply["uid"], uid)
+        return reply["token"]
+
+    def test_token_is_a_real_token_for_the_uid(self):
+        token = self.token_for("alice")
+        head, payload, sig = token.split(".")
+        want = hmac.new(SECRET.encode(), ("%s.%s" % (head, payload)).encode(), hashlib.sha256).digest()
+        self.assertEqual(b64u_decode(sig), want, "signed with auth.secret")
+        claims = json.loads(b64u_decode(payload))
+        self.assertEqual(claims["sub"], "alice")
+        self.assertEqual(claims["exp"] - claims["iat"], 3600)
+        self.assertLessEqual(abs(claims["iat"] - time.time()), 5)
+        self.assertEqual(claims["groups"], ["company:*"])
+
+        c = self.ws(0, query="token=" + token)
+        m = c.recv_json()
+        self.assertEqual((m.get("type"), m.get("ok"), m.get("uid")), ("login", True, "alice"), m)
+        c.send_json({"type": "join", "group": "company:7"})
+        self.assertEqual(c.recv_json(), {"type": "join", "ok": True, "group": "company:7"})
+        c.send_json({"type": "join", "group": "admins"})
+        self.assertEqual(c.recv_json().get("error"), "forbidden")
+
+        # In a login message too, and for a uid that needs escaping.
+        uid = "bob ü/42"
+        token = self.token_for(uid)
+        c2 = self.ws(0)
+        self.assertEqual(c2.recv_json().get("type"), "welcome")
+        c2.send_json({"type": "login", "token": token})
+        m = c2.recv_json()
+        self.assertEqual((m.get("type"), m.get("uid")), ("login", uid), m)
+
+    def test_bad_uids_get_400(self):
+        for q in ["", "?uid=", "?user=alice", "?uid=" + "x" * 129, "?uid=%ff", "?uid=a%00b",
+                  "?uid=%zz"]:
+            with self.subTest(query=q):
+                st, h, body = self.get("/demo/token" + q)
+                self.assertEqual(st, 400, body)
+                self.assertEqual(h.get("content-type"), "application/json")
+                self.assertEqual(json.loads(body).get("error"), "bad_request")
+        self.assertEqual(self.get("/demo/token?uid=" + "x" * 128)[0], 200, "128 bytes is the limit")
+
+    def test_head_on_token(self):
+        st, h, body, eof = raw_exchange(self.cluster.ws_port(0), plain("HEAD", "/demo/token?uid=a"))
+        self.assertEqual((st, body), (200, b""))
+        self.assertTrue(eof)
+
+    def test_gateway_warns_at_start(self):
+        log = self.cluster.gateways[0].log_text()
+        line = [l for l in log.splitlines() if "event=demo_enabled" in l]
+        self.assertTrue(line, "the gateway must warn that the demo hands out tokens")
+        self.assertIn("level=warn", line[0])
+        self.assertIn("any uid", line[0])
+        self.assertNotIn(SECRET, log)
+
+
+class DemoNoAuthTest(StaticCase):
+    """demo.enabled = on with auth.mode = none: no token to hand out."""
+    CLUSTER = dict(gateways=1, workers=1, extra_set={"demo.enabled": "on"})
+
+    def test_token_is_null(self):
+        st, h, body = self.get("/demo/token?uid=bob")
+        self.assertEqual(st, 200)
+        self.assertEqual(json.loads(body), {"token": None, "uid": "bob"})
+        self.assertEqual(self.get("/demo/")[0], 200)
+        log = self.cluster.gateways[0].log_text()
+        self.assertIn("event=demo_enabled", log)
+
+
+if __name__ == "__main__":
+    main(timeout=300)
