@@ -138,6 +138,7 @@
     demo.online = { count: m.count, connections: m.connections };
     $('online-count').textContent = m.count;
     $('online-conns').textContent = m.connections;
+    $('online-tabs').textContent = m.connections === 1 ? 'tab' : 'tabs';
     var o = $('online');
     o.hidden = false;
     o.classList.remove('flash');
@@ -208,7 +209,8 @@
         document.body.dataset.state = s;
       });
       gc.on('open', function (info) {
-        $('me-client').textContent = 'client ' + info.clientId.slice(-6) + (info.reconnect ? ' · reconnected' : '');
+        $('me-client').textContent = 'via ' + new URL(info.url).host + (t.token ? ' · token' : ' · uid, no token') +
+          (info.reconnect ? ' · reconnected' : '');
         notice('');
       });
       gc.on('close', function (c) {

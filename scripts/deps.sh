@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
 	gcc pkg-config cmake meson ninja-build
 	libevent-dev libnng-dev libmsgpack-dev libjansson-dev libmbedtls-dev
-	python3 netcat-openbsd valgrind iproute2 php-cli
+	python3 netcat-openbsd valgrind iproute2 php-cli chromium
 	openssl  # the TLS tests make their certificates with it
 )
 

@@ -274,28 +274,53 @@ test('demo page: badge, feed, online count in every tab; a killed gateway\'s tab
     for (const [n, p] of Object.entries(tabs)) await shot(p, `3-${n}-after-restart`);
   });
 
+  await step('the push form: its curl command works against the HTTP API', async () => {
+    await a2.selectOption('#push-form [name=to]', 'group');
+    await a2.fill('#push-form [name=title]', 'pushed');
+    await a2.fill('#push-form [name=content]', 'from the form\'s curl');
+    const curl = await text(a2, '#curl');
+    const m = /^curl -X POST localhost:2121(\/api\/send_to_group) \\\n {2}-d '(.*)'$/s.exec(curl);
+    assert.ok(m, 'curl command shape: ' + curl);
+    const body = m[2].replaceAll("'\\''", "'");
+    const r = await fetch(`http://127.0.0.1:${ctl.http_ports[0]}${m[1]}`, { method: 'POST', body });
+    assert.deepEqual(await r.json(), { ok: true, delivered: 3 });
+    for (const [n, p] of Object.entries(tabs)) await inFeed(p, n, "from the form's curl");
+    // The Push button: a same-origin /demo/push if the gateway has one, else
+    // the page says to run the command.
+    await a2.click('#push-form button');
+    await waitFor(a2, 'push result', () => document.getElementById('push-result').textContent !== '');
+    await shot(a2, '3-alice-2-push-form');
+  });
+
   await step('closing a tab lowers the count in the others', async () => {
     await b.close();
     for (const [n, p] of Object.entries({ 'alice-1': a1, 'alice-2': a2 })) await online(p, n, 1, 2);
   });
 
-  await step('the same file works as an ES module import', async () => {
-    const page = await ctx.newPage();
-    await page.route(`${origin}/esm-check.html`, (route) => route.fulfill({
-      contentType: 'text/html',
-      body: `<!doctype html><script type="module">
-        import '/gatecast.js';
-        const gc = new globalThis.Gatecast(null, { uid: 'esm', groups: ['company:7'] });
-        gc.on('message', (m) => { document.title = 'got ' + m.n; });
-        gc.on('open', (i) => { document.body.dataset.open = i.uid; });
-      </script>`,
-    }));
-    await page.goto(`${origin}/esm-check.html`);
-    await waitFor(page, 'esm open', () => document.body.dataset.open === 'esm');
-    await ctl.push(1, { type: 'send_to_uid', uid: 'esm', data: { n: 42 } });
-    await waitFor(page, 'esm message', () => document.title === 'got 42');
-    await page.close();
-  });
+  for (const [how, imp, expr] of [
+    ['import { Gatecast } from \'/gatecast.mjs\'', "import { Gatecast } from '/gatecast.mjs';", 'Gatecast'],
+    ['import \'/gatecast.js\' (by side effect)', "import '/gatecast.js';", 'globalThis.Gatecast'],
+  ]) {
+    await step('ES module: ' + how, async () => {
+      // A same-origin document of the gateway's in which nothing ran yet (the
+      // library's source shown as text), then an inline module script.
+      const page = await ctx.newPage();
+      await page.goto(`${origin}/gatecast.js`);
+      assert.equal(await page.evaluate(() => typeof window.Gatecast), 'undefined');
+      const uid = 'esm' + (imp.includes('mjs') ? 1 : 2);
+      await page.addScriptTag({
+        type: 'module',
+        content: `${imp}
+          const gc = new ${expr}(null, { uid: '${uid}', groups: ['company:7'] });
+          gc.on('message', (m) => { document.title = 'got ' + m.n; });
+          gc.on('open', (i) => { document.documentElement.dataset.open = i.uid; });`,
+      });
+      await waitFor(page, uid + ' open', (u) => document.documentElement.dataset.open === u, uid);
+      await ctl.push(1, { type: 'send_to_uid', uid, data: { n: 42 } });
+      await waitFor(page, uid + ' message', () => document.title === 'got 42');
+      await page.close();
+    });
+  }
 
   await step('the login form', async () => {
     const page = await ctx.newPage();
@@ -315,4 +340,37 @@ test('demo page: badge, feed, online count in every tab; a killed gateway\'s tab
   assert.deepEqual(consoleErrors, []);
   await ctx.close();
   assert.equal(await ctl.stop(), 0, 'cluster_ctl: a process died or a command failed');
+});
+
+test('token mode: the demo page logs in with a token from /demo/token', { timeout: 120000 }, async () => {
+  const secret = [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, '0')).join('');
+  const ctl = await startCluster(['gateways=1', 'workers=1', 'auth.mode=token', 'demo.enabled=on',
+    'gateway.presence_groups=company:*'], { GATECAST_AUTH_SECRET: secret });
+  clusters.push(ctl);
+  const origin = `http://127.0.0.1:${ctl.ws_ports[0]}`;
+  const tok = await (await fetch(`${origin}/demo/token?uid=erin`)).json();
+  assert.equal(tok.uid, 'erin');
+  assert.match(tok.token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
+  // Without a token, ?uid= is refused (HTTP 401 before the upgrade).
+  const ctx = await launch();
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const sent = [];
+  page.on('websocket', (ws) => {
+    assert.doesNotMatch(ws.url(), /token=|uid=/); // the token travels in the login message
+    ws.on('framesent', (f) => sent.push(String(f.payload)));
+  });
+  await page.goto(`${origin}/demo/?uid=erin&company=9`);
+  await isOpen(page, 'erin');
+  await online(page, 'erin', 1, 1);
+  assert.ok(sent.some((f) => JSON.parse(f).type === 'login' && JSON.parse(f).token), 'a login message with the token');
+  await ctl.push(0, { type: 'send_to_uid', uid: 'erin', data: newMsg('Signed', 'token mode works') });
+  await badge(page, 'erin', 1);
+  await ctl.push(0, { type: 'send_to_group', group: 'company:9', data: activity('frank', 'uploaded', 'Q3.pdf') });
+  await inFeed(page, 'erin', 'Q3.pdf');
+  await page.screenshot({ path: join(SHOTS, '4-token-mode.png'), animations: 'disabled' });
+  assert.deepEqual(errors, []);
+  await ctx.close();
+  assert.equal(await ctl.stop(), 0);
 });
