@@ -110,7 +110,7 @@ now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void
+static __attribute__((format(printf, 1, 2))) void
 say(const char *fmt, ...)
 {
 	va_list ap;
@@ -120,7 +120,7 @@ say(const char *fmt, ...)
 	fflush(stderr);
 }
 
-static _Noreturn void
+static _Noreturn __attribute__((format(printf, 1, 2))) void
 die(const char *fmt, ...)
 {
 	va_list ap;
