@@ -112,7 +112,7 @@ start_nchan() {
 	for _ in $(seq 50); do [ -s $RUN/nchan/nginx.pid ] && break; sleep 0.1; done
 	SERVER_PID=$(cat $RUN/nchan/nginx.pid)
 	WS=127.0.0.1:17274 PUSH=127.0.0.1:18808
-	SUB=(--login none --path '/sub/%u') SUBALL=(--login none --path '/suball/%u')
+	SUB=(--login none --path '/sub/%u') SUBALL=(--login none --path '/sub/all')
 	PUB=(--publish nchan --pub-path '/pub/%u')
 }
 stop_nchan() {
