@@ -22,7 +22,7 @@ struct prog {
 	const char *role;
 	int argc;    /* the command line, kept for SIGHUP's re-read */
 	char **argv;
-	struct event *sigs[4];
+	struct event *sigs[4]; /* SIGINT, SIGTERM, SIGHUP, the heap trim timer */
 };
 
 /* Parses argv (extra non-config arguments are an error unless the program
