@@ -342,10 +342,10 @@ test('demo page: badge, feed, online count in every tab; a killed gateway\'s tab
   assert.equal(await ctl.stop(), 0, 'cluster_ctl: a process died or a command failed');
 });
 
-test('token mode: the demo page logs in with a token from /demo/token', { timeout: 120000 }, async () => {
+test('token mode: the demo page logs in with a token from /demo/token; 4008 stops a tab', { timeout: 120000 }, async () => {
   const secret = [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, '0')).join('');
   const ctl = await startCluster(['gateways=1', 'workers=1', 'auth.mode=token', 'demo.enabled=on',
-    'gateway.presence_groups=company:*'], { GATECAST_AUTH_SECRET: secret });
+    'gateway.presence_groups=company:*', 'gateway.max_connections_per_uid=1'], { GATECAST_AUTH_SECRET: secret });
   clusters.push(ctl);
   const origin = `http://127.0.0.1:${ctl.ws_ports[0]}`;
   const tok = await (await fetch(`${origin}/demo/token?uid=erin`)).json();
@@ -370,6 +370,21 @@ test('token mode: the demo page logs in with a token from /demo/token', { timeou
   await ctl.push(0, { type: 'send_to_group', group: 'company:9', data: activity('frank', 'uploaded', 'Q3.pdf') });
   await inFeed(page, 'erin', 'Q3.pdf');
   await page.screenshot({ path: join(SHOTS, '4-token-mode.png'), animations: 'disabled' });
+
+  // A second tab of erin goes over gateway.max_connections_per_uid = 1: the
+  // server closes the older tab with 4008, and that tab stays closed (coming
+  // back would close the other) until the user asks.
+  const page2 = await ctx.newPage();
+  await page2.goto(`${origin}/demo/?uid=erin&company=9`);
+  await isOpen(page2, 'erin tab 2');
+  await waitFor(page, 'erin tab 1 closed by 4008', () => document.body.dataset.state === 'closed');
+  assert.match(await text(page, '#notice'), /too many tabs.*4008/);
+  await page.waitForTimeout(2000);
+  assert.equal(await page.evaluate(() => document.body.dataset.state), 'closed');
+  await page.screenshot({ path: join(SHOTS, '4-token-mode-4008.png'), animations: 'disabled' });
+  await page.click('#notice button'); // Reconnect: now tab 2 is the older one
+  await isOpen(page, 'erin tab 1 again');
+  await waitFor(page2, 'erin tab 2 closed by 4008', () => document.body.dataset.state === 'closed');
   assert.deepEqual(errors, []);
   await ctx.close();
   assert.equal(await ctl.stop(), 0);
