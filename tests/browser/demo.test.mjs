@@ -32,6 +32,10 @@ function skip(why) {
 }
 
 // ------------------------------------------------------------- preflight
+if (Number(process.versions.node.split('.')[0]) < 20) {
+  skip(`Node ${process.versions.node}: playwright-core needs Node 20 or later ` +
+       '(Debian 12 ships 18; install Node 20 or later to run it)');
+}
 if (!existsSync(CHROMIUM)) {
   skip(`no Chromium at ${CHROMIUM}: apt-get install chromium (scripts/deps.sh does), or set CHROMIUM`);
 }
