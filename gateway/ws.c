@@ -62,6 +62,7 @@ struct ws_conn {
 	bool want_write, dirty, opened;
 	bool close_sent, close_received, failing;
 	bool plain, wr_shut;         /* a plain HTTP request; our side shut down */
+	bool peer_eof;               /* plain: the peer shut its side, read no more */
 	uint16_t close_code;         /* received; 0 when the close had no code */
 	struct buf *head;            /* request head; freed after the upgrade */
 	struct ws_parser parser;
@@ -275,15 +276,23 @@ ws_received_code(const struct ws_conn *c)
 /* ---- output ------------------------------------------------------------- */
 
 static void
+ws_arm(struct ws_conn *c)
+{
+	short what = (short)((c->peer_eof ? 0 : EV_READ) | (c->want_write ? EV_WRITE : 0));
+	event_del(&c->ev);
+	if (what == 0)
+		return;
+	event_assign(&c->ev, c->srv->base, c->fd, what | EV_PERSIST, ws_on_io, c);
+	event_add(&c->ev, NULL);
+}
+
+static void
 ws_set_events(struct ws_conn *c, bool want_write)
 {
 	if (c->want_write == want_write || c->state == S_DEAD)
 		return;
 	c->want_write = want_write;
-	event_del(&c->ev);
-	event_assign(&c->ev, c->srv->base, c->fd, EV_READ | EV_PERSIST | (want_write ? EV_WRITE : 0),
-		ws_on_io, c);
-	event_add(&c->ev, NULL);
+	ws_arm(c);
 }
 
 static void
@@ -302,8 +311,9 @@ ws_check_closed(struct ws_conn *c)
 	if (ring_len(&c->outq) > 0 || !c->close_sent)
 		return;
 	if (c->plain) {
-		/* The response is out: tell the peer, then wait for its EOF. */
-		if (!c->wr_shut && shutdown(c->fd, SHUT_WR) != 0)
+		/* The response is out: tell the peer, then wait for its EOF
+		 * (unless it came already). */
+		if (c->peer_eof || (!c->wr_shut && shutdown(c->fd, SHUT_WR) != 0))
 			ws_kill(c, WS_CLOSE_ABNORMAL);
 		c->wr_shut = true;
 		return;
@@ -504,6 +514,13 @@ ws_read_frames(struct ws_conn *c)
 			continue;
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
+		if (r == 0 && c->plain && ring_len(&c->outq) > 0) {
+			/* A half-close after the request: the answer still goes
+			 * out, then the connection ends (ws_check_closed). */
+			c->peer_eof = true;
+			ws_arm(c);
+			return;
+		}
 		ws_kill(c, ws_received_code(c)); /* EOF or reset */
 		return;
 	}
@@ -541,6 +558,7 @@ ws_read_head(struct ws_conn *c)
 {
 	struct ws_server *s = c->srv;
 	struct buf *h = c->head;
+	bool eof = false;
 	buf_reserve(h, WS_MAX_HEAD + 1 - h->len);
 	for (;;) {
 		size_t room = WS_MAX_HEAD + 1 - h->len;
@@ -556,18 +574,32 @@ ws_read_head(struct ws_conn *c)
 			continue;
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
+		if (r == 0 && h->len > 0) {
+			eof = true; /* a plain request may be followed by a half-close */
+			break;
+		}
 		ws_kill(c, WS_CLOSE_ABNORMAL); /* EOF or error before the upgrade */
 		return;
 	}
 	h->p[h->len] = '\0';
 	struct http_upgrade req;
 	int rc = http_upgrade_parse(h->p, h->len, WS_MAX_HEAD, &req);
-	if (rc == -EAGAIN)
-		return;
 	if (rc == HTTP_UPGRADE_PLAIN) {
 		ws_respond(c, &req);
+		if (eof && c->state != S_DEAD) {
+			c->peer_eof = true;
+			ws_arm(c);
+		}
 		return;
 	}
+	if (eof) {
+		/* Nobody waits for an upgrade, or for the rest of a head, after
+		 * hanging up (RFC 6455 §4.1: the client keeps its side open). */
+		ws_kill(c, WS_CLOSE_ABNORMAL);
+		return;
+	}
+	if (rc == -EAGAIN)
+		return;
 	if (rc != 0) {
 		ws_refuse(c, rc > 0 ? rc : 400);
 		return;

@@ -165,6 +165,26 @@ class LibraryTest(StaticCase):
         self.assertEqual(body, b"", "HEAD must not send the body")
         self.assertTrue(eof, "the server ends the connection after its answer")
 
+    def test_half_close_after_the_request_still_gets_the_answer(self):
+        """A client that shuts its side after the request (nc -N, some
+        scripts) gets the whole answer, then the close."""
+        s = socket.create_connection(("127.0.0.1", self.cluster.ws_port(0)), timeout=5)
+        try:
+            s.sendall(plain("GET", "/gatecast.js"))
+            s.shutdown(socket.SHUT_WR)
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            s.close()
+        head, body = data.split(b"\r\n\r\n", 1)
+        self.assertTrue(head.startswith(b"HTTP/1.1 200 "), head[:100])
+        self.assertEqual(body, read_file(LIB))
+        self.assertEqual(self.wait_connections(0, 3), 0, "the connection ends once the answer is out")
+
     def test_if_none_match_is_304(self):
         etag = self.get("/gatecast.js")[1]["etag"]
         st, h, body = self.get("/gatecast.js", {"If-None-Match": etag})
