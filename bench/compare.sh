@@ -10,6 +10,7 @@
 #   bench/compare.sh --runs 1       # one run of each measurement
 #   bench/compare.sh --quick        # small and short: checks the script
 #   bench/compare.sh --only gatecast
+#   GC_GATEWAYS=1 GC_WORKERS=1 bench/compare.sh   # another gatecast layout (default 2 + 2)
 #
 # Results: one JSON line per gcload run in $OUT/results.jsonl (default
 # build-bench/compare-<time>/), the table on stdout, and the load average
@@ -29,7 +30,7 @@ while [ $# -gt 0 ]; do
 	--quick) QUICK=1; RUNS=1; shift ;;
 	--only) ONLY=${2//,/ }; shift 2 ;;
 	--no-extra) EXTRA=0; shift ;;
-	-h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
 	*) echo "compare.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -81,8 +82,8 @@ build() {
 # --- the servers ---------------------------------------------------------
 # Each start_* sets SERVER_PID (whose process tree is the server), WS, PUSH,
 # and the gcload options that differ between servers.
-GC_GATEWAYS=2
-GC_WORKERS=2
+GC_GATEWAYS=${GC_GATEWAYS:-2}
+GC_WORKERS=${GC_WORKERS:-2}
 gc_args() {
 	echo --set auth.mode=none --set gateway.count=$GC_GATEWAYS --set worker.count=$GC_WORKERS \
 		--set cluster.run_dir=$RUN/gatecast \
@@ -201,11 +202,12 @@ main() {
 		# 4 load processes keep each well under it.
 		local n40=40000
 		[ "$QUICK" = 1 ] && n40=4000
+		local gw=$GC_GATEWAYS
 		GC_GATEWAYS=4
 		measure gatecast idle_40k idle -n $n40 --base $n10 --procs 4 --settle 5
-		GC_GATEWAYS=2
+		GC_GATEWAYS=$gw
 		# The highest rate at 10,000 clients with p99 < 5 ms and nothing lost.
-		for r in 2000 5000 10000 15000 20000 30000 40000 60000 80000 100000; do
+		for r in 1000 2000 3000 4000 5000 7500 10000 15000 20000 30000 40000 60000 80000 100000; do
 			measure gatecast "rate_$r" unicast -n $n10 -r $r -t 5
 			python3 bench/table.py --passes-rate "rate_$r" <"$OUT/results.jsonl" || break
 		done

@@ -43,13 +43,17 @@ def fmt(v, unit):
     if unit == "B":
         return "%.0f B" % v
     if unit == "µs":
+        if v >= 1e6:
+            return "%.1f s" % (v / 1e6)
+        if v >= 1e4:
+            return "%.1f ms" % (v / 1e3)
         return "%.0f µs" % v
     if unit == "s":
         return "%.3f s" % v
     if v >= 1e6:
         return "%.2f M%s" % (v / 1e6, unit)
     if v >= 1e3:
-        return "%.0f k%s" % (v / 1e3, unit)
+        return "%.1f k%s" % (v / 1e3, unit)
     return "%.0f %s" % (v, unit)
 
 
