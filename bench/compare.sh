@@ -147,8 +147,37 @@ stop_all() {
 trap stop_all EXIT
 
 # --- one measurement -----------------------------------------------------
+# CPU seconds (user + system) of pid and all its descendants.
+tree_cpu() {
+	python3 - "$1" <<'PY'
+import os, sys
+hz = os.sysconf("SC_CLK_TCK")
+stats = {}
+for d in os.listdir("/proc"):
+    if d.isdigit():
+        try:
+            s = open("/proc/%s/stat" % d).read()
+        except OSError:
+            continue
+        f = s[s.rfind(")") + 2:].split()
+        stats[int(d)] = (int(f[1]), int(f[11]) + int(f[12]))
+todo, total = [int(sys.argv[1])], 0
+while todo:
+    p = todo.pop()
+    total += stats.get(p, (0, 0))[1]
+    todo += [c for c, (pp, _) in stats.items() if pp == p]
+print(total / hz)
+PY
+}
+# CPU seconds the whole machine has spent in processes since boot (user,
+# nice, system; interrupts and softirqs, where loopback traffic is handled,
+# belong to no process and are left out).
+machine_cpu() { awk -v hz="$(getconf CLK_TCK)" '/^cpu /{print ($2+$3+$4)/hz}' /proc/stat; }
+
 # measure SERVER NAME SCENARIO [gcload options]: a fresh server, one gcload
 # run, its JSON line (with "server" and "name" added) into results.jsonl.
+# "other_cpu_s" is the CPU the machine spent during the run on anything
+# but the server and gcload: other people's work that disturbed it.
 measure() {
 	local server=$1 name=$2 scenario=$3
 	shift 3
@@ -157,20 +186,32 @@ measure() {
 	sleep 1
 	local sub=("${SUB[@]}")
 	[ "$scenario" = broadcast ] && sub=("${SUBALL[@]}")
-	local line
+	local line rc tm m0 m1 s0 s1 wall0 wall1
+	m0=$(machine_cpu) s0=$(tree_cpu "$SERVER_PID") wall0=$(date +%s.%N)
 	set +e
-	line=$("$GCLOAD" "$scenario" --server "$WS" --push "$PUSH" "${sub[@]}" "${PUB[@]}" \
-		--pid "$SERVER_PID" --label "$server/$name" "$@" 2>>"$OUT/gcload.log")
-	local rc=$?
+	tm=$( { TIMEFORMAT='%U %S'; time "$GCLOAD" "$scenario" --server "$WS" --push "$PUSH" \
+		"${sub[@]}" "${PUB[@]}" --pid "$SERVER_PID" --label "$server/$name" "$@" \
+		>"$OUT/line" 2>>"$OUT/gcload.log"; } 2>&1)
+	rc=$?
 	set -e
+	m1=$(machine_cpu) s1=$(tree_cpu "$SERVER_PID") wall1=$(date +%s.%N)
+	line=$(cat "$OUT/line")
 	"stop_$server"
 	NODE_UP=
 	if [ -z "$line" ]; then
 		say "$server $name: gcload failed (rc $rc), see $OUT/gcload.log"
 		return 0
 	fi
-	echo "${line%\}},\"server\":\"$server\",\"name\":\"$name\",\"rc\":$rc}" >>"$OUT/results.jsonl"
-	say "$server $name: $(python3 bench/table.py --brief <<<"${line%\}},\"server\":\"$server\",\"name\":\"$name\"}")"
+	local other
+	other=$(awk -v a="$m0" -v b="$m1" -v s0="$s0" -v s1="$s1" -v t="$tm" \
+		'BEGIN { split(t, g, " "); o = (b - a) - (s1 - s0) - g[1] - g[2]; if (o < 0) o = 0; printf "%.2f", o }')
+	line="${line%\}},\"server\":\"$server\",\"name\":\"$name\",\"rc\":$rc"
+	line="$line,\"wall_s\":$(awk -v a="$wall0" -v b="$wall1" 'BEGIN{printf "%.1f", b - a}')"
+	line="$line,\"server_cpu_s\":$(awk -v a="$s0" -v b="$s1" 'BEGIN{printf "%.2f", b - a}')"
+	line="$line,\"gcload_cpu_s\":$(awk -v t="$tm" 'BEGIN{split(t, g, " "); printf "%.2f", g[1] + g[2]}')"
+	line="$line,\"other_cpu_s\":$other,\"loadavg\":\"$(loadavg)\"}"
+	echo "$line" >>"$OUT/results.jsonl"
+	say "$server $name: $(python3 bench/table.py --brief <<<"$line") (other CPU ${other} s)"
 }
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }

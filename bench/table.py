@@ -141,6 +141,12 @@ def main():
         print()
         for j in bad:
             print("* not clean: %s %s: %s" % (j["server"], j["name"], ", ".join(problems(j))))
+    disturbed = [j for j in res if j.get("other_cpu_s", 0) > max(0.5, 0.05 * j.get("wall_s", 0))]
+    if disturbed:
+        print()
+        for j in disturbed:
+            print("* disturbed: %s %s: other work took %.1f s of CPU during its %.0f s" % (
+                j["server"], j["name"], j["other_cpu_s"], j["wall_s"]))
     for m in meta:
         print("* %s: load average %s%s" % (m["meta"], m["loadavg"],
                                            (", %s" % m["gatecast"]) if "gatecast" in m else ""))
