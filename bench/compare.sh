@@ -222,7 +222,7 @@ main() {
 	mkdir -p "$OUT" "$RUN"
 	rm -rf "${RUN:?}/gatecast"
 	say "results in $OUT; load average before: $(loadavg)"
-	echo "{\"meta\":\"start\",\"loadavg\":\"$(loadavg)\",\"nproc\":$(nproc),\"date\":\"$(date -Is)\",\"commit\":\"$(git rev-parse --short HEAD 2>/dev/null)\",\"gatecast\":\"$GC_GATEWAYS gateways, $GC_WORKERS workers\"}" >>"$OUT/results.jsonl"
+	echo "{\"meta\":\"start\",\"loadavg\":\"$(loadavg)\",\"nproc\":$(nproc),\"date\":\"$(date -Is)\",\"commit\":\"$(git rev-parse --short HEAD 2>/dev/null)\",\"dirty\":$(git status --porcelain --untracked-files=no 2>/dev/null | grep -c . || true),\"gatecast\":\"$GC_GATEWAYS gateways, $GC_WORKERS workers\"}" >>"$OUT/results.jsonl"
 
 	local n1=1000 n10=10000 t=10 k=100
 	[ "$QUICK" = 1 ] && n1=200 n10=1000 t=2 k=10

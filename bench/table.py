@@ -148,8 +148,12 @@ def main():
             print("* disturbed: %s %s: other work took %.1f s of CPU during its %.0f s" % (
                 j["server"], j["name"], j["other_cpu_s"], j["wall_s"]))
     for m in meta:
-        print("* %s: load average %s%s" % (m["meta"], m["loadavg"],
-                                           (", %s" % m["gatecast"]) if "gatecast" in m else ""))
+        extra = ""
+        if "gatecast" in m:
+            extra = ", gatecast %s, commit %s%s" % (
+                m["gatecast"], m.get("commit", "?"),
+                " with %d files changed" % m["dirty"] if m.get("dirty") else "")
+        print("* %s %s: load average %s%s" % (m["meta"], m.get("date", ""), m["loadavg"], extra))
     return 0
 
 
