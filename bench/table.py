@@ -8,6 +8,8 @@ table — the comparison table from bench/compare.sh's results.jsonl (stdin).
   table.py --brief < one-line        one line of text for one gcload result
   table.py --passes-rate NAME < ...  exit 0 when the last unicast run NAME had
                                      p99 < 5 ms, nothing lost and the rate met
+  table.py --disturbed < one-line    exit 0 when other work took a share of the
+                                     CPU during that run (see DISTURBED)
 
 Standard library only.
 """
@@ -35,6 +37,11 @@ def problems(j):
         if j.get(key):
             out.append("%s %s" % (key, j[key]))
     return out
+
+
+def disturbed(j):
+    """Other work took over 0.5 s of CPU and over 5 % of the run's wall time."""
+    return j.get("other_cpu_s", 0) > max(0.5, 0.05 * j.get("wall_s", 0))
 
 
 def fmt(v, unit):
@@ -79,8 +86,10 @@ def main():
     if args[:1] == ["--brief"]:
         print(brief(lines[-1]))
         return 0
+    if args[:1] == ["--disturbed"]:
+        return 0 if disturbed(lines[-1]) else 1
     if args[:1] == ["--passes-rate"]:
-        runs = [j for j in lines if j.get("name") == args[1]]
+        runs = [j for j in lines if j.get("name") == args[1] and not j.get("retried")]
         if not runs:
             return 1
         j = runs[-1]
@@ -89,7 +98,8 @@ def main():
         return 0 if ok else 1
 
     meta = [j for j in lines if "meta" in j]
-    res = [j for j in lines if "meta" not in j]
+    retried = [j for j in lines if j.get("retried")]
+    res = [j for j in lines if "meta" not in j and not j.get("retried")]
     by = {}
     for j in res:
         by.setdefault((j["server"], j["name"]), []).append(j)
@@ -141,10 +151,13 @@ def main():
         print()
         for j in bad:
             print("* not clean: %s %s: %s" % (j["server"], j["name"], ", ".join(problems(j))))
-    disturbed = [j for j in res if j.get("other_cpu_s", 0) > max(0.5, 0.05 * j.get("wall_s", 0))]
-    if disturbed:
+    if retried:
         print()
-        for j in disturbed:
+        print("* %d runs disturbed by other work were taken again and are left out" % len(retried))
+    still = [j for j in res if disturbed(j)]
+    if still:
+        print()
+        for j in still:
             print("* disturbed: %s %s: other work took %.1f s of CPU during its %.0f s" % (
                 j["server"], j["name"], j["other_cpu_s"], j["wall_s"]))
     for m in meta:
