@@ -233,7 +233,11 @@
   }
 
   // ------------------------------------------------------------- push
-  var pushEndpoint = true; // a same-origin POST /demo/push, if the server has one
+  // The Push button posts the command to the gateway's own POST /demo/push
+  // (demo.enabled; same origin, so no CORS), which runs it like the HTTP API
+  // would. A gateway without it answers 404/405 in plain text: then the page
+  // shows the curl command to run on the server instead.
+  var pushEndpoint = true;
   function pushCommand() {
     var f = $('push-form');
     var to = f.to.value;
@@ -265,16 +269,20 @@
       out.textContent = 'Run the command above on the server.';
       return;
     }
+    out.textContent = 'pushing…';
     fetch('/demo/push', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(cmd) })
       .then(function (r) {
         var json = /json/.test(r.headers.get('Content-Type') || '');
-        if (!r.ok && !json) {
+        if (!json && (r.status === 404 || r.status === 405)) {
           pushEndpoint = false;
           $('push-how').textContent = 'This gateway has no /demo/push; push from the server, for example:';
           out.textContent = 'Run the command above on the server.';
           return;
         }
-        return r.text().then(function (t) { out.textContent = t; });
+        return r.text().then(function (t) {
+          out.textContent = (r.ok ? '' : 'HTTP ' + r.status + ': ') + t.trim();
+          out.dataset.status = r.status;
+        });
       })
       .catch(function (e) { out.textContent = String(e); });
   });

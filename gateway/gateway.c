@@ -6,7 +6,9 @@
  * push port.
  *
  * Also here: plain HTTP requests on the WebSocket port (the compiled-in
- * files, assets.h, and the demo's token endpoint), and the changes of
+ * files, assets.h, and the demo's endpoints, demo.h: its token, and its
+ * POST /demo/push, which waits for its push in the push port's ring like
+ * an HTTP API request), and the changes of
  * watched groups (presence_watch.h), each sent as an EVENT_PRESENCE to the
  * worker that owns the group — the same worker from every gateway, by
  * rendezvous hash of the group's name. When that owner may have lost what
@@ -36,6 +38,7 @@
 #include "gateway/assets.h"
 #include "gateway/client.h"
 #include "gateway/conn_index.h"
+#include "gateway/demo.h"
 #include "gateway/exec.h"
 #include "gateway/frame.h"
 #include "gateway/guard.h"
@@ -51,10 +54,6 @@
 #define GW_SWEEP_MS 100
 #define GW_STOP_GRACE_MS 3000
 #define GW_OUTLINK_QUEUE 65536
-/* The demo's tokens (/demo/token): an hour, and the groups the demo page
- * joins by itself. */
-#define GW_DEMO_TOKEN_TTL 3600
-#define GW_DEMO_TOKEN_GROUP "company:*"
 
 enum gw_wait_kind { WAIT_REQUEST, WAIT_MESSAGE, WAIT_OTHER, WAIT_PRESENCE };
 
@@ -76,6 +75,7 @@ struct gateway {
 	struct member *member;
 	struct peers *workers;
 	struct ws_server *ws;
+	struct ws_ops ws_ops;               /* gw_ws_ops, and on_post with the demo */
 	struct push_port *push;
 	struct conn_index *ix;
 	struct exec_ctx exec;
@@ -488,50 +488,27 @@ gw_on_close(void *arg, struct ws_conn *c, uint16_t code)
 
 /* ---- plain HTTP on the WebSocket port --------------------------------------- */
 
-static void
-gw_json_reply(struct buf *out, int status, json_t *o, bool body)
-{
-	char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	buf_reset(out);
-	assets_reply(out, status, "application/json", "no-store", NULL, text, strlen(text), body);
-	free(text);
-	json_decref(o);
-}
+/* What a plain request holds while it lives (ws_user). */
+struct gw_plain {
+	uint64_t ip;   /* the guard_client_ip key of the IP slot it holds */
+	uint64_t push; /* POST /demo/push: the push_port request it waits for, or 0 */
+};
 
-/* GET /demo/token?uid=U (demo.enabled = on only): a token for any uid —
- * {"token":"<JWT>","uid":"U"}, or "token":null with auth.mode = none. The
- * token lasts GW_DEMO_TOKEN_TTL and may join GW_DEMO_TOKEN_GROUP. This is
- * what makes the demo unfit for production (SECURITY.md). */
-static void
-gw_demo_token(struct gateway *gw, const struct http_upgrade *req, struct buf *out)
+/* Takes one of the request's IP slots, as a WebSocket would: NULL when the
+ * IP has none left. */
+static struct gw_plain *
+gw_plain_new(struct gateway *gw, struct ws_conn *c, struct http_span forwarded_for)
 {
-	bool body = req->method.n == 3; /* GET, not HEAD */
-	char uid[JWT_MAX_SUB + 1];
-	int n = http_query_param(req->query, "uid", uid, sizeof uid);
-	size_t max = gw->cfg->gateway_max_uid_len < JWT_MAX_SUB ? gw->cfg->gateway_max_uid_len
-								 : JWT_MAX_SUB;
-	json_t *o = NULL;
-	if (n > 0 && (size_t)n <= max && strlen(uid) == (size_t)n) {
-		if (gw->exec.token_mode) {
-			static const char *const groups[] = {GW_DEMO_TOKEN_GROUP};
-			int64_t now = (int64_t)(clock_wall_ms() / 1000);
-			char *token = jwt_sign(gw->cfg->auth_secret, uid, now, now + GW_DEMO_TOKEN_TTL,
-				groups, 1);
-			if (token != NULL)
-				o = json_pack("{s:s, s:s}", "token", token, "uid", uid);
-			free(token);
-		} else {
-			o = json_pack("{s:n, s:s}", "token", "uid", uid);
-		}
+	char ip[64];
+	uint64_t key = guard_client_ip(gw->guard, ws_peer_ip(c, ip, sizeof ip), forwarded_for);
+	if (!guard_ip_acquire(gw->guard, key)) {
+		gw->refused_ip++;
+		return NULL;
 	}
-	if (o == NULL) {
-		char msg[128];
-		snprintf(msg, sizeof msg, "?uid= must be 1 to %zu bytes of UTF-8", max);
-		gw_json_reply(out, 400, json_pack("{s:s, s:s}", "error", "bad_request", "message", msg),
-			body);
-		return;
-	}
-	gw_json_reply(out, 200, o, body);
+	struct gw_plain *p = xcalloc(1, sizeof *p);
+	p->ip = key;
+	ws_set_user(c, p);
+	return p;
 }
 
 /* A plain request (ws.h): it holds one of its IP's slots while it lives, as
@@ -540,29 +517,79 @@ static int
 gw_on_request(void *arg, struct ws_conn *c, const struct http_upgrade *req, struct buf *out)
 {
 	struct gateway *gw = arg;
-	char ip[64];
-	uint64_t key = guard_client_ip(gw->guard, ws_peer_ip(c, ip, sizeof ip), req->forwarded_for);
-	if (!guard_ip_acquire(gw->guard, key)) {
-		gw->refused_ip++;
+	if (gw_plain_new(gw, c, req->forwarded_for) == NULL)
 		return 429;
-	}
-	uint64_t *slot = xmalloc(sizeof *slot);
-	*slot = key;
-	ws_set_user(c, slot);
 	if (gw->demo && req->path.n == 11 && memcmp(req->path.p, "/demo/token", 11) == 0)
-		gw_demo_token(gw, req, out);
+		demo_token(gw->cfg, gw->exec.token_mode, req, out);
+	else if (gw->demo && req->path.n == 10 && memcmp(req->path.p, "/demo/push", 10) == 0)
+		assets_reply(out, 405, "text/plain; charset=utf-8", NULL, "Allow: POST\r\n",
+			"use POST\n", 9, req->method.n == 3);
 	else
 		assets_respond(req, gw->demo, out);
 	return 0;
+}
+
+/* The push of a POST /demo/push is answered (push_done_fn; arg is the
+ * connection, which waits for it: gw_on_request_end cancels first). */
+static void
+gw_demo_push_done(void *arg, const char *line, size_t len)
+{
+	struct ws_conn *c = arg;
+	struct gw_plain *p = ws_user(c);
+	struct buf out = BUF_INIT;
+	p->push = 0;
+	demo_push_reply(&out, line, len);
+	ws_answer(c, out.p, out.len);
+	buf_fini(&out);
+}
+
+/* A POST (only with demo.enabled = on): /demo/push takes an IP slot like
+ * any plain request, must pass gateway.allowed_origins like an upgrade and
+ * be JSON, and its command (demo_push_filter) goes to the cluster through
+ * the push port's ring, as the HTTP API's do. The answer comes when the
+ * push is answered (gw_demo_push_done), or the connection ends first
+ * (handshake_timeout, the peer) and cancels it. */
+static int
+gw_on_post(void *arg, struct ws_conn *c, const struct ws_post *req, struct buf *out)
+{
+	struct gateway *gw = arg;
+	static const char full[] = "{\"ok\":false,\"error\":\"too_many_connections\","
+				   "\"message\":\"gateway.max_connections_per_ip reached\"}";
+	static const char origin[] = "{\"ok\":false,\"error\":\"forbidden\","
+				     "\"message\":\"Origin is not in gateway.allowed_origins\"}";
+	if (!demo_push_path(req))
+		return 405;
+	struct gw_plain *p = gw_plain_new(gw, c, req->forwarded_for);
+	if (p == NULL) {
+		demo_reply(out, 429, full, sizeof full - 1);
+		return 0;
+	}
+	if (!guard_origin_ok(gw->guard, req->origin)) {
+		gw->refused_origin++;
+		demo_reply(out, 403, origin, sizeof origin - 1);
+		return 0;
+	}
+	if (demo_push_check(req, out) != 0)
+		return 0;
+	struct buf now = BUF_INIT;
+	p->push = push_port_submit(gw->push, req->body, req->body_len, demo_push_filter,
+		gw_demo_push_done, c, &now);
+	if (p->push == 0)
+		demo_push_reply(out, now.p, now.len);
+	buf_fini(&now);
+	return p->push != 0 ? WS_PENDING : 0;
 }
 
 static void
 gw_on_request_end(void *arg, struct ws_conn *c)
 {
 	struct gateway *gw = arg;
-	uint64_t *slot = ws_user(c);
-	guard_ip_release(gw->guard, *slot);
-	free(slot);
+	struct gw_plain *p = ws_user(c);
+	if (p == NULL)
+		return; /* refused before it took a slot */
+	push_port_cancel(gw->push, p->push);
+	guard_ip_release(gw->guard, p->ip);
+	free(p);
 	ws_set_user(c, NULL);
 }
 
@@ -985,7 +1012,10 @@ gateway_new(struct event_base *base, const struct config *c)
 	}
 	gw->workers = peers_new(base, prog_cluster(), ROLE_WORKER, GW_OUTLINK_QUEUE, gw_on_peer,
 		gw);
-	gw->ws = ws_server_new(base, c, wfd, &gw_ws_ops, gw);
+	gw->ws_ops = gw_ws_ops;
+	if (gw->demo)
+		gw->ws_ops.on_post = gw_on_post;
+	gw->ws = ws_server_new(base, c, wfd, &gw->ws_ops, gw);
 	wfd = -1;
 	gw->push = push_port_new(base, c, pfd, gw_submit, gw);
 	pfd = -1;
@@ -1005,9 +1035,10 @@ gateway_new(struct event_base *base, const struct config *c)
 	if (gw->demo)
 		log_warn("demo_enabled", "token=%s why=\"%s\"",
 			gw->exec.token_mode ? "any_uid" : "none",
-			gw->exec.token_mode ? "anyone can get a token for any uid at /demo/token - never "
-					      "in production"
-					    : "the demo page is served at /demo/");
+			gw->exec.token_mode ? "anyone can get a token for any uid at /demo/token and push "
+					      "at /demo/push - never in production"
+					    : "the demo page is served at /demo/, and anyone can push at "
+					      "/demo/push");
 	log_info("ready", "id=%016llx ws=%s push=%s http=%s inbox=%s", (unsigned long long)gw->id,
 		c->gateway_ws_listen, c->gateway_push_listen,
 		c->http_listen[0] != '\0' ? c->http_listen : "off", gw->inbox_url);

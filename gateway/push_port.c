@@ -6,7 +6,11 @@
  * to expire and the ring never fragments). Each connection keeps the FIFO of
  * its requests in arrival order; a reply is written only when every earlier
  * request of that connection has been written, which is what keeps replies in
- * request order while workers answer in any order.
+ * request order while workers answer in any order. A request of
+ * push_port_submit has no connection: its slot names a callback instead.
+ * Either consumer is detached by clearing it (a connection killed,
+ * push_port_cancel), and a slot without one frees itself when answered, so
+ * a late reply never reaches a consumer that is gone.
  *
  * This file is the port itself: listening, the ring, connection lifetime and
  * I/O, and the JSON-lines framing. The HTTP framing (http.listen) is in
@@ -42,6 +46,8 @@ enum pp_slot_state { SLOT_FREE = 0, SLOT_WAITING, SLOT_DONE };
 struct pp_slot {
 	uint64_t id;
 	struct pp_conn *conn; /* NULL when the connection went away */
+	push_done_fn *done;   /* push_port_submit's consumer; NULL: conn's, or none */
+	void *done_arg;
 	json_t *jid;
 	uint8_t type;
 	uint8_t state;
@@ -257,6 +263,55 @@ pp_handle_auth(struct pp_conn *c, const char *line, size_t len)
 	json_decref(root);
 }
 
+/* What every command shares, wherever it came from: counted, parsed, shown
+ * to filter (NULL: none), then a slot in the ring, waiting, with no
+ * consumer yet. Returns its id, or 0 when it was answered at once: the error
+ * reply line is then appended to now. *cmd is the caller's to
+ * push_cmd_fini. */
+static uint64_t
+pp_start(struct push_port *pp, const char *text, size_t len, push_filter_fn *filter, void *arg,
+	struct push_cmd *cmd, struct buf *now)
+{
+	struct push_error perr;
+	const char *code = NULL, *message = NULL;
+
+	memset(cmd, 0, sizeof *cmd);
+	pp->st.requests++;
+	if (push_cmd_parse(text, len, &pp->limits, cmd, &perr) != 0) {
+		code = perr.code;
+		message = perr.message;
+	} else if (filter != NULL && filter(arg, &cmd->cmd, &code, &message) != 0) {
+		if (code == NULL)
+			code = "forbidden";
+	} else if (pp->next - pp->low >= pp->cap) {
+		code = "overloaded";
+		message = "too many requests in flight on this gateway (gateway.max_pending)";
+	}
+	if (code != NULL) {
+		push_reply_error(cmd->id, code, message ? message : "", now);
+		pp->st.errors++;
+		return 0;
+	}
+	uint64_t id = pp->next++;
+	struct pp_slot *s = &pp->ring[id % pp->cap];
+	s->id = id;
+	s->jid = cmd->id ? json_incref(cmd->id) : NULL;
+	s->type = cmd->cmd.type;
+	s->state = SLOT_WAITING;
+	s->deadline = clock_ms() + pp->cfg->gateway_request_timeout_ms;
+	pp->pending++;
+	return id;
+}
+
+/* Hands request id to the submit callback; a refusal is its answer. */
+static void
+pp_submit(struct push_port *pp, uint64_t id, uint64_t key, const struct push_cmd *cmd)
+{
+	const char *code = NULL, *message = NULL;
+	if (pp->submit(pp->arg, id, key, &cmd->cmd, &code, &message) != 0)
+		push_port_fail(pp, id, code ? code : "internal", message ? message : "");
+}
+
 /* One command (a JSON object's text): parsed, then into the ring and to the
  * submit callback, or answered at once. The entry takes c->fr's framing. */
 void
@@ -264,35 +319,17 @@ push_port_conn_command(struct pp_conn *c, const char *line, size_t len)
 {
 	struct push_port *pp = c->pp;
 	struct push_cmd cmd;
-	struct push_error perr;
+	struct buf now = BUF_INIT;
 
-	memset(&cmd, 0, sizeof cmd);
-	pp->st.requests++;
-	if (push_cmd_parse(line, len, &pp->limits, &cmd, &perr) != 0) {
-		pp_answer_now(c, cmd.id, perr.code, perr.message);
-		push_cmd_fini(&cmd);
-		return;
-	}
-	if (pp->next - pp->low >= pp->cap) {
-		pp_answer_now(c, cmd.id, "overloaded",
-			"too many requests in flight on this gateway (gateway.max_pending)");
-		push_cmd_fini(&cmd);
-		return;
-	}
-	uint64_t id = pp->next++;
-	struct pp_slot *s = &pp->ring[id % pp->cap];
-	s->id = id;
-	s->conn = c;
-	s->jid = cmd.id ? json_incref(cmd.id) : NULL;
-	s->type = cmd.cmd.type;
-	s->state = SLOT_WAITING;
-	s->deadline = clock_ms() + pp->cfg->gateway_request_timeout_ms;
-	pp->pending++;
+	uint64_t id = pp_start(pp, line, len, NULL, NULL, &cmd, &now);
 	struct pp_entry *e = pp_push_entry(c);
-	e->req = id;
-	const char *code = NULL, *message = NULL;
-	if (pp->submit(pp->arg, id, c->key, &cmd.cmd, &code, &message) != 0)
-		push_port_fail(pp, id, code ? code : "internal", message ? message : "");
+	if (id == 0) {
+		e->line = buf_steal(&now, &e->len);
+	} else {
+		pp->ring[id % pp->cap].conn = c;
+		e->req = id;
+		pp_submit(pp, id, c->key, &cmd);
+	}
 	push_cmd_fini(&cmd);
 }
 
@@ -465,6 +502,13 @@ pp_finish(struct push_port *pp, struct pp_slot *s, char *line, size_t len)
 	s->line = line;
 	s->len = len;
 	s->state = SLOT_DONE;
+	if (s->done != NULL) {
+		push_done_fn *done = s->done;
+		s->done = NULL;
+		done(s->done_arg, line, len);
+		pp_slot_free(pp, s);
+		return;
+	}
 	if (s->conn == NULL) {
 		pp_slot_free(pp, s);
 		return;
@@ -501,6 +545,46 @@ push_port_fail(struct push_port *pp, uint64_t req, const char *code, const char 
 	size_t len;
 	char *line = buf_steal(&b, &len);
 	pp_finish(pp, s, line, len);
+}
+
+/* push_port_submit's consumer while the submit callback runs: a refusal
+ * there is answered within the call, into the caller's buffer. */
+static void
+pp_done_into(void *arg, const char *line, size_t len)
+{
+	buf_append(arg, line, len);
+}
+
+uint64_t
+push_port_submit(struct push_port *pp, const char *text, size_t len, push_filter_fn *filter,
+	push_done_fn *done, void *arg, struct buf *now)
+{
+	struct push_cmd cmd;
+	uint64_t id = pp_start(pp, text, len, filter, arg, &cmd, now);
+	if (id != 0) {
+		struct pp_slot *s = &pp->ring[id % pp->cap];
+		s->done = pp_done_into;
+		s->done_arg = now;
+		pp_submit(pp, id, ++pp->next_key, &cmd);
+		if (s->id == id && s->state == SLOT_WAITING) {
+			s->done = done;
+			s->done_arg = arg;
+		} else {
+			id = 0; /* refused: answered into now, and the slot is free */
+		}
+	}
+	push_cmd_fini(&cmd);
+	return id;
+}
+
+void
+push_port_cancel(struct push_port *pp, uint64_t req)
+{
+	struct pp_slot *s = &pp->ring[req % pp->cap];
+	if (req != 0 && s->id == req && s->state == SLOT_WAITING) {
+		s->done = NULL;
+		s->done_arg = NULL;
+	}
 }
 
 static void

@@ -30,11 +30,17 @@
  * "Authorization: Bearer <push.secret>". An HTTP connection closes after
  * gateway.idle_timeout without a request, or when a started request is not
  * complete within gateway.handshake_timeout.
+ *
+ * push_port_submit lets a caller without a connection here (the demo's
+ * POST /demo/push on the WebSocket port) use the same ring: its request's
+ * answer goes to a callback instead of a FIFO, and push_port_cancel
+ * detaches it when the caller's connection ends first.
  */
 #ifndef GATECAST_GATEWAY_PUSH_PORT_H
 #define GATECAST_GATEWAY_PUSH_PORT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/buf.h"
@@ -70,6 +76,8 @@ struct push_port_stats {
 /* Listens on the bound socket fd (takes ownership). */
 struct push_port *push_port_new(struct event_base *base, const struct config *c, int fd,
 	push_submit_fn *submit, void *arg);
+/* Requests of push_port_submit still waiting are dropped without their
+ * done: cancel them first. */
 void push_port_free(struct push_port *pp);
 /* Also serves HTTP on the bound socket fd (takes ownership). metrics and
  * ready are called with the arg given to push_port_new. */
@@ -80,6 +88,33 @@ void push_port_stop_accepting(struct push_port *pp);
 /* Requests still waiting for an answer. */
 size_t push_port_pending(const struct push_port *pp);
 const struct push_port_stats *push_port_stats(const struct push_port *pp);
+
+/* The answer to a command of push_port_submit: line, len is its reply line
+ * (newline included; borrowed for the call). */
+typedef void push_done_fn(void *arg, const char *line, size_t len);
+/* A policy for push_port_submit: sees the parsed command before it runs.
+ * Returns 0 to let it run, or nonzero with *error_code (a static string)
+ * and *message set: the command is then answered with that error. */
+typedef int push_filter_fn(void *arg, const struct proto_cmd *cmd, const char **error_code,
+	const char **message);
+
+/* One command from somewhere other than the push and HTTP ports (the demo's
+ * POST /demo/push on the WebSocket port). text (a JSON object, len bytes,
+ * borrowed) is counted and parsed like a push line, shown to filter (NULL:
+ * none), then goes through the same ring, submit callback and
+ * gateway.request_timeout, on a routing key of its own. push.secret is not
+ * asked for: whoever calls decides who may. Returns the request id (> 0):
+ * done(arg, …) follows exactly once, from the event loop and never from
+ * within this call, unless push_port_cancel(pp, id) comes first. Or 0: the
+ * command was answered at once (bad JSON, refused by filter, overloaded,
+ * the submit callback failed): its reply line is appended to now, and done
+ * is never called. filter gets arg too. */
+uint64_t push_port_submit(struct push_port *pp, const char *text, size_t len,
+	push_filter_fn *filter, push_done_fn *done, void *arg, struct buf *now);
+/* The consumer of request req (push_port_submit) went away: its done is not
+ * called. The request itself goes on (a send may still be delivered) and
+ * its answer is dropped. No-op for an id that is unknown or answered. */
+void push_port_cancel(struct push_port *pp, uint64_t req);
 
 /* A REPLY arrived: r->id is the request id. Unknown or expired ids are
  * ignored (the request was already answered "timeout"). */

@@ -18,6 +18,16 @@
  * the response is out → DEAD at the peer's EOF. Closing only after the
  * peer's EOF (a "lingering close") keeps a reset from destroying the
  * response in flight when the peer sent more than we read.
+ *
+ * A POST (only with on_post): its head is framed by http_api_parse_head
+ * (Content-Length only: chunked gets 411), then the head buffer grows to
+ * hold exactly head and body. An answer on_post leaves pending keeps the
+ * connection in CLOSING with `plain` and `pending` set and nothing queued:
+ * input is read and dropped as after a response, a half-close is noted,
+ * and ws_answer queues the response like a plain one. on_request_end, owed
+ * once the application took the request (req_end), is the application's
+ * cue to stop waiting for an answer: it comes from ws_kill, whatever ends
+ * the connection first.
  */
 #include "gateway/ws.h"
 
@@ -29,6 +39,7 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -40,6 +51,7 @@
 #include "common/net.h"
 #include "common/ring.h"
 #include "common/xmalloc.h"
+#include "gateway/http_api.h"
 #include "gateway/ws_parser.h"
 
 #define WS_MAX_HEAD 8192
@@ -63,6 +75,9 @@ struct ws_conn {
 	bool close_sent, close_received, failing;
 	bool plain, wr_shut;         /* a plain HTTP request; our side shut down */
 	bool peer_eof;               /* plain: the peer shut its side, read no more */
+	bool req_end;                /* on_request_end is owed (the application took it) */
+	bool pending;                /* a POST waiting for ws_answer */
+	uint32_t post_len;           /* a POST: its head and body, in bytes; 0 = not yet known */
 	uint16_t close_code;         /* received; 0 when the close had no code */
 	struct buf *head;            /* request head; freed after the upgrade */
 	struct ws_parser parser;
@@ -258,7 +273,7 @@ ws_kill(struct ws_conn *c, uint16_t code)
 	s->st.closed++;
 	if (c->opened)
 		s->ops->on_close(s->arg, c, code);
-	else if (c->plain)
+	else if (c->req_end)
 		s->ops->on_request_end(s->arg, c);
 	ws_arm_turn(s);
 }
@@ -514,7 +529,7 @@ ws_read_frames(struct ws_conn *c)
 			continue;
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
-		if (r == 0 && c->plain && ring_len(&c->outq) > 0) {
+		if (r == 0 && c->plain && (ring_len(&c->outq) > 0 || c->pending)) {
 			/* A half-close after the request: the answer still goes
 			 * out, then the connection ends (ws_check_closed). */
 			c->peer_eof = true;
@@ -528,8 +543,39 @@ ws_read_frames(struct ws_conn *c)
 		ws_move(c, L_ACTIVE, clock_ms());
 }
 
-/* A plain request: the application's response, then the lingering close
- * (see the top of the file). Bytes after the head are ignored. */
+static void
+ws_free_head(struct ws_conn *c)
+{
+	if (c->head != NULL) {
+		buf_fini(c->head);
+		free(c->head);
+		c->head = NULL;
+	}
+}
+
+/* A plain request is answered or about to be: what is read from now on is
+ * dropped, and the handshake list bounds the rest of its life. */
+static void
+ws_plain(struct ws_conn *c)
+{
+	c->plain = true;
+	c->state = S_CLOSING;
+	ws_move(c, L_HANDSHAKE, clock_ms());
+	ws_free_head(c);
+}
+
+/* Queues the response to a plain request, then the lingering close (see
+ * the top of the file). */
+static void
+ws_plain_response(struct ws_conn *c, const void *data, size_t len)
+{
+	ws_plain(c);
+	c->close_sent = true; /* nothing may follow the response */
+	ws_enqueue(c, frame_new_raw(data, len));
+}
+
+/* A plain request: the application's response, then the lingering close.
+ * Bytes after the head are ignored. */
 static void
 ws_respond(struct ws_conn *c, const struct http_upgrade *req)
 {
@@ -542,15 +588,154 @@ ws_respond(struct ws_conn *c, const struct http_upgrade *req)
 		return;
 	}
 	s->st.plain_requests++;
-	c->plain = true;
-	c->state = S_CLOSING;
-	c->close_sent = true; /* nothing may follow the response */
-	ws_enqueue(c, frame_new_raw(out.p, out.len));
+	c->req_end = true;
+	ws_plain_response(c, out.p, out.len);
 	buf_fini(&out);
-	ws_move(c, L_HANDSHAKE, clock_ms());
-	buf_fini(c->head);
-	free(c->head);
-	c->head = NULL;
+}
+
+/* A POST refused before the application saw it, in the HTTP API's JSON
+ * error shape, with a lingering close: the peer may still be sending the
+ * body we will not read, and an abrupt close would reset the answer away. */
+static void
+ws_refuse_post(struct ws_conn *c, int status)
+{
+	struct buf body = BUF_INIT, out = BUF_INIT;
+	const char *code = status == 411 ? "length_required" :
+		status == 413 || status == 431 ? "too_large" : "bad_request";
+	_Static_assert(WS_MAX_BODY == 4096, "the 413 message names the limit");
+	const char *message = status == 413 ? "the body is longer than 4096 bytes" :
+		status == 411 ? "a body needs a Content-Length (no chunked bodies)" :
+		"malformed or unsupported HTTP request";
+	http_api_error_body(&body, code, message);
+	http_api_response(&out, status, "application/json", NULL, body.p, body.len, false);
+	c->srv->st.refused_handshake++;
+	ws_plain_response(c, out.p, out.len);
+	buf_fini(&out);
+	buf_fini(&body);
+}
+
+/* The value of header name (without the colon) in a head that
+ * http_api_parse_head accepted, so every line is a well-formed field: the
+ * last one when it repeats, *count how many there were. */
+static struct http_span
+ws_header(const char *p, size_t head_len, const char *name, int *count)
+{
+	struct http_span v = {NULL, 0};
+	size_t nn = strlen(name);
+	const char *end = p + head_len;
+	const char *l = memchr(p, '\n', head_len);
+	*count = 0;
+	for (l = l ? l + 1 : end; l < end;) {
+		const char *e = memchr(l, '\n', (size_t)(end - l));
+		size_t n = e ? (size_t)(e - l) : (size_t)(end - l);
+		if (n > 0 && l[n - 1] == '\r')
+			n--;
+		if (n == 0)
+			break;
+		if (n > nn && l[nn] == ':' && strncasecmp(l, name, nn) == 0) {
+			const char *a = l + nn + 1, *b = l + n;
+			while (a < b && (*a == ' ' || *a == '\t'))
+				a++;
+			while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+				b--;
+			v = (struct http_span){a, (size_t)(b - a)};
+			(*count)++;
+		}
+		if (e == NULL)
+			break;
+		l = e + 1;
+	}
+	return v;
+}
+
+/* A POST whose head and body are in: to on_post. */
+static void
+ws_post(struct ws_conn *c)
+{
+	struct ws_server *s = c->srv;
+	struct http_api_req ar;
+	const char *p = c->head->p;
+	int hl = http_api_parse_head(p, c->head->len, &ar); /* as in ws_post_head */
+	struct ws_post req;
+	int n_type, n_origin, n_xff;
+	memset(&req, 0, sizeof req);
+	req.path = (struct http_span){ar.path, ar.path_len};
+	req.query = (struct http_span){ar.query, ar.query_len};
+	req.content_type = ws_header(p, (size_t)hl, "Content-Type", &n_type);
+	req.origin = ws_header(p, (size_t)hl, "Origin", &n_origin);
+	req.forwarded_for = ws_header(p, (size_t)hl, "X-Forwarded-For", &n_xff);
+	req.body = p + hl;
+	req.body_len = (size_t)ar.content_length;
+	if (n_type > 1 || n_origin > 1) {
+		ws_refuse_post(c, 400); /* which one would count? */
+		return;
+	}
+	struct buf out = BUF_INIT;
+	int rc = s->shutting_down ? 503 : s->ops->on_post(s->arg, c, &req, &out);
+	if (rc != 0 && rc != WS_PENDING) {
+		buf_fini(&out);
+		ws_refuse(c, rc);
+		return;
+	}
+	s->st.plain_requests++;
+	c->req_end = true;
+	if (rc == WS_PENDING) {
+		c->pending = true;
+		ws_plain(c); /* restamped: the answer gets handshake_timeout */
+	} else {
+		ws_plain_response(c, out.p, out.len);
+	}
+	buf_fini(&out);
+}
+
+/* A POST's head or body came in: on to on_post once the body is whole. */
+static void
+ws_read_post(struct ws_conn *c, bool eof)
+{
+	if (c->head->len < c->post_len) {
+		if (eof) /* hung up before the end of the body */
+			ws_kill(c, WS_CLOSE_ABNORMAL);
+		return;
+	}
+	ws_post(c);
+	if (eof && c->state != S_DEAD) {
+		c->peer_eof = true;
+		ws_arm(c);
+	}
+}
+
+/* A complete POST head (http_upgrade_parse refused it with 405, as it
+ * refuses every method but GET and HEAD): framed by the HTTP API's parser,
+ * which knows Content-Length. */
+static void
+ws_post_head(struct ws_conn *c, bool eof)
+{
+	struct http_api_req ar;
+	int hl = http_api_parse_head(c->head->p, c->head->len, &ar);
+	if (hl <= 0) {
+		ws_refuse_post(c, hl < 0 ? ar.error_status : 400);
+		return;
+	}
+	if (ar.content_length > WS_MAX_BODY) {
+		ws_refuse_post(c, 413);
+		return;
+	}
+	c->post_len = (uint32_t)hl + (uint32_t)ar.content_length;
+	if (ar.expect_continue && c->head->len < c->post_len) {
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+		ws_enqueue(c, frame_new_raw(cont, sizeof cont - 1));
+	}
+	ws_read_post(c, eof);
+}
+
+int
+ws_answer(struct ws_conn *c, const void *data, size_t len)
+{
+	if (!c->pending || c->state == S_DEAD)
+		return -EPIPE;
+	c->pending = false;
+	ws_plain_response(c, data, len);
+	return 0;
 }
 
 static void
@@ -559,9 +744,12 @@ ws_read_head(struct ws_conn *c)
 	struct ws_server *s = c->srv;
 	struct buf *h = c->head;
 	bool eof = false;
-	buf_reserve(h, WS_MAX_HEAD + 1 - h->len);
+	/* A head; once a POST's head is known, exactly its head and body. */
+	size_t limit = c->post_len ? c->post_len : WS_MAX_HEAD + 1;
+	if (h->len < limit)
+		buf_reserve(h, limit - h->len);
 	for (;;) {
-		size_t room = WS_MAX_HEAD + 1 - h->len;
+		size_t room = h->len < limit ? limit - h->len : 0;
 		if (room == 0)
 			break;
 		ssize_t r = read(c->fd, h->p + h->len, room);
@@ -582,6 +770,10 @@ ws_read_head(struct ws_conn *c)
 		return;
 	}
 	h->p[h->len] = '\0';
+	if (c->post_len != 0) {
+		ws_read_post(c, eof);
+		return;
+	}
 	struct http_upgrade req;
 	int rc = http_upgrade_parse(h->p, h->len, WS_MAX_HEAD, &req);
 	if (rc == HTTP_UPGRADE_PLAIN) {
@@ -590,6 +782,10 @@ ws_read_head(struct ws_conn *c)
 			c->peer_eof = true;
 			ws_arm(c);
 		}
+		return;
+	}
+	if (rc == 405 && s->ops->on_post != NULL && h->len > 5 && memcmp(h->p, "POST ", 5) == 0) {
+		ws_post_head(c, eof);
 		return;
 	}
 	if (eof) {
@@ -626,9 +822,7 @@ ws_read_head(struct ws_conn *c)
 	/* Frames sent right behind the request head. */
 	if (c->state == S_OPEN && h->len > req.head_len)
 		ws_feed(c, (uint8_t *)h->p + req.head_len, h->len - req.head_len);
-	buf_fini(c->head);
-	free(c->head);
-	c->head = NULL;
+	ws_free_head(c);
 }
 
 static void

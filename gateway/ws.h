@@ -19,6 +19,13 @@
  * read it and closed too — all within handshake_timeout of the response,
  * like a handshake (slowloris), and counted among the connections.
  *
+ * A POST is read only when the application asks for them (on_post): its
+ * head and a Content-Length body of at most WS_MAX_BODY bytes, within
+ * handshake_timeout. Its answer may come later (WS_PENDING, then
+ * ws_answer): until then the connection waits on the handshake list,
+ * restamped, so an answer that never comes ends it at handshake_timeout.
+ * Then it ends like any plain request.
+ *
  * This module knows nothing of uids, groups or workers.
  */
 #ifndef GATECAST_GATEWAY_WS_H
@@ -31,6 +38,7 @@
 #include "gateway/frame.h"
 #include "gateway/http_upgrade.h"
 
+struct buf;
 struct config;
 struct event_base;
 struct ws_server;
@@ -48,6 +56,20 @@ struct ws_conn;
 /* Application codes (RFC 6455 §7.4.2: 4000–4999 are ours). */
 #define WS_CLOSE_UNAUTHORIZED 4001   /* bad token, or no login in time */
 #define WS_CLOSE_TOO_MANY_TABS 4008  /* gateway.max_connections_per_uid: oldest closed */
+
+/* A POST's body is at most this long; a longer one gets 413. */
+#define WS_MAX_BODY 4096
+/* on_post: the answer comes later, through ws_answer. */
+#define WS_PENDING (-1)
+
+/* A POST, for on_post. Spans point into the request (borrowed for the
+ * call); n == 0 when a header is absent. */
+struct ws_post {
+	struct http_span path, query;
+	struct http_span content_type, origin, forwarded_for;
+	const char *body;
+	size_t body_len;
+};
 
 struct ws_ops {
 	/* A valid upgrade request, before the 101: return 0 to accept or an
@@ -72,6 +94,14 @@ struct ws_ops {
 		struct buf *out);
 	/* The connection on_request answered has ended; c is still valid. */
 	void (*on_request_end)(void *arg, struct ws_conn *c);
+	/* A POST (NULL: POSTs get 405 like every method but GET and HEAD),
+	 * once its head and body are in. A malformed head, a chunked body or
+	 * one over WS_MAX_BODY is answered here with 400, 411, 413, 431 or
+	 * 505 and a JSON error body, without on_post. Returns as on_request,
+	 * or WS_PENDING: the complete response follows through ws_answer.
+	 * on_request_end follows exactly once either way (0 or WS_PENDING);
+	 * after it, ws_answer must not be called. req is borrowed. */
+	int (*on_post)(void *arg, struct ws_conn *c, const struct ws_post *req, struct buf *out);
 };
 
 /* Push→write latency (gatecast_push_write_seconds): for each connection a
@@ -119,6 +149,12 @@ const struct ws_stats *ws_server_stats(const struct ws_server *s);
 int ws_send(struct ws_conn *c, struct frame *f);
 /* Starts the close handshake with code and reason (≤ 123 bytes). */
 void ws_close(struct ws_conn *c, uint16_t code, const char *reason);
+
+/* The answer to a POST that on_post left pending: data (len bytes, a whole
+ * HTTP response; copied) is written, then the connection ends as after
+ * on_request. Returns 0, or -EPIPE when c waits for no answer (already
+ * answered, or not a pending POST). */
+int ws_answer(struct ws_conn *c, const void *data, size_t len);
 
 /* True while the connection is open (not closing or closed). */
 bool ws_is_open(const struct ws_conn *c);

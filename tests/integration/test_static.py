@@ -15,7 +15,15 @@
   * the limits of the WebSocket path hold: a plain request takes a slot of
     gateway.max_connections_per_ip while it lives (429 beyond), a half
     request or a peer that never closes is cut at handshake_timeout, and
-    WebSockets work as before around plain requests.
+    WebSockets work as before around plain requests;
+  * POST /demo/push (demo.enabled = on only; 405 otherwise): a JSON push
+    command, send_to_uid to one uid or send_to_group to one company:*
+    group, answered with the push port's reply (200, or the HTTP API's
+    status for its error; 403 for other commands), bad JSON 400, a body
+    over 4 KiB 413, not application/json 415, gateway.allowed_origins and
+    the IP limit as for upgrades; a connection that ends before its push
+    is answered (the peer, or handshake_timeout) leaves nothing behind,
+    and the late answer is dropped.
 
 HTTP is spoken by urllib (a client that shares nothing with the gateway)
 and, where the bytes matter, by hand over a socket.
@@ -28,7 +36,9 @@ import json
 import os
 import re
 import secrets
+import signal
 import socket
+import struct
 import sys
 import time
 import urllib.error
@@ -55,12 +65,14 @@ def b64u_decode(s):
     return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
 
 
-def mint(uid, ttl=600):
+def mint(uid, ttl=600, groups=None):
     """An HS256 token for uid, made here with the standard library."""
     b64u = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
     now = int(time.time())
-    signed = b64u(b'{"alg":"HS256","typ":"JWT"}') + "." + b64u(json.dumps(
-        {"sub": uid, "iat": now, "exp": now + ttl}).encode())
+    claims = {"sub": uid, "iat": now, "exp": now + ttl}
+    if groups is not None:
+        claims["groups"] = groups
+    signed = b64u(b'{"alg":"HS256","typ":"JWT"}') + "." + b64u(json.dumps(claims).encode())
     mac = hmac.new(SECRET.encode(), signed.encode(), hashlib.sha256).digest()
     return signed + "." + b64u(mac)
 
@@ -99,6 +111,14 @@ def raw_exchange(port, raw, timeout=5.0):
 def plain(method, target, headers=()):
     lines = ["%s %s HTTP/1.1" % (method, target), "Host: 127.0.0.1"] + ["%s: %s" % h for h in headers]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def post(body, target="/demo/push", ctype="application/json", headers=()):
+    """A POST with body (bytes, or an object sent as JSON)."""
+    if not isinstance(body, bytes):
+        body = json.dumps(body).encode()
+    h = ([("Content-Type", ctype)] if ctype else []) + [("Content-Length", str(len(body)))]
+    return plain("POST", target, h + list(headers)) + body
 
 
 class StaticCase(ClusterTestCase):
@@ -200,6 +220,14 @@ class LibraryTest(StaticCase):
                 st, h, body = self.get(path)
                 self.assertEqual(st, 404, "%s: %r" % (path, body[:100]))
                 self.assertEqual(body, b"Not Found\n")
+
+    def test_demo_push_is_405_when_off(self):
+        port = self.cluster.ws_port(0)
+        st, h, body, eof = raw_exchange(port, post({"type": "send_to_uid", "uid": "a", "data": 1}))
+        self.assertEqual(st, 405, body)
+        self.assertEqual(h.get("allow"), ["GET"])
+        self.assertTrue(eof)
+        self.assertEqual(self.get("/demo/push")[0], 404)
 
     def test_bad_upgrades_keep_their_answers(self):
         port = self.cluster.ws_port(0)
@@ -403,6 +431,256 @@ class DemoTokenTest(StaticCase):
         self.assertIn("level=warn", line[0])
         self.assertIn("any uid", line[0])
         self.assertNotIn(SECRET, log)
+
+
+class DemoPushTest(StaticCase):
+    """POST /demo/push: demo.enabled = on, token mode. handshake_timeout is
+    shorter than request_timeout, so a push that takes long outlives its
+    connection."""
+    HANDSHAKE = 1.5
+    CLUSTER = dict(gateways=1, workers=1, extra_set={
+        "auth.mode": "token", "demo.enabled": "on", "gateway.handshake_timeout": HANDSHAKE,
+        "gateway.request_timeout": 4, "gateway.max_connections_per_ip": 4})
+    ENV = {"GATECAST_AUTH_SECRET": SECRET}
+
+    def demo_push(self, body, **kw):
+        """POST /demo/push; returns (status, headers, reply JSON or None, raw body)."""
+        st, h, raw, eof = raw_exchange(self.cluster.ws_port(0), post(body, **kw))
+        self.assertTrue(eof, "every answer ends its connection")
+        try:
+            reply = json.loads(raw)
+        except ValueError:
+            reply = None
+        return st, h, reply, raw
+
+    def login(self, uid, group=None):
+        c = self.ws(0, query="token=" + mint(uid, groups=["company:*"]))
+        self.assertEqual(c.recv_json().get("uid"), uid)
+        if group:
+            c.send_json({"type": "join", "group": group})
+            self.assertEqual(c.recv_json().get("ok"), True)
+        return c
+
+    def test_send_to_uid(self):
+        a1, a2 = self.login("pu-alice"), self.login("pu-alice")
+        before = self.metric("gatecast_push_requests_total")
+        st, h, reply, _ = self.demo_push({"type": "send_to_uid", "uid": "pu-alice", "id": 7,
+                                          "data": {"title": "from the form"}})
+        self.assertEqual(st, 200)
+        self.assertEqual(reply, {"id": 7, "ok": True, "delivered": 2, "offline": []})
+        self.assertEqual(h.get("content-type"), ["application/json"])
+        self.assertEqual(h.get("cache-control"), ["no-store"])
+        self.assertEqual(h.get("connection"), ["close"])
+        for c in (a1, a2):
+            self.assertEqual(c.recv_json(), {"title": "from the form"})
+        self.assertEqual(self.metric("gatecast_push_requests_total") - before, 1,
+                         "counted like the push port's and the HTTP API's commands")
+
+    def test_send_to_group(self):
+        b = self.login("pu-bob", "company:3")
+        other = self.login("pu-carol", "company:4")
+        st, _h, reply, _ = self.demo_push({"type": "send_to_group", "group": "company:3",
+                                           "data": "deploy finished"},
+                                          ctype="application/json; charset=utf-8")
+        self.assertEqual((st, reply), (200, {"ok": True, "delivered": 1}))
+        self.assertEqual(b.recv().text, "deploy finished")
+        self.assertNothing(other)
+
+    def test_offline_uid(self):
+        st, _h, reply, _ = self.demo_push({"type": "send_to_uid", "uid": "pu-nobody", "data": 1})
+        self.assertEqual((st, reply), (200, {"ok": True, "delivered": 0, "offline": ["pu-nobody"]}))
+
+    def test_other_commands_are_403(self):
+        c = self.login("pu-dave", "company:5")
+        e = self.login("pu-erin")
+        for cmd in [{"type": "send_to_all", "data": "x"},
+                    {"type": "send_to_group", "group": "admins", "data": "x"},
+                    {"type": "send_to_group", "group": ["company:5", "company:6"], "data": "x"},
+                    {"type": "send_to_uid", "uid": ["pu-dave", "pu-erin"], "data": "x"},
+                    {"type": "ungroup", "group": "company:5"},
+                    {"type": "get_all_uid_count", "id": "q"},
+                    {"type": "close_client", "client_id": "0" * 28}]:
+            with self.subTest(cmd=cmd):
+                st, h, reply, raw = self.demo_push(cmd)
+                self.assertEqual(st, 403, raw)
+                self.assertEqual(h.get("content-type"), ["application/json"])
+                self.assertEqual((reply.get("ok"), reply.get("error")), (False, "forbidden"), reply)
+                self.assertIn("send_to_uid", reply.get("message"))
+                if "id" in cmd:
+                    self.assertEqual(reply.get("id"), cmd["id"])
+        self.assertNothing(c)
+        self.assertNothing(e)
+        self.assertBrowserAlive(c)
+
+    def test_bad_requests_are_400(self):
+        for body, code in [(b"{nope", "bad_json"), (b"", "bad_json"), (b"[1,2]", "bad_request"),
+                           (b'{"uid":"x","data":1}', "bad_request"),
+                           (b'{"type":"no_such_thing"}', "unknown_type"),
+                           (b'{"type":"send_to_uid","uid":"x"}', "bad_request")]:
+            with self.subTest(body=body):
+                st, _h, reply, raw = self.demo_push(body)
+                self.assertEqual(st, 400, raw)
+                self.assertEqual((reply.get("ok"), reply.get("error")), (False, code), reply)
+
+    def test_not_json_is_415(self):
+        for ctype in [None, "text/plain", "application/x-www-form-urlencoded", "application/jsonp"]:
+            with self.subTest(ctype=ctype):
+                st, _h, reply, raw = self.demo_push({"type": "send_to_uid", "uid": "x", "data": 1},
+                                                    ctype=ctype)
+                self.assertEqual(st, 415, raw)
+                self.assertEqual(reply.get("error"), "unsupported_media_type")
+
+    def test_body_limits(self):
+        port = self.cluster.ws_port(0)
+        cmd = {"type": "send_to_uid", "uid": "pu-big", "data": ""}
+        cmd["data"] = "x" * (4096 - len(json.dumps(cmd)))
+        self.assertEqual(len(json.dumps(cmd)), 4096)
+        st, _h, reply, raw = self.demo_push(cmd)
+        self.assertEqual((st, reply.get("ok")), (200, True), "4096 bytes is the limit: %r" % raw[:200])
+        cmd["data"] += "x"
+        st, _h, reply, raw = self.demo_push(cmd)
+        self.assertEqual(st, 413, raw[:200])
+        self.assertEqual(reply.get("error"), "too_large")
+        # A big body that is still coming: the 413 gets through, then the close.
+        big = b"x" * 300000
+        st, _h, body, eof = raw_exchange(port, post(big))
+        self.assertEqual(st, 413, body[:200])
+        self.assertTrue(eof)
+        # Chunked bodies are not taken (411), nor an ambiguous length (400).
+        raw_chunked = plain("POST", "/demo/push", [("Content-Type", "application/json"),
+                                                    ("Transfer-Encoding", "chunked")]) + b"2\r\n{}\r\n0\r\n\r\n"
+        self.assertEqual(raw_exchange(port, raw_chunked)[0], 411)
+        two = plain("POST", "/demo/push", [("Content-Type", "application/json"),
+                                            ("Content-Length", "2"), ("Content-Length", "3")]) + b"{}"
+        self.assertEqual(raw_exchange(port, two)[0], 400)
+
+    def test_body_in_pieces_and_100_continue(self):
+        body = json.dumps({"type": "send_to_uid", "uid": "pu-slow", "data": 1}).encode()
+        head = plain("POST", "/demo/push", [("Content-Type", "application/json"),
+                                            ("Content-Length", str(len(body))),
+                                            ("Expect", "100-continue")])
+        s = socket.create_connection(("127.0.0.1", self.cluster.ws_port(0)), timeout=5)
+        try:
+            s.sendall(head)
+            self.assertEqual(s.recv(4096), b"HTTP/1.1 100 Continue\r\n\r\n")
+            s.sendall(body[:10])
+            time.sleep(0.2)
+            s.sendall(body[10:])
+            s.shutdown(socket.SHUT_WR)  # a half-close still gets the answer
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            s.close()
+        self.assertTrue(data.startswith(b"HTTP/1.1 200 "), data)
+        self.assertEqual(json.loads(data.split(b"\r\n\r\n", 1)[1]),
+                         {"ok": True, "delivered": 0, "offline": ["pu-slow"]})
+
+    def test_other_paths_and_methods(self):
+        port = self.cluster.ws_port(0)
+        for target in ["/demo/token", "/gatecast.js", "/demo/push/", "/"]:
+            with self.subTest(target=target):
+                st, h, body, eof = raw_exchange(port, post({"type": "send_to_uid", "uid": "x",
+                                                            "data": 1}, target=target))
+                self.assertEqual(st, 405, body)
+                self.assertTrue(eof)
+        st, h, body = self.get("/demo/push")
+        self.assertEqual((st, h.get("allow")), (405, "POST"))
+        self.assertEqual(raw_exchange(port, plain("PUT", "/demo/push"))[0], 405)
+
+    def test_ip_limit(self):
+        """Like every plain request, a push holds one of its IP's slots;
+        at the limit the answer is 429 (still JSON, for the page)."""
+        cs = [self.login("pu-ip") for _ in range(4)]
+        st, _h, reply, raw = self.demo_push({"type": "send_to_uid", "uid": "pu-ip", "data": 1})
+        self.assertEqual(st, 429, raw)
+        self.assertEqual(reply.get("ok"), False)
+        cs[0].close()
+        deadline = time.monotonic() + 3
+        while True:
+            st, _h, reply, _ = self.demo_push({"type": "send_to_uid", "uid": "pu-ip", "data": 1})
+            if st == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertEqual((st, reply.get("delivered")), (200, 3))
+
+    def test_connection_gone_before_the_answer(self):
+        """The worker is stopped, so pushes wait. One connection is reset by
+        the peer, one closed (a FIN: taken as a half-close, so its answer is
+        written to a socket nobody reads), one kept open until the gateway
+        cuts it at handshake_timeout. When the worker resumes, the late
+        answers find nobody waiting and are dropped; nothing is left
+        behind (connections, pending requests, IP slots), and the next push
+        works. The sanitizer build checks the memory."""
+        port = self.cluster.ws_port(0)
+        before = self.metric("gatecast_push_requests_total")
+        self.cluster.kill("worker", 0, signal.SIGSTOP)
+        socks = []
+        try:
+            for i in range(3):
+                s = socket.create_connection(("127.0.0.1", port), timeout=5)
+                s.sendall(post({"type": "send_to_uid", "uid": "pu-late-%d" % i, "data": i}))
+                socks.append(s)
+            deadline = time.monotonic() + 3
+            while self.metric("gatecast_push_requests_total") - before < 3:
+                self.assertLess(time.monotonic(), deadline, "the pushes did not reach the gateway")
+                time.sleep(0.05)
+            self.assertEqual(self.metric("gatecast_pending_requests"), 3)
+            socks[0].setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            socks[0].close()  # a reset
+            socks[1].close()  # a FIN
+            t0 = time.monotonic()
+            socks[2].settimeout(self.HANDSHAKE + 3)
+            try:
+                data = socks[2].recv(4096)
+            except ConnectionResetError:
+                data = b""
+            self.assertEqual(data, b"", "no answer before handshake_timeout: only the close")
+            self.assertLess(time.monotonic() - t0, self.HANDSHAKE + 1)
+            self.assertEqual(self.wait_connections(0, 2), 0,
+                             "the closed one waited for its answer until handshake_timeout too")
+            self.assertEqual(self.metric("gatecast_pending_requests"), 3,
+                             "the pushes themselves go on")
+        finally:
+            for s in socks:
+                s.close()
+            self.cluster.kill("worker", 0, signal.SIGCONT)
+        # The worker answers within request_timeout: too late for everyone.
+        deadline = time.monotonic() + 8
+        while self.metric("gatecast_pending_requests") != 0:
+            self.assertLess(time.monotonic(), deadline, "the late answers must free their slots")
+            time.sleep(0.1)
+        self.assertEqual(self.wait_connections(0, 3), 0)
+        c = self.login("pu-after")
+        deadline = time.monotonic() + 10
+        while True:
+            st, _h, reply, raw = self.demo_push({"type": "send_to_uid", "uid": "pu-after", "data": 9})
+            if st == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertEqual((st, reply), (200, {"ok": True, "delivered": 1, "offline": []}), raw)
+        self.assertEqual(c.recv_json(), 9)
+
+
+class DemoPushOriginTest(StaticCase):
+    """gateway.allowed_origins applies to /demo/push as to upgrades; with
+    auth.mode = none the push works the same."""
+    CLUSTER = dict(gateways=1, workers=1, extra_set={
+        "demo.enabled": "on", "gateway.allowed_origins": "http://good.example"})
+
+    def test_origin(self):
+        port = self.cluster.ws_port(0)
+        cmd = {"type": "send_to_uid", "uid": "po", "data": 1}
+        for origin, want in [("http://good.example", 200), ("http://evil.example", 403), (None, 403)]:
+            with self.subTest(origin=origin):
+                st, _h, body, eof = raw_exchange(port, post(cmd, headers=[("Origin", origin)] if origin else []))
+                self.assertEqual(st, want, body)
+                self.assertEqual(json.loads(body).get("ok"), want == 200)
+        two = post(cmd, headers=[("Origin", "http://good.example"), ("Origin", "http://evil.example")])
+        self.assertEqual(raw_exchange(port, two)[0], 400, "two Origins: which one?")
 
 
 class DemoNoAuthTest(StaticCase):
