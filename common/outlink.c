@@ -29,6 +29,9 @@ struct outlink {
 	void *state_arg;
 	struct event *ev;   /* SENDFD watcher, armed only while the FIFO is non-empty */
 	struct ring q;      /* nng_msg * waiting for room */
+	nng_msg *batch;     /* messages of this loop turn, concatenated; unsealed */
+	struct event *flush_ev; /* made active when a batch opens: runs later in
+	                         * the same loop turn */
 	size_t max_queue;
 	char *url;
 };
@@ -64,6 +67,27 @@ static void
 outlink_on_writable(evutil_socket_t fd, short what, void *arg)
 {
 	outlink_drain(arg);
+}
+
+/* Hands the open batch to nng, or queues it behind the FIFO (whose bound
+ * outlink_send checked when the batch was opened). */
+static void
+outlink_flush(struct outlink *ol)
+{
+	nng_msg *m = ol->batch;
+	if (m == NULL)
+		return;
+	ol->batch = NULL;
+	if (ring_len(&ol->q) == 0 && outlink_try(ol, m) == 0)
+		return;
+	*(nng_msg **)ring_push(&ol->q) = m;
+	event_add(ol->ev, NULL);
+}
+
+static void
+outlink_on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	outlink_flush(arg);
 }
 
 /* nng thread: count connections, wake the loop. */
@@ -133,6 +157,7 @@ outlink_new(struct event_base *base, struct cluster *cl, const char *url, size_t
 	if ((rc = nng_socket_get_int(ol->sock, NNG_OPT_SENDFD, &fd)) != 0)
 		goto fail;
 	ol->ev = event_new(base, fd, EV_READ | EV_PERSIST, outlink_on_writable, ol);
+	ol->flush_ev = event_new(base, -1, 0, outlink_on_flush, ol);
 	return ol;
 fail:
 	nng_close(ol->sock);
@@ -152,6 +177,9 @@ outlink_free(struct outlink *ol)
 	if (ol == NULL)
 		return;
 	event_free(ol->ev);
+	event_free(ol->flush_ev);
+	if (ol->batch != NULL)
+		nng_msg_free(ol->batch);
 	nng_close(ol->sock); /* returns after nng's pipe callbacks are done */
 	event_free(ol->wake_ev);
 	close(ol->wake[0]);
@@ -166,14 +194,21 @@ outlink_free(struct outlink *ol)
 int
 outlink_send(struct outlink *ol, nng_msg *msg)
 {
-	if (ring_len(&ol->q) == 0 && outlink_try(ol, msg) == 0)
-		return 0;
 	if (ring_len(&ol->q) >= ol->max_queue) {
 		nng_msg_free(msg);
 		return -ENOBUFS;
 	}
-	*(nng_msg **)ring_push(&ol->q) = msg;
-	event_add(ol->ev, NULL);
+	size_t n = nng_msg_len(msg);
+	if (ol->batch != NULL && nng_msg_len(ol->batch) + n > OUTLINK_BATCH_MAX)
+		outlink_flush(ol);
+	if (ol->batch == NULL) {
+		ol->batch = msg;
+		event_active(ol->flush_ev, EV_TIMEOUT, 1);
+		return 0;
+	}
+	if (nng_msg_append(ol->batch, nng_msg_body(msg), n) != 0)
+		abort(); /* out of memory: see xmalloc.h */
+	nng_msg_free(msg);
 	return 0;
 }
 

@@ -11,9 +11,15 @@
  * turns that into a state change delivered on the loop (through a pipe fd),
  * so a dead peer is noticed at once instead of after its register lease.
  *
- * Each message is sealed for the peer's inbox URL (cluster.h) just before
- * nng takes it, so the time it carries is when it left, not when it was
- * queued: a message that waited in the FIFO is not refused as stale.
+ * Messages sent in one loop turn travel together: they are concatenated
+ * (each is a self-delimiting msgpack value, proto_decode_next splits them)
+ * into one nng message of at most OUTLINK_BATCH_MAX bytes, handed to nng
+ * later in the same turn. Under load this divides nng's per-message cost
+ * (thread hand-offs, a seal) by the batch size; an idle link adds no delay.
+ *
+ * Each nng message is sealed for the peer's inbox URL (cluster.h) just
+ * before nng takes it, so the time it carries is when it left, not when it
+ * was queued: a message that waited in the FIFO is not refused as stale.
  */
 #ifndef GATECAST_COMMON_OUTLINK_H
 #define GATECAST_COMMON_OUTLINK_H
@@ -25,6 +31,8 @@
 struct cluster;
 struct event_base;
 struct outlink;
+
+#define OUTLINK_BATCH_MAX (64 * 1024)
 
 /* Called on the loop thread when the link goes down (its last connection to
  * the peer closed after it had been connected: the peer died or the network
@@ -44,12 +52,13 @@ bool outlink_up(const struct outlink *ol);
  * at their senders). NULL is fine. */
 void outlink_free(struct outlink *ol);
 
-/* Sends msg (the bare body: the seal is added here); takes ownership of
- * msg, even on failure. Returns 0 or -ENOBUFS when the queue is full. */
+/* Sends msg (the bare body: the seal is added here) with the others of this
+ * loop turn; takes ownership of msg, even on failure. Returns 0 or -ENOBUFS
+ * when the FIFO is full (it counts batches). */
 int outlink_send(struct outlink *ol, nng_msg *msg);
 /* Builds a message from bytes and sends it: same contract. */
 int outlink_send_bytes(struct outlink *ol, const void *p, size_t n);
-/* Messages waiting in the outlink's own FIFO (not counting nng's buffer). */
+/* Batches waiting in the outlink's own FIFO (not counting nng's buffer). */
 size_t outlink_queued(const struct outlink *ol);
 /* The dialed URL (borrowed). */
 const char *outlink_url(const struct outlink *ol);

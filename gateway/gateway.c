@@ -787,8 +787,8 @@ gw_metrics(void *arg, struct buf *out)
 	gw_metric(out, "gatecast_pending_requests", "gauge",
 		"Push commands waiting for an answer.", push_port_pending(gw->push));
 	buf_printf(out, "# HELP gatecast_worker_queued_messages Messages to workers queued in this "
-			"gateway, by queue: link = in the links to live workers (beyond nng's own "
-			"buffer), no_worker = events and requests waiting for a live worker, joining = "
+			"gateway, by queue: link = batches (the messages of one loop turn) in the links "
+			"to live workers, beyond nng's own buffer; no_worker = events and requests waiting for a live worker, joining = "
 			"results for a worker not in the view yet.\n"
 			"# TYPE gatecast_worker_queued_messages gauge\n"
 			"gatecast_worker_queued_messages{queue=\"link\"} %llu\n"
@@ -842,24 +842,32 @@ gw_on_op(struct gateway *gw, const struct proto_op *op)
 	strvec_reset(&gw->scratch);
 }
 
+/* One nng message holds the messages a worker sent in one loop turn
+ * (outlink.h), back to back. A bad one ends the batch: what follows it
+ * cannot be told apart. */
 static void
 gw_on_inbox(void *arg, nng_msg *msg)
 {
 	struct gateway *gw = arg;
-	struct proto_msg pm;
-	int rc = proto_decode(nng_msg_body(msg), nng_msg_len(msg), &pm);
-	if (rc != 0) {
-		log_warn("bad_message", "err=%d len=%zu", rc, nng_msg_len(msg));
-		nng_msg_free(msg);
-		return;
+	const uint8_t *p = nng_msg_body(msg);
+	size_t left = nng_msg_len(msg), used;
+	while (left > 0) {
+		struct proto_msg pm;
+		int rc = proto_decode_next(p, left, &pm, &used);
+		if (rc != 0) {
+			log_warn("bad_message", "err=%d len=%zu", rc, left);
+			break;
+		}
+		p += used;
+		left -= used;
+		if (pm.type == PROTO_OP)
+			gw_on_op(gw, &pm.u.op);
+		else if (pm.type == PROTO_REPLY)
+			push_port_complete(gw->push, &pm.u.result);
+		else
+			log_warn("unexpected_message", "type=%u", pm.type);
+		proto_msg_fini(&pm);
 	}
-	if (pm.type == PROTO_OP)
-		gw_on_op(gw, &pm.u.op);
-	else if (pm.type == PROTO_REPLY)
-		push_port_complete(gw->push, &pm.u.result);
-	else
-		log_warn("unexpected_message", "type=%u", pm.type);
-	proto_msg_fini(&pm);
 	nng_msg_free(msg);
 }
 

@@ -962,8 +962,10 @@ dec_body_of(struct dec *d, struct proto_msg *m, uint32_t n)
 	return dec_skip(d, n - fields[m->type]);
 }
 
-int
-proto_decode(const void *p, size_t len, struct proto_msg *m)
+/* Decodes the message at the front of p; *used gets its length. With
+ * whole, bytes after it are an error (-EBADMSG). */
+static int
+proto_decode_front(const void *p, size_t len, struct proto_msg *m, size_t *used, bool whole)
 {
 	struct dec d;
 	uint32_t n;
@@ -991,7 +993,7 @@ proto_decode(const void *p, size_t len, struct proto_msg *m)
 	if ((rc = dec_u8(&d, PROTO_ANNOUNCE, PROTO_STATUS, &m->type)) < 0 ||
 	    (rc = dec_body_of(&d, m, n)) < 0)
 		goto fail;
-	if (d.p != d.end) {
+	if (whole && d.p != d.end) {
 		rc = -EBADMSG;
 		goto fail;
 	}
@@ -1000,6 +1002,7 @@ proto_decode(const void *p, size_t len, struct proto_msg *m)
 		for (int i = 0; i < d.nfix; i++)
 			d.fix[i].list->v = d.pool + d.fix[i].off;
 	}
+	*used = (size_t)(d.p - (const uint8_t *)p);
 	return 0;
 
 fail:
@@ -1007,6 +1010,19 @@ fail:
 	free(m->arena);
 	memset(m, 0, sizeof *m);
 	return rc;
+}
+
+int
+proto_decode(const void *p, size_t len, struct proto_msg *m)
+{
+	size_t used;
+	return proto_decode_front(p, len, m, &used, true);
+}
+
+int
+proto_decode_next(const void *p, size_t len, struct proto_msg *m, size_t *used)
+{
+	return proto_decode_front(p, len, m, used, false);
 }
 
 void

@@ -273,6 +273,10 @@ int proto_encode(const struct proto_msg *m, struct buf *out);
  * the caller must call proto_msg_fini(m); on failure m holds nothing. */
 int proto_decode(const void *p, size_t len, struct proto_msg *m);
 
+/* Decodes the first of several messages sent back to back (an outlink
+ * batch: outlink.h): like proto_decode, but bytes after the message are
+ * left alone and *used is set to its length. */
+int proto_decode_next(const void *p, size_t len, struct proto_msg *m, size_t *used);
 /* Releases the lists a decode allocated. Safe on a zeroed or failed msg. */
 void proto_msg_fini(struct proto_msg *m);
 

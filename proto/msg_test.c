@@ -877,6 +877,42 @@ test_trailing(void)
 		"a trailing zero after an ANNOUNCE is rejected");
 }
 
+/* Messages back to back (an outlink batch): proto_decode_next takes them
+ * one by one; proto_decode refuses the concatenation. */
+static void
+test_decode_next(void)
+{
+	struct proto_msg a = sample(PROTO_REQUEST), b = sample(PROTO_EVENT), c = sample(PROTO_REPLY);
+	struct buf all = BUF_INIT;
+	size_t la, lb;
+	proto_encode(&a, &all);
+	la = all.len;
+	proto_encode(&b, &all);
+	lb = all.len - la;
+	proto_encode(&c, &all);
+
+	struct proto_msg m;
+	size_t used = 0, off = 0;
+	tap_eq_int(proto_decode(all.p, all.len, &m), -EBADMSG, "proto_decode refuses a batch");
+	tap_eq_int(proto_decode_next(all.p, all.len, &m, &used), 0, "the first of a batch decodes");
+	tap_ok(msg_eq(&a, &m) && used == la, "  ... equal to what was sent, with its length");
+	proto_msg_fini(&m);
+	off += used;
+	tap_eq_int(proto_decode_next(all.p + off, all.len - off, &m, &used), 0, "the second decodes");
+	tap_ok(msg_eq(&b, &m) && used == lb, "  ... equal, with its length");
+	proto_msg_fini(&m);
+	off += used;
+	tap_eq_int(proto_decode_next(all.p + off, all.len - off, &m, &used), 0, "the third decodes");
+	tap_ok(msg_eq(&c, &m) && off + used == all.len, "  ... and ends the batch");
+	proto_msg_fini(&m);
+	/* A batch cut in the middle of its last message fails on that one. */
+	off = la;
+	tap_eq_int(proto_decode_next(all.p + off, lb - 1, &m, &used), -EPROTO,
+		"a message cut short fails");
+	tap_ok(m.arena == NULL, "  ... and leaves nothing to free");
+	buf_fini(&all);
+}
+
 static void
 test_forward_compat(void)
 {
@@ -1499,6 +1535,7 @@ main(void)
 	test_truncation();
 	test_trailing();
 	test_forward_compat();
+	test_decode_next();
 	test_lifetimes();
 	test_optional_fields();
 	test_announce_stats();

@@ -438,38 +438,46 @@ wk_on_presence(struct worker *w, const struct proto_event *ev)
 
 /* ---- inbox, view, sweep --------------------------------------------------------------- */
 
+/* One nng message holds what a gateway sent in one loop turn (outlink.h),
+ * back to back. A bad one ends the batch: what follows cannot be told
+ * apart. msgs_in counts the messages, not the batches. */
 static void
 wk_on_inbox(void *arg, nng_msg *msg)
 {
 	struct worker *w = arg;
-	struct proto_msg pm;
-	w->msgs_in++;
+	const uint8_t *p = nng_msg_body(msg);
+	size_t left = nng_msg_len(msg), used;
 	if (w->draining)
 		w->last_rx = clock_ms();
-	int rc = proto_decode(nng_msg_body(msg), nng_msg_len(msg), &pm);
-	if (rc != 0) {
-		log_warn("bad_message", "err=%d len=%zu", rc, nng_msg_len(msg));
-		nng_msg_free(msg);
-		return;
+	while (left > 0) {
+		struct proto_msg pm;
+		int rc = proto_decode_next(p, left, &pm, &used);
+		if (rc != 0) {
+			log_warn("bad_message", "err=%d len=%zu", rc, left);
+			break;
+		}
+		p += used;
+		left -= used;
+		w->msgs_in++;
+		switch (pm.type) {
+		case PROTO_EVENT:
+			w->events++;
+			if (pm.u.event.kind == EVENT_PRESENCE)
+				wk_on_presence(w, &pm.u.event);
+			else
+				w->app->on_event(w, &pm.u.event);
+			break;
+		case PROTO_REQUEST:
+			wk_on_request(w, &pm.u.request);
+			break;
+		case PROTO_RESULT:
+			wk_on_result(w, &pm.u.result);
+			break;
+		default:
+			log_warn("unexpected_message", "type=%u", pm.type);
+		}
+		proto_msg_fini(&pm);
 	}
-	switch (pm.type) {
-	case PROTO_EVENT:
-		w->events++;
-		if (pm.u.event.kind == EVENT_PRESENCE)
-			wk_on_presence(w, &pm.u.event);
-		else
-			w->app->on_event(w, &pm.u.event);
-		break;
-	case PROTO_REQUEST:
-		wk_on_request(w, &pm.u.request);
-		break;
-	case PROTO_RESULT:
-		wk_on_result(w, &pm.u.result);
-		break;
-	default:
-		log_warn("unexpected_message", "type=%u", pm.type);
-	}
-	proto_msg_fini(&pm);
 	nng_msg_free(msg);
 }
 
