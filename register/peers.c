@@ -25,6 +25,7 @@ struct peers_wait {
  * already handed to it still gets written (nng drops a closed socket's
  * queue). The peer, when it left gracefully, is still draining. */
 struct peers_retired {
+	uint64_t id;
 	struct outlink *link;
 	uint64_t deadline;
 };
@@ -45,9 +46,10 @@ struct peers {
 };
 
 static void
-peers_retire(struct peers *ps, struct outlink *link)
+peers_retire(struct peers *ps, uint64_t id, struct outlink *link)
 {
 	struct peers_retired *r = ring_push(&ps->retired);
+	r->id = id;
 	r->link = link;
 	r->deadline = clock_ms() + PEERS_LINGER_MS;
 }
@@ -99,6 +101,14 @@ peers_send(struct peers *ps, uint64_t id, nng_msg *msg)
 	const struct peer *p = peers_find(ps, id);
 	if (p != NULL)
 		return outlink_send(p->link, msg);
+	/* A peer that just left (it is draining) still gets answers to what
+	 * it asked before it left: a worker's OP, answered after our view
+	 * dropped it, must reach it, or its request ends "partial". */
+	for (size_t i = ring_len(&ps->retired); i-- > 0;) {
+		struct peers_retired *r = ring_at(&ps->retired, i);
+		if (r->id == id)
+			return outlink_send(r->link, msg);
+	}
 	if (ring_len(&ps->waiting) >= PEERS_WAIT_MAX) {
 		nng_msg_free(msg);
 		return -ENOBUFS;
@@ -177,7 +187,7 @@ peers_update(struct peers *ps, const struct member_view *view)
 			continue;
 		while (i < ps->n && ps->v[i].id < mp->id) {
 			ps->fn(ps->arg, &ps->v[i], PEER_LEFT);
-			peers_retire(ps, ps->v[i].link);
+			peers_retire(ps, ps->v[i].id, ps->v[i].link);
 			i++;
 		}
 		if (i < ps->n && ps->v[i].id == mp->id &&
@@ -188,7 +198,7 @@ peers_update(struct peers *ps, const struct member_view *view)
 		if (i < ps->n && ps->v[i].id == mp->id) {
 			/* Same member, new address: treat as leave + join. */
 			ps->fn(ps->arg, &ps->v[i], PEER_LEFT);
-			peers_retire(ps, ps->v[i].link);
+			peers_retire(ps, ps->v[i].id, ps->v[i].link);
 			i++;
 		}
 		int err = 0;
@@ -206,7 +216,7 @@ peers_update(struct peers *ps, const struct member_view *view)
 	}
 	for (; i < ps->n; i++) {
 		ps->fn(ps->arg, &ps->v[i], PEER_LEFT);
-		peers_retire(ps, ps->v[i].link);
+		peers_retire(ps, ps->v[i].id, ps->v[i].link);
 	}
 	free(ps->v);
 	ps->v = nv;

@@ -29,8 +29,9 @@ struct peer {
 
 enum peers_change {
 	PEER_JOINED, /* in the view now */
-	PEER_LEFT,   /* gone from the view; its link writes what it was given
-	              * for PEERS_LINGER_MS more, then is freed */
+	PEER_LEFT,   /* gone from the view; its link stays PEERS_LINGER_MS
+	              * more for what was given to it and for answers to it
+	              * (peers_send still finds it by id), then is freed */
 	PEER_DOWN,   /* still in the view, but its connection broke (it died?) */
 	PEER_UP,     /* connected again */
 	PEER_UNKNOWN, /* a message waits for this id to join the view (p->link
