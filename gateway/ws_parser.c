@@ -6,7 +6,10 @@
  */
 #include "gateway/ws_parser.h"
 
+#include <stdlib.h>
+
 #include "common/utf8.h"
+#include "common/xmalloc.h"
 
 enum {
 	OP_CONT = 0x0,
@@ -25,16 +28,35 @@ void
 ws_parser_init(struct ws_parser *p, uint64_t max_message)
 {
 	*p = (struct ws_parser){0};
-	p->max_message = max_message;
-	buf_init(&p->msg);
-	buf_init(&p->ctrl);
+	p->max_message = max_message > UINT32_MAX ? UINT32_MAX : (uint32_t)max_message;
+}
+
+/* The buffer *b, made on first use. */
+static struct buf *
+ws_parser_buf(struct buf **b)
+{
+	if (*b == NULL) {
+		*b = xmalloc(sizeof **b);
+		buf_init(*b);
+	}
+	return *b;
+}
+
+static void
+ws_parser_drop(struct buf **b)
+{
+	if (*b != NULL) {
+		buf_fini(*b);
+		free(*b);
+		*b = NULL;
+	}
 }
 
 void
 ws_parser_fini(struct ws_parser *p)
 {
-	buf_fini(&p->msg);
-	buf_fini(&p->ctrl);
+	ws_parser_drop(&p->msg);
+	ws_parser_drop(&p->ctrl);
 }
 
 bool
@@ -108,12 +130,13 @@ ws_parser_header_done(struct ws_parser *p)
 		p->mask[i] = p->hdr[at + i];
 	p->opcode = p->hdr[0] & 0x0f;
 	p->fin = p->hdr[0] >> 7;
-	p->remaining = len;
 	p->frame_off = 0;
 	p->hdr_len = 0;
 	p->in_payload = 1;
 	if (p->opcode & 0x8) {
-		buf_reset(&p->ctrl);
+		p->remaining = (uint32_t)len; /* <= 125: ws_parser_check_start */
+		if (p->ctrl != NULL)
+			buf_reset(p->ctrl);
 		return 0;
 	}
 	if (p->opcode != OP_CONT) {
@@ -123,8 +146,9 @@ ws_parser_header_done(struct ws_parser *p)
 		p->delivered = 0;
 	}
 	/* Too big is known from the header: say so before buffering any of it. */
-	if (len > p->max_message || p->msg_len + len > p->max_message)
+	if (len > p->max_message || (uint64_t)p->msg_len + len > p->max_message)
 		return WS_TOO_BIG;
+	p->remaining = (uint32_t)len;
 	return 0;
 }
 
@@ -135,7 +159,7 @@ ws_parser_payload(struct ws_parser *p, uint8_t *chunk, size_t n,
 	for (size_t k = 0; k < n; k++)
 		chunk[k] ^= p->mask[(p->frame_off + k) & 3];
 	if (p->opcode & 0x8) {
-		buf_append(&p->ctrl, chunk, n);
+		buf_append(ws_parser_buf(&p->ctrl), chunk, n);
 		return 0;
 	}
 	if (p->msg_opcode == OP_TEXT) {
@@ -150,9 +174,9 @@ ws_parser_payload(struct ws_parser *p, uint8_t *chunk, size_t n,
 		p->delivered = 1;
 		ops->on_message(arg, chunk, n, p->msg_opcode == OP_BINARY);
 	} else {
-		buf_append(&p->msg, chunk, n);
+		buf_append(ws_parser_buf(&p->msg), chunk, n);
 	}
-	p->msg_len += n;
+	p->msg_len += (uint32_t)n;
 	return 0;
 }
 
@@ -162,8 +186,8 @@ ws_parser_frame_end(struct ws_parser *p, const struct ws_parser_ops *ops, void *
 	static const uint8_t empty[1];
 	p->in_payload = 0;
 	if (p->opcode & 0x8) {
-		const uint8_t *d = p->ctrl.len ? (const uint8_t *)p->ctrl.p : empty;
-		size_t n = p->ctrl.len;
+		size_t n = p->ctrl != NULL ? p->ctrl->len : 0;
+		const uint8_t *d = n ? (const uint8_t *)p->ctrl->p : empty;
 		uint16_t rc = 0;
 		if (p->opcode == OP_PING) {
 			ops->on_ping(arg, d, n);
@@ -182,19 +206,21 @@ ws_parser_frame_end(struct ws_parser *p, const struct ws_parser_ops *ops, void *
 				ops->on_close(arg, code, n > 2 ? d + 2 : empty, n > 2 ? n - 2 : 0);
 			}
 		}
-		buf_fini(&p->ctrl);
+		ws_parser_drop(&p->ctrl);
 		return rc;
 	}
 	if (!p->fin)
 		return 0;
 	if (p->msg_opcode == OP_TEXT && p->utf8 != UTF8_ACCEPT)
 		return WS_BAD_DATA; /* ends inside a sequence */
-	if (!p->delivered)
-		ops->on_message(arg, p->msg.len ? (const uint8_t *)p->msg.p : empty, p->msg.len,
+	if (!p->delivered) {
+		size_t n = p->msg != NULL ? p->msg->len : 0;
+		ops->on_message(arg, n ? (const uint8_t *)p->msg->p : empty, n,
 			p->msg_opcode == OP_BINARY);
+	}
 	p->msg_opcode = 0;
 	p->msg_len = 0;
-	buf_fini(&p->msg); /* idle connections hold no message buffer */
+	ws_parser_drop(&p->msg); /* idle connections hold no message buffer */
 	return 0;
 }
 
@@ -223,8 +249,8 @@ ws_parser_feed(struct ws_parser *p, uint8_t *data, size_t len, const struct ws_p
 			if (rc != 0)
 				return ws_parser_fail(p, rc);
 			i += n;
-			p->remaining -= n;
-			p->frame_off += n;
+			p->remaining -= (uint32_t)n;
+			p->frame_off += (uint32_t)n;
 		}
 		if (p->in_payload && p->remaining == 0 &&
 			(rc = ws_parser_frame_end(p, ops, arg)) != 0)

@@ -42,12 +42,16 @@ struct ws_parser_ops {
 };
 
 struct ws_parser {
-	uint64_t max_message;
-	uint64_t remaining;  /* payload bytes left in the current frame */
-	uint64_t frame_off;  /* payload bytes of the current frame already seen */
-	struct buf msg;      /* a data message being assembled across feeds */
-	struct buf ctrl;     /* a control frame's payload split across feeds */
-	uint64_t msg_len;    /* bytes of the data message so far */
+	/* Lengths fit 32 bits: a data frame or message longer than max_message
+	 * (at most 256 MiB, config.c) fails at its header, a control frame
+	 * carries at most 125 bytes. */
+	uint32_t max_message;
+	uint32_t remaining;  /* payload bytes left in the current frame */
+	uint32_t frame_off;  /* payload bytes of the current frame already seen */
+	uint32_t msg_len;    /* bytes of the data message so far */
+	/* Allocated only while needed (an idle connection holds neither): */
+	struct buf *msg;     /* a data message being assembled across feeds */
+	struct buf *ctrl;    /* a control frame's payload split across feeds */
 	uint32_t utf8;       /* UTF-8 state of the text message so far */
 	uint16_t failed;     /* the close code once failed; sticky */
 	uint8_t hdr[14];
