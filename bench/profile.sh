@@ -39,6 +39,7 @@ build-bench/bench/gcload "$scenario" --server 127.0.0.1:17272 --push 127.0.0.1:1
 kill -INT $perf_pid
 wait $perf_pid 2>/dev/null || true
 
+set +o pipefail # head closes the pipe early; perf report then fails on SIGPIPE
 report() { perf report -i "$DATA" --no-children -g none "$@" 2>/dev/null | grep -v '^#' | grep '%'; }
 echo "== by process and library (CPU time over the whole run: connecting, then the scenario)"
 report --sort comm,dso | head -15
