@@ -15,6 +15,9 @@
  * it was told (a worker left or broke) or members vanished without a word
  * (another gateway left), every watched group with members here is
  * reported again, so the counts heal.
+ *
+ * struct gateway is in gateway_int.h, shared with gateway_metrics.c, which
+ * renders /metrics and the stats of `gatecast status` from it.
  */
 #include "gateway/gateway.h"
 
@@ -41,6 +44,7 @@
 #include "gateway/demo.h"
 #include "gateway/exec.h"
 #include "gateway/frame.h"
+#include "gateway/gateway_int.h"
 #include "gateway/guard.h"
 #include "gateway/http_upgrade.h"
 #include "gateway/presence_watch.h"
@@ -64,41 +68,6 @@ struct gw_wait {
 	uint64_t deadline;
 	uint64_t ref; /* request id or client seq */
 	uint8_t kind;
-};
-
-struct gateway {
-	struct event_base *base;
-	const struct config *cfg;
-	uint64_t id;
-	char *inbox_url;
-	struct inbox *inbox;
-	struct member *member;
-	struct peers *workers;
-	struct ws_server *ws;
-	struct ws_ops ws_ops;               /* gw_ws_ops, and on_post with the demo */
-	struct push_port *push;
-	struct conn_index *ix;
-	struct exec_ctx exec;
-	uint64_t next_seq;
-	struct ring waitq;     /* struct gw_wait, oldest first */
-	struct event *sweep_ev;
-	struct strvec scratch;
-	struct buf enc;
-	bool stopping;
-	uint64_t stop_deadline;
-	struct frame *err_no_worker, *err_overloaded, *err_rate_limited;
-	struct guard *guard;
-	struct ring logins; /* struct gw_login: token mode, not logged in yet */
-	uint64_t refused_origin, refused_token, refused_ip, rate_limited;
-	uint64_t closed_rate_limit, closed_unauthorized;
-	uint64_t push_commands[CMD__COUNT]; /* submitted to the cluster, by type */
-	size_t gateways_live;               /* other gateways in the member view */
-	uint64_t ops_expired;               /* OPs that arrived after their expiry */
-	bool demo;                          /* demo.enabled = on */
-	struct presence_watch *watch;       /* gateway.presence_groups */
-	uint64_t presence_sent, presence_dropped;
-	uint64_t *peer_gateways;            /* the other gateways in the last view, sorted */
-	size_t npeer_gateways;
 };
 
 /* A connection that must log in by its deadline (auth.login_timeout). */
@@ -637,7 +606,7 @@ gw_submit(void *arg, uint64_t req, uint64_t key, const struct proto_cmd *cmd,
 	return rc;
 }
 
-/* ---- the HTTP port's health and metrics ------------------------------------- */
+/* ---- the HTTP port's health (its metrics: gateway_metrics.c) ----------------- */
 
 /* Ready when a worker is live: we got a view from a register that lists one,
  * so requests can be served now. */
@@ -646,165 +615,6 @@ gw_ready(void *arg)
 {
 	struct gateway *gw = arg;
 	return !gw->stopping && peers_live(gw->workers) > 0;
-}
-
-static void
-gw_metric(struct buf *out, const char *name, const char *type, const char *help, uint64_t v)
-{
-	buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name,
-		(unsigned long long)v);
-}
-
-/* µs as seconds in plain decimal, exact and without trailing zeros
- * ("0.00005", "2.5", "1"): Prometheus label values and sums. */
-static void
-gw_seconds(struct buf *out, uint64_t us)
-{
-	char frac[8];
-	int n = snprintf(frac, sizeof frac, "%06llu", (unsigned long long)(us % 1000000u));
-	while (n > 0 && frac[n - 1] == '0')
-		frac[--n] = '\0';
-	buf_printf(out, "%llu%s%s", (unsigned long long)(us / 1000000u), n > 0 ? "." : "", frac);
-}
-
-/* The histogram's buckets are cumulative (le = "less or equal"); ws keeps
- * them per interval. */
-static void
-gw_push_write_histogram(struct buf *out, const struct ws_stats *ws)
-{
-	static const char name[] = "gatecast_push_write_seconds";
-	uint64_t cum = 0;
-	buf_printf(out, "# HELP %s Time from a push reaching a gateway (push port or HTTP API) to "
-			"its frame being written to a connection, once per connection written.\n"
-			"# TYPE %s histogram\n", name, name);
-	for (int i = 0; i < WS_PUSH_WRITE_BUCKETS; i++) {
-		cum += ws->push_write[i];
-		buf_printf(out, "%s_bucket{le=\"", name);
-		gw_seconds(out, ws_push_write_bounds_us[i]);
-		buf_printf(out, "\"} %llu\n", (unsigned long long)cum);
-	}
-	cum += ws->push_write[WS_PUSH_WRITE_BUCKETS];
-	buf_printf(out, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum ", name, (unsigned long long)cum, name);
-	gw_seconds(out, ws->push_write_sum_us);
-	buf_printf(out, "\n%s_count %llu\n", name, (unsigned long long)ws->push_write_count);
-}
-
-/* What `gatecast status` shows for us (member_set_stats). */
-static void
-gw_stats(void *arg, struct proto_stats *st)
-{
-	struct gateway *gw = arg;
-	const struct ws_stats *ws = ws_server_stats(gw->ws);
-	st->connections = ws_server_count(gw->ws);
-	st->uids = conn_index_uid_total(gw->ix);
-	st->groups = conn_index_group_total(gw->ix);
-	st->msgs_in = ws->messages_in;
-	st->msgs_out = ws->frames_out;
-	st->pushes = push_port_stats(gw->push)->requests;
-	st->draining = gw->stopping;
-}
-
-/* Prometheus text format 0.0.4. Counters only grow for this process's life;
- * no secret or client data ever appears here. */
-static void
-gw_metrics(void *arg, struct buf *out)
-{
-	struct gateway *gw = arg;
-	const struct ws_stats *ws = ws_server_stats(gw->ws);
-	const struct push_port_stats *ps = push_port_stats(gw->push);
-	gw_metric(out, "gatecast_connections", "gauge", "Open WebSocket connections.",
-		ws_server_count(gw->ws));
-	gw_metric(out, "gatecast_connections_accepted_total", "counter",
-		"WebSocket connections accepted.", ws->accepted);
-	gw_metric(out, "gatecast_logins_total", "counter",
-		"Connections bound to a uid (token login, login handled by the worker, bind_uid).",
-		gw->exec.logins);
-	gw_metric(out, "gatecast_messages_in_total", "counter",
-		"WebSocket messages received from clients.", ws->messages_in);
-	gw_metric(out, "gatecast_bytes_in_total", "counter",
-		"Bytes read from WebSocket clients (upgrade requests included).", ws->bytes_in);
-	gw_metric(out, "gatecast_frames_out_total", "counter", "WebSocket frames sent to clients.",
-		ws->frames_out);
-	gw_metric(out, "gatecast_bytes_out_total", "counter", "Bytes sent to WebSocket clients.",
-		ws->bytes_out);
-	gw_push_write_histogram(out, ws);
-	gw_metric(out, "gatecast_http_requests_total", "counter",
-		"Plain HTTP requests answered on the WebSocket port (/gatecast.js, /demo/, 404s).",
-		ws->plain_requests);
-	buf_printf(out, "# HELP gatecast_presence_changes_total Changes of watched groups "
-			"(gateway.presence_groups) reported to their worker, or dropped (no worker, "
-			"queue full).\n# TYPE gatecast_presence_changes_total counter\n"
-			"gatecast_presence_changes_total{result=\"sent\"} %llu\n"
-			"gatecast_presence_changes_total{result=\"dropped\"} %llu\n",
-		(unsigned long long)gw->presence_sent, (unsigned long long)gw->presence_dropped);
-	gw_metric(out, "gatecast_ops_expired_total", "counter",
-		"Orders from workers dropped because they arrived after the worker stopped "
-		"waiting for them (a link that was cut and healed).", gw->ops_expired);
-	buf_printf(out, "# HELP gatecast_closes_total WebSocket connections closed by the gateway, "
-			"by reason.\n# TYPE gatecast_closes_total counter\n"
-			"gatecast_closes_total{reason=\"idle\"} %llu\n"
-			"gatecast_closes_total{reason=\"slow_consumer\"} %llu\n"
-			"gatecast_closes_total{reason=\"protocol\"} %llu\n"
-			"gatecast_closes_total{reason=\"too_big\"} %llu\n"
-			"gatecast_closes_total{reason=\"rate_limit\"} %llu\n"
-			"gatecast_closes_total{reason=\"too_many_tabs\"} %llu\n"
-			"gatecast_closes_total{reason=\"unauthorized\"} %llu\n",
-		(unsigned long long)ws->closed_idle, (unsigned long long)ws->closed_slow,
-		(unsigned long long)ws->closed_protocol, (unsigned long long)ws->closed_too_big,
-		(unsigned long long)gw->closed_rate_limit, (unsigned long long)gw->exec.closed_too_many,
-		(unsigned long long)gw->closed_unauthorized);
-	gw_metric(out, "gatecast_push_requests_total", "counter",
-		"Push commands received (push port and HTTP API).", ps->requests);
-	buf_printf(out, "# HELP gatecast_push_commands_total Push commands handed to a worker, by "
-			"command (not those refused by the gateway at once).\n"
-			"# TYPE gatecast_push_commands_total counter\n");
-	for (int t = 1; t < CMD__COUNT; t++)
-		buf_printf(out, "gatecast_push_commands_total{command=\"%s\"} %llu\n",
-			cmd_name((enum cmd_type)t), (unsigned long long)gw->push_commands[t]);
-	static const char *const outcomes[PUSH_RESULT__COUNT] = {"ok", "partial", "error", "timeout"};
-	buf_printf(out, "# HELP gatecast_push_results_total Push commands answered, by command and "
-			"result (partial: some gateway did not answer in time; only series seen "
-			"so far are listed).\n# TYPE gatecast_push_results_total counter\n");
-	for (int t = 1; t < CMD__COUNT; t++)
-		for (int k = 0; k < PUSH_RESULT__COUNT; k++)
-			if (ps->results[t][k] != 0)
-				buf_printf(out, "gatecast_push_results_total{command=\"%s\",result=\"%s\"} %llu\n",
-					cmd_name((enum cmd_type)t), outcomes[k],
-					(unsigned long long)ps->results[t][k]);
-	gw_metric(out, "gatecast_push_errors_total", "counter",
-		"Push commands answered with an error.", ps->errors);
-	gw_metric(out, "gatecast_push_timeouts_total", "counter",
-		"Push commands answered with timeout.", ps->timeouts);
-	gw_metric(out, "gatecast_uids", "gauge", "Distinct uids bound on this gateway.",
-		conn_index_uid_total(gw->ix));
-	gw_metric(out, "gatecast_groups", "gauge", "Non-empty groups on this gateway.",
-		conn_index_group_total(gw->ix));
-	gw_metric(out, "gatecast_workers_live", "gauge", "Workers this gateway can reach.",
-		peers_live(gw->workers));
-	gw_metric(out, "gatecast_gateways_live", "gauge",
-		"Other gateways in this gateway's cluster view (this one not counted).",
-		gw->gateways_live);
-	gw_metric(out, "gatecast_pending_requests", "gauge",
-		"Push commands waiting for an answer.", push_port_pending(gw->push));
-	buf_printf(out, "# HELP gatecast_worker_queued_messages Messages to workers queued in this "
-			"gateway, by queue: link = batches (the messages of one loop turn) in the links "
-			"to live workers, beyond nng's own buffer; no_worker = events and requests waiting for a live worker, joining = "
-			"results for a worker not in the view yet.\n"
-			"# TYPE gatecast_worker_queued_messages gauge\n"
-			"gatecast_worker_queued_messages{queue=\"link\"} %llu\n"
-			"gatecast_worker_queued_messages{queue=\"no_worker\"} %llu\n"
-			"gatecast_worker_queued_messages{queue=\"joining\"} %llu\n",
-		(unsigned long long)peers_queued(gw->workers),
-		(unsigned long long)ring_len(&gw->waitq),
-		(unsigned long long)peers_waiting(gw->workers));
-	buf_printf(out, "# HELP gatecast_refused_total WebSocket upgrades and messages refused, by "
-			"reason.\n# TYPE gatecast_refused_total counter\n"
-			"gatecast_refused_total{reason=\"origin\"} %llu\n"
-			"gatecast_refused_total{reason=\"token\"} %llu\n"
-			"gatecast_refused_total{reason=\"ip\"} %llu\n"
-			"gatecast_refused_total{reason=\"rate_limited\"} %llu\n",
-		(unsigned long long)gw->refused_origin, (unsigned long long)gw->refused_token,
-		(unsigned long long)gw->refused_ip, (unsigned long long)gw->rate_limited);
 }
 
 /* ---- the inbox: orders and replies from workers ---------------------------- */
@@ -1028,7 +838,7 @@ gateway_new(struct event_base *base, const struct config *c)
 	gw->push = push_port_new(base, c, pfd, gw_submit, gw);
 	pfd = -1;
 	if (hfd >= 0)
-		push_port_listen_http(gw->push, hfd, gw_metrics, gw_ready);
+		push_port_listen_http(gw->push, hfd, gateway_metrics_render, gw_ready);
 	hfd = -1;
 	gw->sweep_ev = event_new(base, -1, EV_PERSIST, gw_on_sweep, gw);
 	struct timeval tv = {0, GW_SWEEP_MS * 1000};
@@ -1039,7 +849,7 @@ gateway_new(struct event_base *base, const struct config *c)
 		log_error("register_failed", "err=\"%s\"", nng_strerror(-err));
 		goto fail;
 	}
-	member_set_stats(gw->member, gw_stats, gw);
+	member_set_stats(gw->member, gateway_metrics_stats, gw);
 	if (gw->demo)
 		log_warn("demo_enabled", "token=%s why=\"%s\"",
 			gw->exec.token_mode ? "any_uid" : "none",
