@@ -748,16 +748,15 @@ dec_stats(struct dec *d, struct proto_stats *st)
 	return dec_skip(d, extra);
 }
 
-/* The entry array is the message's one allocation, handed to *arena. */
+/* Reads the header of a list of at most PROTO_MAX_MEMBERS entries (members,
+ * status entries): *n entries, each at least one byte, follow. */
 static int
-dec_status(struct dec *d, struct proto_status *s, void **arena)
+dec_member_list(struct dec *d, uint32_t *n)
 {
 	struct tok t;
 	int rc;
 
-	s->n = 0;
-	s->v = NULL;
-	if ((rc = dec_stats(d, &s->self)) < 0 || (rc = dec_token(d, &t)) < 0)
+	if ((rc = dec_token(d, &t)) < 0)
 		return rc;
 	if (t.kind != TOK_ARRAY)
 		return -EPROTO;
@@ -765,11 +764,26 @@ dec_status(struct dec *d, struct proto_status *s, void **arena)
 		return -EMSGSIZE;
 	if (t.n > dec_left(d))
 		return -EPROTO;
-	if (t.n == 0)
+	*n = t.n;
+	return 0;
+}
+
+/* The entry array is the message's one allocation, handed to *arena. */
+static int
+dec_status(struct dec *d, struct proto_status *s, void **arena)
+{
+	uint32_t n;
+	int rc;
+
+	s->n = 0;
+	s->v = NULL;
+	if ((rc = dec_stats(d, &s->self)) < 0 || (rc = dec_member_list(d, &n)) < 0)
+		return rc;
+	if (n == 0)
 		return 0;
-	s->v = xcalloc(t.n, sizeof *s->v);
+	s->v = xcalloc(n, sizeof *s->v);
 	*arena = s->v;
-	for (uint32_t i = 0; i < t.n; i++) {
+	for (uint32_t i = 0; i < n; i++) {
 		uint32_t extra;
 		struct proto_status_member *e = &s->v[i];
 		if ((rc = dec_array(d, STATUS_MEMBER_FIELDS, &extra)) < 0 ||
@@ -778,7 +792,7 @@ dec_status(struct dec *d, struct proto_status *s, void **arena)
 		    (rc = dec_skip(d, extra)) < 0)
 			return rc;
 	}
-	s->n = t.n;
+	s->n = n;
 	return 0;
 }
 
@@ -830,27 +844,21 @@ dec_announce_stats(struct dec *d, uint32_t *n, struct proto_announce *a)
 static int
 dec_members(struct dec *d, struct proto_members *ms, void **arena)
 {
-	struct tok t;
+	uint32_t n;
 	int rc;
 
 	ms->n = 0;
 	ms->v = NULL;
-	if ((rc = dec_u64(d, &ms->version)) < 0 || (rc = dec_token(d, &t)) < 0)
+	if ((rc = dec_u64(d, &ms->version)) < 0 || (rc = dec_member_list(d, &n)) < 0)
 		return rc;
-	if (t.kind != TOK_ARRAY)
-		return -EPROTO;
-	if (t.n > PROTO_MAX_MEMBERS)
-		return -EMSGSIZE;
-	if (t.n > dec_left(d))
-		return -EPROTO;
-	if (t.n == 0)
+	if (n == 0)
 		return 0;
-	ms->v = xcalloc(t.n, sizeof *ms->v);
+	ms->v = xcalloc(n, sizeof *ms->v);
 	*arena = ms->v;
-	for (uint32_t i = 0; i < t.n; i++)
+	for (uint32_t i = 0; i < n; i++)
 		if ((rc = dec_member(d, &ms->v[i])) < 0)
 			return rc;
-	ms->n = t.n;
+	ms->n = n;
 	return 0;
 }
 
