@@ -952,6 +952,38 @@ def close_all(clients, timeout=3.0):
         c.abort()
 
 
+class LauncherTestCase(unittest.TestCase):
+    """A test that runs `gatecast start` (self.start) and has it cleaned up,
+    with the launcher's log printed when the test fails."""
+
+    log_lines = 80
+
+    def setUp(self):
+        self.launcher = None
+
+    def tearDown(self):
+        if self.launcher is not None:
+            self.launcher.cleanup()
+
+    def run(self, result=None):
+        if result is None:
+            result = self.defaultTestResult()
+        before = len(result.failures) + len(result.errors)
+        out = super().run(result)
+        if len(result.failures) + len(result.errors) > before and self.launcher is not None:
+            self.launcher.dump_logs(n=self.log_lines)
+        return out
+
+    def start(self, env=None, **kw):
+        """Starts a Launcher(**kw) with env added to its environment and
+        waits until it serves."""
+        self.launcher = Launcher(**kw)
+        self.launcher.env.update(env or {})
+        self.launcher.start()
+        self.launcher.wait_serving(timeout=30)
+        return self.launcher
+
+
 class ClusterTestCase(unittest.TestCase):
     """Base class: one Cluster per test class (CLUSTER = kwargs for Cluster,
     None for none), clients opened through self.ws()/self.push() are closed

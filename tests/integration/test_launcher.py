@@ -11,37 +11,14 @@ import signal
 import subprocess
 import sys
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import wsclient  # noqa: E402
-from cluster import Launcher, PushClient, binary, children_of, main, pid_alive, uniq  # noqa: E402
+from cluster import LauncherTestCase, PushClient, binary, children_of, main, pid_alive, uniq  # noqa: E402
 
 
-class LauncherTest(unittest.TestCase):
-
-    def setUp(self):
-        self.launcher = None
-
-    def tearDown(self):
-        if self.launcher is not None:
-            self.launcher.cleanup()
-
-    def run(self, result=None):
-        if result is None:
-            result = self.defaultTestResult()
-        before = len(result.failures) + len(result.errors)
-        out = super().run(result)
-        if len(result.failures) + len(result.errors) > before and self.launcher is not None:
-            self.launcher.dump_logs()
-        return out
-
-    def start(self, **kw):
-        self.launcher = Launcher(**kw)
-        self.launcher.start()
-        self.launcher.wait_serving(timeout=30)
-        return self.launcher
+class LauncherTest(LauncherTestCase):
 
     def wait_children(self, timeout=10):
         """Waits until the launcher has logged both gateways and workers."""

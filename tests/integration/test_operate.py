@@ -25,7 +25,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import wsclient  # noqa: E402
-from cluster import (Launcher, PushClient, _extra_pids, _live_lock, binary, free_port, main,  # noqa: E402
+from cluster import (Launcher, LauncherTestCase, PushClient, _extra_pids, _live_lock, binary, free_port, main,  # noqa: E402
                      pid_alive, set_value, tail, uniq)
 
 
@@ -34,31 +34,10 @@ def run_cli(args, timeout=60, env=None):
                           timeout=timeout, env=env)
 
 
-class LauncherCase(unittest.TestCase):
+class LauncherCase(LauncherTestCase):
     """Runs a foreground launcher per test and drives it with the CLI."""
 
-    def setUp(self):
-        self.launcher = None
-
-    def tearDown(self):
-        if self.launcher is not None:
-            self.launcher.cleanup()
-
-    def run(self, result=None):
-        if result is None:
-            result = self.defaultTestResult()
-        before = len(result.failures) + len(result.errors)
-        out = super().run(result)
-        if len(result.failures) + len(result.errors) > before and self.launcher is not None:
-            self.launcher.dump_logs(n=150)
-        return out
-
-    def start(self, env=None, **kw):
-        self.launcher = Launcher(**kw)
-        self.launcher.env.update(env or {})
-        self.launcher.start()
-        self.launcher.wait_serving(timeout=30)
-        return self.launcher
+    log_lines = 150
 
     def sets(self, la=None):
         la = la or self.launcher
