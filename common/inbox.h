@@ -1,14 +1,17 @@
 /*
- * inbox — a process's one nng pull0 socket, read from the libevent loop.
+ * inbox — a process's one inbox, read from the libevent loop.
  *
- * Every gateway and worker listens on one inbox address; peers dial it with
- * push0 (see outlink.h). The loop watches NNG_OPT_RECVFD and drains messages
- * with non-blocking receives, so all nng traffic is handled on the loop
- * thread: no nng callbacks, no locks.
+ * Every gateway and worker listens on one inbox address; peers dial it
+ * through outlink.h. An ipc:// inbox (peers on this host) is a unix socket
+ * with gatecast's own framing (ipc.h), read on the loop. Any other (tcp://,
+ * tls+tcp://) is an nng pull0 socket: the loop watches NNG_OPT_RECVFD and
+ * drains messages with non-blocking receives, so all nng traffic is handled
+ * on the loop thread too: no nng callbacks, no locks.
  *
- * Every message must open with the process's seal for this inbox's URL
+ * Every nng message must open with the process's seal for this inbox's URL
  * (cluster.h): one that does not is dropped, counted and logged (rate-
- * limited) by cluster_open, and never reaches the callback.
+ * limited) by cluster_open, and never reaches the callback. On an ipc
+ * inbox the seal is checked once per connection, on its hello (ipc.h).
  */
 #ifndef GATECAST_COMMON_INBOX_H
 #define GATECAST_COMMON_INBOX_H

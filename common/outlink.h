@@ -1,25 +1,34 @@
 /*
- * outlink — one push0 link to a peer's inbox, with a bounded queue.
+ * outlink — one link to a peer's inbox, with a bounded queue.
  *
- * nng's own send buffer absorbs short bursts; when it is full the message
- * waits in the outlink's FIFO (at most max_queue messages) and is sent from
- * the loop when NNG_OPT_SENDFD says there is room again. Beyond that bound the
- * send fails and the caller reports an error: nothing is dropped silently.
+ * An ipc:// inbox (a process on this host) is dialed with gatecast's own
+ * framing on a unix socket, written from the loop (ipc.h); any other URL
+ * with an nng push0 socket. Everything below holds for both.
  *
- * The dial is non-blocking: nng connects and reconnects in the background.
- * nng tells of connections coming and going on its own threads; the link
- * turns that into a state change delivered on the loop (through a pipe fd),
- * so a dead peer is noticed at once instead of after its register lease.
+ * The transport's own buffer (nng's send buffer, the ipc output buffer)
+ * absorbs short bursts; when it is full the message waits in the outlink's
+ * FIFO (at most max_queue messages) and is sent from the loop when the
+ * transport has room again (NNG_OPT_SENDFD, or the ipc room callback).
+ * Beyond that bound the send fails and the caller reports an error: nothing
+ * is dropped silently.
+ *
+ * The dial is non-blocking: the transport connects and reconnects in the
+ * background, and the link turns connections coming and going (told on
+ * nng's threads, or by the ipc dialer) into a state change delivered on the
+ * loop, so a dead peer is noticed at once instead of after its register
+ * lease.
  *
  * Messages sent in one loop turn travel together: they are concatenated
  * (each is a self-delimiting msgpack value, proto_decode_next splits them)
- * into one nng message of at most OUTLINK_BATCH_MAX bytes, handed to nng
- * later in the same turn. Under load this divides nng's per-message cost
- * (thread hand-offs, a seal) by the batch size; an idle link adds no delay.
+ * into one message of at most OUTLINK_BATCH_MAX bytes, handed to the
+ * transport later in the same turn. Under load this divides the per-message
+ * cost (a write, a seal; nng's thread hand-offs) by the batch size; an idle
+ * link adds no delay.
  *
- * Each nng message is sealed for the peer's inbox URL (cluster.h) just
+ * On nng, each batch is sealed for the peer's inbox URL (cluster.h) just
  * before nng takes it, so the time it carries is when it left, not when it
  * was queued: a message that waited in the FIFO is not refused as stale.
+ * An ipc connection is sealed once, by its hello (ipc.h).
  */
 #ifndef GATECAST_COMMON_OUTLINK_H
 #define GATECAST_COMMON_OUTLINK_H
@@ -39,9 +48,9 @@ struct outlink;
  * broke) or comes back up. */
 typedef void outlink_state_fn(void *arg, struct outlink *ol, bool up);
 
-/* Dials url through cl (tls+tcp:// URLs get TLS). fn (may be NULL) hears
- * of state changes. Returns the link or NULL with *err a negative nng
- * error. url is copied; cl (which must outlive the link) and arg are
+/* Dials url through cl (tls+tcp:// URLs get TLS; ipc:// ones our framing).
+ * fn (may be NULL) hears of state changes. Returns the link or NULL with
+ * *err a negative nng error. url is copied; cl (which must outlive the link) and arg are
  * borrowed. */
 struct outlink *outlink_new(struct event_base *base, struct cluster *cl, const char *url,
 	size_t max_queue, outlink_state_fn *fn, void *arg, int *err);
@@ -58,7 +67,8 @@ void outlink_free(struct outlink *ol);
 int outlink_send(struct outlink *ol, nng_msg *msg);
 /* Builds a message from bytes and sends it: same contract. */
 int outlink_send_bytes(struct outlink *ol, const void *p, size_t n);
-/* Batches waiting in the outlink's own FIFO (not counting nng's buffer). */
+/* Batches waiting in the outlink's own FIFO (not counting the transport's
+ * buffer). */
 size_t outlink_queued(const struct outlink *ol);
 /* The dialed URL (borrowed). */
 const char *outlink_url(const struct outlink *ol);
