@@ -876,7 +876,6 @@ ws_server_adopt(struct ws_server *s, int fd)
 	}
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	net_nonblock(fd);
 	struct ws_conn *c = xcalloc(1, sizeof *c);
 	c->srv = s;
 	c->fd = fd;

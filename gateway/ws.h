@@ -133,9 +133,9 @@ struct ws_server *ws_server_new(struct event_base *base, const struct config *c,
 	const struct ws_ops *ops, void *arg);
 /* Closes every connection abruptly and frees. NULL is fine. */
 void ws_server_free(struct ws_server *s);
-/* Takes a connected socket (ownership passes, even on failure) as if it had
- * been accepted: for tests and fuzzing. Returns 0 or -EMFILE when the
- * server is full. */
+/* Takes a connected, non-blocking socket (ownership passes, even on
+ * failure) as if it had been accepted: for tests and fuzzing. Returns 0 or
+ * -EMFILE when the server is full. */
 int ws_server_adopt(struct ws_server *s, int fd);
 /* Stops accepting; starts the close handshake (code) on every connection. */
 void ws_server_shutdown(struct ws_server *s, uint16_t code, const char *reason);

@@ -263,7 +263,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(stream + hl, data, size);
 	size_t total = hl + size;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fd) < 0)
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fd) < 0 || net_nonblock(fd[0]) != 0)
 		abort();
 	if (ws_server_adopt(ws_fuzz_srv, fd[0]) != 0)
 		abort();
