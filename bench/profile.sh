@@ -19,7 +19,7 @@ scenario=$1
 shift
 GATECAST=build-bench/launcher/gatecast
 RUN=/tmp/gcbench-profile
-ARGS=(--set auth.mode=none --set gateway.count=2 --set worker.count=2
+ARGS=(--set auth.mode=none --set gateway.count=${GC_GATEWAYS:-2} --set worker.count=${GC_WORKERS:-2}
 	--set cluster.run_dir=$RUN --set gateway.ws_listen=127.0.0.1:17272
 	--set gateway.push_listen=127.0.0.1:18806 --set http.listen=127.0.0.1:12121
 	--set register.listen=tcp://127.0.0.1:11238 --set gateway.max_connections_per_ip=0

@@ -362,6 +362,7 @@ pp_read(struct pp_conn *c)
 {
 	struct push_port *pp = c->pp;
 	size_t max_line = pp->cfg->gateway_max_line;
+	bool drained = false; /* a short read took all the socket had */
 	for (;;) {
 		if (c->kind == PP_KIND_HTTP) {
 			push_http_parse(c);
@@ -414,8 +415,8 @@ pp_read(struct pp_conn *c)
 			push_port_conn_flush(c);
 			return;
 		}
-		if (c->paused)
-			break;
+		if (c->paused || drained)
+			break; /* drained: no read that would only say EAGAIN */
 		buf_reserve(&c->in, PP_READ_CHUNK);
 		ssize_t r = read(c->fd, c->in.p + c->in.len, PP_READ_CHUNK);
 		if (r > 0) {
@@ -424,6 +425,7 @@ pp_read(struct pp_conn *c)
 			c->in.len += (size_t)r;
 			c->in.p[c->in.len] = '\0';
 			c->last_active = clock_ms();
+			drained = (size_t)r < PP_READ_CHUNK;
 			continue;
 		}
 		if (r < 0 && errno == EINTR)

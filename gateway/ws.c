@@ -756,6 +756,8 @@ ws_read_head(struct ws_conn *c)
 		if (r > 0) {
 			h->len += (size_t)r;
 			s->st.bytes_in += (uint64_t)r;
+			if ((size_t)r < room)
+				break; /* all the socket had: no read that would say EAGAIN */
 			continue;
 		}
 		if (r < 0 && errno == EINTR)
