@@ -249,6 +249,14 @@ main() {
 
 	local n1=1000 n10=10000 t=10 k=100
 	[ "$QUICK" = 1 ] && n1=200 n10=1000 t=2 k=10
+	# The machine's floor: what 2 process hops (nchan's and Node's push
+	# path) and 4 (gatecast's) cost with no server code at all.
+	local hops line
+	for hops in 2 4; do
+		line=$("$ROOT/build-bench/bench/gchops" -n $hops -r 2000 -t $t)
+		echo "${line/\{/{\"meta\":\"floor\",\"loadavg\":\"$(loadavg)\",}" >>"$OUT/results.jsonl"
+		say "floor, $hops hops at 2,000/s: $line"
+	done
 	for run in $(seq "$RUNS"); do
 		for s in $ONLY; do
 			measure "$s" idle idle -n $n10 --base $n1 --settle 3

@@ -26,6 +26,7 @@
 #include "bench/ctl.h"
 #include "bench/wsc.h"
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/jwt.h"
 #include "common/xmalloc.h"
 
@@ -79,14 +80,6 @@ struct fleet {
 	bool bcast_pending;
 	uint8_t scratch[SCRATCH];
 };
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void conn_cb(evutil_socket_t fd, short what, void *arg);
 static void pump(struct fleet *f);
@@ -485,7 +478,7 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (!(what & EV_READ))
 		return;
-	uint64_t now = now_ns();
+	uint64_t now = clock_ns();
 	for (int rounds = 0; rounds < 4 && c->fd >= 0; rounds++) {
 		ssize_t n = recv(fd, f->scratch, SCRATCH, 0);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -507,7 +500,7 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 static void
 conn_start(struct fleet *f, struct conn *c)
 {
-	c->t_start = now_ns();
+	c->t_start = clock_ns();
 	c->state = CONN_CONNECTING;
 	f->inflight++;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
@@ -562,7 +555,7 @@ static void
 sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct fleet *f = arg;
-	uint64_t now = now_ns();
+	uint64_t now = clock_ns();
 	for (uint32_t i = 0; i < f->started; i++) {
 		struct conn *c = &f->conns[i];
 		if (c->state >= CONN_CONNECTING && c->state <= CONN_LOGIN &&
@@ -657,7 +650,7 @@ fleet_run(const struct fleet_opts *o, int cmd_fd, int rep_fd)
 	hist_init(&f->stats.lat);
 	/* One random key per process (RFC 6455 §4.1 asks for a nonce per
 	 * connection; the server cannot tell, and one accept check is cheaper). */
-	srandom((unsigned)(getpid() ^ now_ns()));
+	srandom((unsigned)(getpid() ^ clock_ns()));
 	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	for (int i = 0; i < 21; i++)
 		f->key[i] = b64[random() & 63];

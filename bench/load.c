@@ -38,6 +38,7 @@
 #include "bench/procmem.h"
 #include "bench/publish.h"
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/xmalloc.h"
 
 #define MAX_PROCS 64
@@ -101,14 +102,6 @@ struct load {
 	uint64_t t0, total, next_seq, lag_max;
 	uint64_t rng;
 };
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static __attribute__((format(printf, 1, 2))) void
 say(const char *fmt, ...)
@@ -417,7 +410,7 @@ static bool
 await(struct load *L, uint32_t kind, double timeout)
 {
 	L->awaited = kind;
-	uint64_t deadline = now_ns() + (uint64_t)(timeout * 1e9);
+	uint64_t deadline = clock_ns() + (uint64_t)(timeout * 1e9);
 	for (;;) {
 		bool all = true;
 		for (unsigned i = 0; i < L->n; i++)
@@ -426,7 +419,7 @@ await(struct load *L, uint32_t kind, double timeout)
 			break;
 		if (L->failed)
 			die("a load process died");
-		if (now_ns() > deadline)
+		if (clock_ns() > deadline)
 			return false;
 		event_base_loop(L->base, EVLOOP_ONCE);
 	}
@@ -446,8 +439,8 @@ wake_cb(evutil_socket_t fd, short what, void *arg)
 static void
 run_for(struct load *L, double s)
 {
-	uint64_t end = now_ns() + (uint64_t)(s * 1e9);
-	while (now_ns() < end)
+	uint64_t end = clock_ns() + (uint64_t)(s * 1e9);
+	while (clock_ns() < end)
 		event_base_loop(L->base, EVLOOP_ONCE);
 }
 
@@ -580,7 +573,7 @@ run_idle(struct load *L)
 static int
 run_connect(struct load *L)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = clock_ns();
 	struct totals t = connect_to(L, L->o.clients);
 	double secs = t.t_last_ready > t0 ? (double)(t.t_last_ready - t0) / 1e9 : 0;
 	double rate = secs > 0 ? (double)t.ready / secs : 0;
@@ -611,7 +604,7 @@ static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct load *L = arg;
-	uint64_t now = now_ns();
+	uint64_t now = clock_ns();
 	uint64_t due = (uint64_t)((double)(now - L->t0) * L->o.rate / 1e9) + 1;
 	if (due > L->total)
 		due = L->total;
@@ -622,7 +615,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	while (L->next_seq < due) {
 		uint32_t to = (uint32_t)(rand_next(L) % L->o.clients);
-		publish_unicast(L->pub, L->next_seq++, to, now_ns());
+		publish_unicast(L->pub, L->next_seq++, to, clock_ns());
 	}
 	publish_flush(L->pub);
 	if (L->next_seq >= L->total)
@@ -654,9 +647,9 @@ publisher(struct load *L)
 static void
 await_replies(struct load *L, double timeout)
 {
-	uint64_t deadline = now_ns() + (uint64_t)(timeout * 1e9);
+	uint64_t deadline = clock_ns() + (uint64_t)(timeout * 1e9);
 	const struct publish_stats *ps = publish_stats(L->pub);
-	while (ps->replies + ps->errors < ps->sent && now_ns() < deadline)
+	while (ps->replies + ps->errors < ps->sent && clock_ns() < deadline)
 		event_base_loop(L->base, EVLOOP_ONCE);
 }
 
@@ -667,15 +660,15 @@ run_unicast(struct load *L)
 	L->pub = publisher(L);
 	run_for(L, 0.5);
 	L->total = (uint64_t)ceil(L->o.rate * L->o.duration);
-	L->rng = 0x9e3779b97f4a7c15ull ^ now_ns();
+	L->rng = 0x9e3779b97f4a7c15ull ^ clock_ns();
 	L->tick = evtimer_new(L->base, tick_cb, L);
 	say("gcload: unicast: %llu clients ready, %.0f pushes/s for %.1f s\n",
 		(unsigned long long)t.ready, L->o.rate, L->o.duration);
-	L->t0 = now_ns();
+	L->t0 = clock_ns();
 	tick_cb(-1, 0, L);
 	while (L->next_seq < L->total)
 		event_base_loop(L->base, EVLOOP_ONCE);
-	uint64_t t_sent = now_ns();
+	uint64_t t_sent = clock_ns();
 	await_replies(L, 10);
 	run_for(L, L->o.drain);
 	report_all(L);
@@ -748,9 +741,9 @@ run_broadcast(struct load *L)
 		expected += L->ch[i].stats.ready * L->o.broadcasts;
 	say("gcload: broadcast: %u broadcasts to %llu clients (%llu deliveries)\n", L->o.broadcasts,
 		(unsigned long long)t.ready, (unsigned long long)expected);
-	uint64_t t0 = now_ns();
+	uint64_t t0 = clock_ns();
 	for (uint32_t i = 0; i < L->o.broadcasts; i++)
-		publish_broadcast(L->pub, i, now_ns());
+		publish_broadcast(L->pub, i, clock_ns());
 	publish_flush(L->pub);
 	bool done = await(L, CTL_BCAST_DONE, 30 + expected / 100000.0);
 	await_replies(L, 10);

@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/xmalloc.h"
 
 #define BCAST_BIT (1ull << 63)
@@ -44,14 +45,6 @@ struct publisher {
 	char first_error[256];
 	char host[64];         /* Host header */
 };
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void
 ring_push(struct pconn *c, uint64_t v)
@@ -99,7 +92,7 @@ answer(struct pconn *c, bool ok, uint64_t delivered)
 		return;
 	}
 	p->st.replies++;
-	p->st.t_last_reply = now_ns();
+	p->st.t_last_reply = clock_ns();
 	if (!ok) {
 		p->st.errors++;
 		return;

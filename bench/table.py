@@ -161,6 +161,11 @@ def main():
             print("* disturbed: %s %s: other work took %.1f s of CPU during its %.0f s" % (
                 j["server"], j["name"], j["other_cpu_s"], j["wall_s"]))
     for m in meta:
+        if m["meta"] == "floor":
+            lat = m["latency"]
+            print("* floor: %d process hops alone (bench/gchops), %d/s: p50 %.0f µs, p99 %.0f µs" % (
+                m["hops"], m["rate"], lat["p50_us"], lat["p99_us"]))
+            continue
         extra = ""
         if "gatecast" in m:
             extra = ", gatecast %s, commit %s%s" % (

@@ -16,6 +16,15 @@ clock_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* Monotonic nanoseconds, for measuring (the load generator's stamps). */
+static inline uint64_t
+clock_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* Wall-clock milliseconds since the epoch: only for stamps that cross
  * process (and host) boundaries, where a monotonic clock means nothing. */
 static inline uint64_t
