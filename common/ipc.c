@@ -24,6 +24,10 @@
 #define IPC_BACKLOG 128
 #define IPC_WARN_EVERY_MS 1000
 #define IPC_HELLO_MAX 256 /* a sealed IPC_HELLO_BODY is 58 bytes */
+/* Connections that have not passed their hello yet, at most: a dialer
+ * writes its hello with the connect, so only something that is not a
+ * member waits here; the oldest is closed to make room. */
+#define IPC_MAX_PENDING 16
 
 const char *
 ipc_path(const char *url)
@@ -294,7 +298,8 @@ struct ipc_listener {
 	ipc_auth_fn *auth;
 	ipc_frame_fn *fn;
 	void *arg;
-	struct ipc_conn *conns;
+	struct ipc_conn *conns;  /* newest first */
+	unsigned pending;        /* of them not authenticated yet */
 	uint64_t last_warn;
 };
 
@@ -308,6 +313,8 @@ ipc_conn_free(struct ipc_conn *c)
 		l->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
+	if (!c->authed)
+		l->pending--;
 	event_free(c->ev);
 	close(c->fd);
 	buf_fini(&c->in);
@@ -360,6 +367,7 @@ ipc_conn_frames(struct ipc_conn *c)
 			c->l->fn(c->l->arg, m);
 		} else if (c->l->auth(c->l->arg, m) == 0) {
 			c->authed = true;
+			c->l->pending--;
 		} else {
 			ipc_refuse(c, "hello_refused");
 			return -1;
@@ -406,7 +414,15 @@ ipc_listener_on_accept(evutil_socket_t fd, short what, void *arg)
 		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0)
 			return; /* EAGAIN, or out of fds: the dialer retries */
+		if (l->pending >= IPC_MAX_PENDING) {
+			struct ipc_conn *old = NULL;
+			for (struct ipc_conn *o = l->conns; o != NULL; o = o->next)
+				if (!o->authed)
+					old = o;
+			ipc_refuse(old, "no_hello");
+		}
 		struct ipc_conn *c = xcalloc(1, sizeof *c);
+		l->pending++;
 		c->l = l;
 		c->fd = cfd;
 		buf_init(&c->in);

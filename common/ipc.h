@@ -23,7 +23,9 @@
  * message; the socket file's mode (0600 in the 0700 run_dir) is a second
  * fence. A connection that opens with anything but "GCL1", whose hello is
  * refused, or that announces a frame over IPC_FRAME_MAX is closed and
- * logged (event=ipc_refused, rate-limited, never the bytes).
+ * logged (event=ipc_refused, rate-limited, never the bytes). So is the
+ * oldest of more than 16 connections still waiting for their hello (a
+ * member sends it with the connect): idle strangers cannot pile up fds.
  *
  * A dialer connects without blocking and reconnects 50 ms, 100 ms, ... up to
  * 1 s after a failure or a break, and reports its connection coming up and

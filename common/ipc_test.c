@@ -207,6 +207,32 @@ main(void)
 	tap_eq_int(hellos_refused, 1, "the listener refused the hello");
 	tap_eq_int(received, 0, "no frame after a refused hello was delivered");
 	ipc_dialer_free(dialer);
+
+	/* Strangers that connect and say nothing cannot pile up: past 16
+	 * waiting for their hello, the oldest is closed. */
+	int idle[17];
+	for (int i = 0; i < 17; i++) {
+		idle[i] = socket(AF_UNIX, SOCK_STREAM, 0);
+		connect(idle[i], (struct sockaddr *)&sa, sizeof sa);
+	}
+	run(300);
+	char ch;
+	tap_ok(recv(idle[0], &ch, 1, MSG_DONTWAIT) == 0, "the oldest silent connection was closed");
+	tap_ok(recv(idle[16], &ch, 1, MSG_DONTWAIT) < 0 && errno == EAGAIN,
+		"the newest is still open");
+	for (int i = 0; i < 17; i++)
+		close(idle[i]);
+	hello_text = "ok-hello";
+	ups = 0;
+	stop_on_down = false;
+	stop_on_up = true;
+	dialer = ipc_dialer_new(base, path, on_hello, on_state, on_room, NULL, &err);
+	tap_ok(run(5000) && ups == 1, "a member still connects");
+	stop_on_up = false;
+	received = next_frame = FRAMES - 1; /* one more frame: the last */
+	pump();
+	tap_ok(run(5000) && received == FRAMES && bad_frames == 0, "and its frame arrives");
+	ipc_dialer_free(dialer);
 	ipc_listener_free(l);
 
 	int err3 = 0;
