@@ -513,6 +513,11 @@ conn_start(struct fleet *f, struct conn *c)
 	 * of reserving one per address at bind(): lets one source address
 	 * hold ~28k connections per server port. */
 	setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+	/* Close with a reset: a run leaves no TIME_WAIT behind. Tens of
+	 * thousands of them made the next run's connect() search for free
+	 * ports, and connect rates depended on what ran the minute before. */
+	struct linger lg = {1, 0};
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	struct sockaddr_in src = {.sin_family = AF_INET};
 	src.sin_addr.s_addr = htonl(0x7f000001u + c->idx % f->o->sources);
 	if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0)

@@ -129,6 +129,11 @@ ipc_dialer_flush(struct ipc_dialer *d)
 		}
 		d->out_off += (size_t)w;
 	}
+	/* Drained: a burst's big buffer is not kept for an idle link. */
+	if (d->out.cap > IPC_READ_MAX) {
+		buf_fini(&d->out);
+		buf_init(&d->out);
+	}
 	buf_reset(&d->out);
 	d->out_off = 0;
 	event_del(d->wev);
