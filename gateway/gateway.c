@@ -652,32 +652,27 @@ gw_on_op(struct gateway *gw, const struct proto_op *op)
 	strvec_reset(&gw->scratch);
 }
 
-/* One nng message holds the messages a worker sent in one loop turn
- * (outlink.h), back to back. A bad one ends the batch: what follows it
- * cannot be told apart. */
+static void
+gw_on_cluster_message(void *arg, struct proto_msg *pm)
+{
+	struct gateway *gw = arg;
+	if (pm->type == PROTO_OP)
+		gw_on_op(gw, &pm->u.op);
+	else if (pm->type == PROTO_REPLY)
+		push_port_complete(gw->push, &pm->u.result);
+	else
+		log_warn("unexpected_message", "type=%u", pm->type);
+}
+
+/* One inbox message holds the messages a worker sent in one loop turn
+ * (outlink.h), back to back. */
 static void
 gw_on_inbox(void *arg, nng_msg *msg)
 {
-	struct gateway *gw = arg;
-	const uint8_t *p = nng_msg_body(msg);
-	size_t left = nng_msg_len(msg), used;
-	while (left > 0) {
-		struct proto_msg pm;
-		int rc = proto_decode_next(p, left, &pm, &used);
-		if (rc != 0) {
-			log_warn("bad_message", "err=%d len=%zu", rc, left);
-			break;
-		}
-		p += used;
-		left -= used;
-		if (pm.type == PROTO_OP)
-			gw_on_op(gw, &pm.u.op);
-		else if (pm.type == PROTO_REPLY)
-			push_port_complete(gw->push, &pm.u.result);
-		else
-			log_warn("unexpected_message", "type=%u", pm.type);
-		proto_msg_fini(&pm);
-	}
+	size_t left;
+	int rc = proto_decode_batch(nng_msg_body(msg), nng_msg_len(msg), gw_on_cluster_message, arg, &left);
+	if (rc != 0)
+		log_warn("bad_message", "err=%d len=%zu", rc, left);
 	nng_msg_free(msg);
 }
 

@@ -1040,3 +1040,24 @@ proto_msg_fini(struct proto_msg *m)
 	m->arena = NULL;
 	m->type = 0;
 }
+
+int
+proto_decode_batch(const void *p, size_t len, proto_visit_fn *fn, void *arg, size_t *left)
+{
+	const uint8_t *q = p;
+	while (len > 0) {
+		struct proto_msg m;
+		size_t used;
+		int rc = proto_decode_next(q, len, &m, &used);
+		if (rc != 0) {
+			*left = len;
+			return rc;
+		}
+		q += used;
+		len -= used;
+		fn(arg, &m);
+		proto_msg_fini(&m);
+	}
+	*left = 0;
+	return 0;
+}

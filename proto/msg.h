@@ -280,6 +280,14 @@ int proto_decode_next(const void *p, size_t len, struct proto_msg *m, size_t *us
 /* Releases the lists a decode allocated. Safe on a zeroed or failed msg. */
 void proto_msg_fini(struct proto_msg *m);
 
+/* Called for each message of a batch; m is released after it returns. */
+typedef void proto_visit_fn(void *arg, struct proto_msg *m);
+/* Decodes a whole batch (messages back to back: outlink.h) and hands each
+ * message to fn, in order. A message that does not decode ends the batch,
+ * since what follows it cannot be told apart: returns 0, or its error (as
+ * proto_decode) with *left set to the bytes not taken. */
+int proto_decode_batch(const void *p, size_t len, proto_visit_fn *fn, void *arg, size_t *left);
+
 /* Command names as on the push port ("send_to_uid"...); NULL when unknown. */
 const char *cmd_name(enum cmd_type t);
 /* Name → type; 0 when unknown. */

@@ -771,6 +771,20 @@ test_trailing(void)
 		"a trailing zero after an ANNOUNCE is rejected");
 }
 
+struct batch_seen {
+	const struct proto_msg *want[3];
+	size_t n, bad;
+};
+
+static void
+batch_visit(void *arg, struct proto_msg *m)
+{
+	struct batch_seen *s = arg;
+	if (s->n >= 3 || !msg_eq(s->want[s->n], m))
+		s->bad++;
+	s->n++;
+}
+
 /* Messages back to back (an outlink batch): proto_decode_next takes them
  * one by one; proto_decode refuses the concatenation. */
 static void
@@ -804,6 +818,19 @@ test_decode_next(void)
 	tap_eq_int(proto_decode_next(all.p + off, lb - 1, &m, &used), -EPROTO,
 		"a message cut short fails");
 	tap_ok(m.arena == NULL, "  ... and leaves nothing to free");
+
+	/* proto_decode_batch: every message to the visitor, in order; a bad
+	 * one ends the batch and says how much was left. */
+	struct batch_seen seen = {{&a, &b, &c}, 0, 0};
+	size_t left = 99;
+	tap_eq_int(proto_decode_batch(all.p, all.len, batch_visit, &seen, &left), 0,
+		"a batch decodes whole");
+	tap_ok(seen.n == 3 && seen.bad == 0 && left == 0, "  ... each message once, in order");
+	seen.n = 0;
+	buf_append(&all, "\xc1", 1); /* never used in msgpack */
+	tap_eq_int(proto_decode_batch(all.p, all.len, batch_visit, &seen, &left), -EPROTO,
+		"a batch with a bad message at the end fails");
+	tap_ok(seen.n == 3 && seen.bad == 0 && left == 1, "  ... after the good ones, 1 byte left");
 	buf_fini(&all);
 }
 

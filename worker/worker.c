@@ -438,46 +438,42 @@ wk_on_presence(struct worker *w, const struct proto_event *ev)
 
 /* ---- inbox, view, sweep --------------------------------------------------------------- */
 
-/* One nng message holds what a gateway sent in one loop turn (outlink.h),
- * back to back. A bad one ends the batch: what follows cannot be told
- * apart. msgs_in counts the messages, not the batches. */
+static void
+wk_on_cluster_message(void *arg, struct proto_msg *pm)
+{
+	struct worker *w = arg;
+	w->msgs_in++;
+	switch (pm->type) {
+	case PROTO_EVENT:
+		w->events++;
+		if (pm->u.event.kind == EVENT_PRESENCE)
+			wk_on_presence(w, &pm->u.event);
+		else
+			w->app->on_event(w, &pm->u.event);
+		break;
+	case PROTO_REQUEST:
+		wk_on_request(w, &pm->u.request);
+		break;
+	case PROTO_RESULT:
+		wk_on_result(w, &pm->u.result);
+		break;
+	default:
+		log_warn("unexpected_message", "type=%u", pm->type);
+	}
+}
+
+/* One inbox message holds what a gateway sent in one loop turn (outlink.h),
+ * back to back. msgs_in counts the messages, not the batches. */
 static void
 wk_on_inbox(void *arg, nng_msg *msg)
 {
 	struct worker *w = arg;
-	const uint8_t *p = nng_msg_body(msg);
-	size_t left = nng_msg_len(msg), used;
+	size_t left;
 	if (w->draining)
 		w->last_rx = clock_ms();
-	while (left > 0) {
-		struct proto_msg pm;
-		int rc = proto_decode_next(p, left, &pm, &used);
-		if (rc != 0) {
-			log_warn("bad_message", "err=%d len=%zu", rc, left);
-			break;
-		}
-		p += used;
-		left -= used;
-		w->msgs_in++;
-		switch (pm.type) {
-		case PROTO_EVENT:
-			w->events++;
-			if (pm.u.event.kind == EVENT_PRESENCE)
-				wk_on_presence(w, &pm.u.event);
-			else
-				w->app->on_event(w, &pm.u.event);
-			break;
-		case PROTO_REQUEST:
-			wk_on_request(w, &pm.u.request);
-			break;
-		case PROTO_RESULT:
-			wk_on_result(w, &pm.u.result);
-			break;
-		default:
-			log_warn("unexpected_message", "type=%u", pm.type);
-		}
-		proto_msg_fini(&pm);
-	}
+	int rc = proto_decode_batch(nng_msg_body(msg), nng_msg_len(msg), wk_on_cluster_message, w, &left);
+	if (rc != 0)
+		log_warn("bad_message", "err=%d len=%zu", rc, left);
 	nng_msg_free(msg);
 }
 
