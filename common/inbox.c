@@ -28,18 +28,6 @@ struct inbox {
 	char *url;
 };
 
-/* Opens one received message and hands it on, or drops it. */
-static void
-inbox_take(struct inbox *ib, nng_msg *msg)
-{
-	uint64_t from;
-	if (cluster_open(ib->cl, msg, ib->url, ib->url, &from) != 0) {
-		nng_msg_free(msg);
-		return;
-	}
-	ib->fn(ib->arg, msg);
-}
-
 /* ipc: a connection's hello must open as sealed for this inbox. */
 static int
 inbox_on_hello(void *arg, nng_msg *msg)
@@ -68,9 +56,14 @@ inbox_on_readable(evutil_socket_t fd, short what, void *arg)
 	struct inbox *ib = arg;
 	for (int i = 0; i < INBOX_BATCH; i++) {
 		nng_msg *msg;
+		uint64_t from;
 		if (nng_recvmsg(ib->sock, &msg, NNG_FLAG_NONBLOCK) != 0)
 			return;
-		inbox_take(ib, msg);
+		if (cluster_open(ib->cl, msg, ib->url, ib->url, &from) != 0) {
+			nng_msg_free(msg);
+			continue;
+		}
+		ib->fn(ib->arg, msg);
 	}
 	/* More may be waiting: the fd stays readable, the loop calls us again. */
 }
