@@ -18,7 +18,7 @@
 #include <stddef.h>
 
 #include "common/buf.h"
-#include "gateway/http_upgrade.h"
+#include "ws/http_upgrade.h"
 
 struct asset {
 	const char *path;         /* "/gatecast.js", "/demo/app.js" */

@@ -13,7 +13,7 @@
 #include "common/config.h"
 #include "common/jwt.h"
 #include "gateway/assets.h"
-#include "gateway/http_api.h"
+#include "http/http_api.h"
 
 /* ---- /demo/token ---------------------------------------------------------- */
 

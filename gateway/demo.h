@@ -20,7 +20,7 @@
 #include <stddef.h>
 
 #include "common/buf.h"
-#include "gateway/http_upgrade.h"
+#include "ws/http_upgrade.h"
 #include "gateway/ws.h"
 #include "proto/msg.h"
 

@@ -6,7 +6,7 @@
 
 #include "common/buf.h"
 #include "gateway/demo.h"
-#include "gateway/push_cmd.h"
+#include "push/push_cmd.h"
 #include "tests/tap.h"
 
 static struct ws_post

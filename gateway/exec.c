@@ -12,7 +12,7 @@
 #include "common/xmalloc.h"
 #include "gateway/client.h"
 #include "gateway/conn_index.h"
-#include "gateway/frame.h"
+#include "ws/frame.h"
 #include "gateway/ws.h"
 #include "proto/clientid.h"
 #include "proto/strvec.h"

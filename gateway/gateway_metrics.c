@@ -15,10 +15,10 @@
 #include "common/buf.h"
 #include "common/ring.h"
 #include "gateway/conn_index.h"
-#include "gateway/push_port.h"
+#include "push/push_port.h"
 #include "gateway/ws.h"
 #include "proto/msg.h"
-#include "register/peers.h"
+#include "cluster/peers.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
 

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "common/jwt.h"
-#include "gateway/http_upgrade.h"
+#include "ws/http_upgrade.h"
 
 struct config;
 struct guard;

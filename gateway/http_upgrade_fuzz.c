@@ -14,7 +14,7 @@
 
 #include "common/buf.h"
 #include "gateway/assets.h"
-#include "gateway/http_upgrade.h"
+#include "ws/http_upgrade.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "common/prog.h"
+#include "cluster/prog.h"
 #include "gateway/gateway.h"
 
 static void

@@ -51,8 +51,8 @@
 #include "common/net.h"
 #include "common/ring.h"
 #include "common/xmalloc.h"
-#include "gateway/http_api.h"
-#include "gateway/ws_parser.h"
+#include "http/http_api.h"
+#include "ws/ws_parser.h"
 
 #define WS_MAX_HEAD 8192
 #define WS_CLOSING_GRACE_MS 2000

@@ -35,8 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gateway/frame.h"
-#include "gateway/http_upgrade.h"
+#include "ws/frame.h"
+#include "ws/http_upgrade.h"
 
 struct buf;
 struct config;

@@ -46,7 +46,7 @@
 #include "common/log.h"
 #include "common/net.h"
 #include "gateway/assets.h"
-#include "gateway/frame.h"
+#include "ws/frame.h"
 #include "gateway/ws.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -12,7 +12,7 @@
 
 #include "common/buf.h"
 #include "common/clock.h"
-#include "common/cluster.h"
+#include "cluster/cluster.h"
 #include "common/config.h"
 #include "common/xmalloc.h"
 #include "proto/msg.h"

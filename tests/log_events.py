@@ -40,9 +40,12 @@ STATEMENT_WORDS = {"return", "else", "do", "case", "sizeof"}
 # Where a source file's events show up, for the row skeletons printed for a
 # missing event (a guess to check, not something the test enforces).
 PROGRAMS_BY_PATH = [
-    ("register/main.c", "register"),
-    ("register/", "gateway, worker"),
+    ("register/", "register"),
+    ("cluster/", "register, gateway, worker"),
     ("gateway/", "gateway"),
+    ("push/", "gateway"),
+    ("ws/", "gateway"),
+    ("http/", "gateway"),
     ("worker/", "worker"),
     ("launcher/", "launcher"),
     ("proto/", "register, gateway, worker"),

@@ -26,7 +26,7 @@
 
 #include "common/buf.h"
 #include "common/config.h"
-#include "common/query.h"
+#include "http/query.h"
 #include "proto/clientid.h"
 #include "worker/app.h"
 #include "worker/worker.h"

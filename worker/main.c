@@ -4,7 +4,7 @@
 #include <event2/event.h>
 
 #include "common/log.h"
-#include "common/prog.h"
+#include "cluster/prog.h"
 #include "worker/worker.h"
 
 static void

@@ -10,7 +10,7 @@ The rogue speaks nng's SP protocol over TCP itself (SP/TCP: an 8-byte
 greeting "\\0SP\\0" + protocol id + 2 zero bytes, then messages framed by a
 64-bit big-endian length; REQ messages start with a 4-byte request id with
 the high bit set), builds the msgpack messages by hand (layouts in
-proto/msg.c) and seals them in Python (layout in common/seal.h). Each refusal
+proto/msg.c) and seals them in Python (layout in cluster/seal.h). Each refusal
 has a positive control: the same message sealed with the right secret IS
 acted on, so a refusal cannot come from a malformed test message.
 
@@ -89,7 +89,7 @@ def op_send_to_all(data):
 # ----------------------------------------------------------------- the seal
 
 class Sealer:
-    """common/seal.h in Python: body || sender || counter || time || tag16,
+    """cluster/seal.h in Python: body || sender || counter || time || tag16,
     tag = HMAC-SHA256(key, u32be(len(to)) || to || sender || counter || time
     || body), key = HMAC-SHA256(secret, "gatecast cluster v1")."""
 

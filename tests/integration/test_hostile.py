@@ -248,7 +248,7 @@ def sp_recv(s, timeout=5.0):
 
 def cluster_seal(body, to):
     """Seals body for receiver `to` with the fixture's cluster secret, as
-    common/seal.h lays it out (the register answers nothing else)."""
+    cluster/seal.h lays it out (the register answers nothing else)."""
     key = hmac.new(CLUSTER_SECRET.encode(), b"gatecast cluster v1", hashlib.sha256).digest()
     head = struct.pack("!QQQ", random.getrandbits(64), 1, int(time.time() * 1000))
     to = to.encode()

@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """
 A gateway's ipc:// inbox (a unix stream socket with gatecast's own framing,
-common/ipc.h) executes nothing for a local process that does not hold
+cluster/ipc.h) executes nothing for a local process that does not hold
 cluster.secret, and nothing replayed from one that did.
 
 The wire, dialer -> listener only (the listener never writes back):
 
     "GCL1"
     frame 0, the hello: u32be n, then "gatecast ipc hello" sealed (the 40-byte
-        trailer of common/seal.h) for the inbox URL exactly as announced
+        trailer of cluster/seal.h) for the inbox URL exactly as announced
     frames 1..: u32be n, then one or more concatenated msgpack messages,
         unsealed: the hello authenticated the connection
 

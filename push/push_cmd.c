@@ -1,0 +1,728 @@
+/*
+ * push_cmd — the push port's wire format: one JSON object per line in, a
+ * struct proto_cmd out; a struct proto_result in, one JSON reply line out.
+ *
+ * It checks shapes and limits (field types, uid/group length, list length,
+ * client id syntax) so that everything past it sees only well-formed
+ * commands. It does not bound the line length (the reader does that before a
+ * line is complete), execute anything or decide who answers.
+ *
+ * Fields of each command (anything else in the object is ignored):
+ *   send_to_uid              uid (1..n), data
+ *   send_to_group            group (1..n), exclude (0..n), data
+ *   send_to_all              exclude (0..n), data
+ *   send_to_client           client_id (1..n), data
+ *   close_client             client_id, data optional (the last message)
+ *   bind_uid                 client_id, uid
+ *   unbind_uid               client_id, uid optional
+ *   join_group, leave_group  client_id, group
+ *   ungroup                  group
+ *   is_uid_online, get_client_id_by_uid                  uid
+ *   get_uid_by_client_id, get_session                    client_id
+ *   get_client_count_by_group, get_uid_list_by_group,
+ *   get_uid_count_by_group                               group
+ *   get_all_uid_count, get_all_client_count, get_all_group_id_list   nothing
+ *   set_session, update_session   client_id, session (a JSON object)
+ * A uid or group is a string or an integer (its decimal text); "1..n" fields
+ * also take an array of those. A client id is CLIENTID_LEN hex digits. data
+ * is "data" (a string is sent as its text, any other value as its compact
+ * JSON) or "data_base64" (decoded, sent as a binary frame), never both.
+ *
+ * JSON is written by hand rather than with json_dumps: jansson prints reals
+ * with 17 significant digits (0.1 becomes 0.10000000000000001), and an
+ * application's payload should reach the browser as it was written.
+ */
+#include "push/push_cmd.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmalloc.h"
+#include "proto/clientid.h"
+
+/* Everything a parsed command points into: the parsed document (strings
+ * point into its values) and the buffers made for converted values. */
+struct push_store {
+	json_t *root;
+	void **owned;
+	size_t n_owned;
+	size_t cap_owned;
+};
+
+/* How often a command takes a field. */
+enum arity {
+	F_NONE = 0,
+	F_ONE,      /* required, one value */
+	F_OPT,      /* optional, one value */
+	F_MANY,     /* required, a value or a non-empty array */
+	F_OPT_MANY, /* optional, a value or an array (may be empty) */
+};
+
+struct cmd_spec {
+	uint8_t uid, group, client, exclude, data, session;
+};
+
+static const struct cmd_spec cmd_specs[CMD__COUNT] = {
+	[CMD_SEND_TO_UID] = {.uid = F_MANY, .data = F_ONE},
+	[CMD_SEND_TO_GROUP] = {.group = F_MANY, .exclude = F_OPT_MANY, .data = F_ONE},
+	[CMD_SEND_TO_ALL] = {.exclude = F_OPT_MANY, .data = F_ONE},
+	[CMD_SEND_TO_CLIENT] = {.client = F_MANY, .data = F_ONE},
+	[CMD_CLOSE_CLIENT] = {.client = F_ONE, .data = F_OPT},
+	[CMD_BIND_UID] = {.client = F_ONE, .uid = F_ONE},
+	[CMD_UNBIND_UID] = {.client = F_ONE, .uid = F_OPT},
+	[CMD_JOIN_GROUP] = {.client = F_ONE, .group = F_ONE},
+	[CMD_LEAVE_GROUP] = {.client = F_ONE, .group = F_ONE},
+	[CMD_UNGROUP] = {.group = F_ONE},
+	[CMD_IS_UID_ONLINE] = {.uid = F_ONE},
+	[CMD_GET_CLIENT_ID_BY_UID] = {.uid = F_ONE},
+	[CMD_GET_UID_BY_CLIENT_ID] = {.client = F_ONE},
+	[CMD_GET_CLIENT_COUNT_BY_GROUP] = {.group = F_ONE},
+	[CMD_GET_UID_LIST_BY_GROUP] = {.group = F_ONE},
+	[CMD_GET_UID_COUNT_BY_GROUP] = {.group = F_ONE},
+	[CMD_GET_ALL_UID_COUNT] = {0},
+	[CMD_GET_ALL_CLIENT_COUNT] = {0},
+	[CMD_GET_ALL_GROUP_ID_LIST] = {0},
+	[CMD_SET_SESSION] = {.client = F_ONE, .session = F_ONE},
+	[CMD_UPDATE_SESSION] = {.client = F_ONE, .session = F_ONE},
+	[CMD_GET_SESSION] = {.client = F_ONE},
+};
+
+/* What a list holds: uids/groups (strings or integers, bounded length) or
+ * client ids. */
+enum item_kind {
+	ITEM_NAME,
+	ITEM_CLIENT,
+};
+
+struct parse {
+	struct push_store *st;
+	struct push_error *err;
+	json_t *root;
+	size_t max_list;
+};
+
+/* ---- JSON writing ---- */
+
+/* Length of the well-formed UTF-8 sequence at p (at most n bytes), or 0 when
+ * it is not one (Unicode 15 Table 3-7: no overlongs, surrogates or code
+ * points above U+10FFFF). p[0] >= 0x80. */
+static size_t
+utf8_seq_len(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0];
+	size_t len;
+	unsigned char lo = 0x80, hi = 0xbf; /* range of the second byte */
+
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+/* Appends s as a JSON string. s may hold any bytes: control characters are
+ * escaped and each byte that is not part of well-formed UTF-8 becomes
+ * \ufffd, so the result is always valid JSON (and never holds a newline). */
+static void
+json_put_str(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t run = 0; /* start of the bytes not yet appended */
+
+	buf_append_char(b, '"');
+	for (size_t i = 0; i < n;) {
+		unsigned char c = p[i];
+		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0x80) {
+			size_t k = utf8_seq_len(p + i, n - i);
+			if (k > 0) {
+				i += k;
+				continue;
+			}
+		}
+		buf_append(b, s + run, i - run);
+		switch (c) {
+		case '"': buf_append_str(b, "\\\""); break;
+		case '\\': buf_append_str(b, "\\\\"); break;
+		case '\b': buf_append_str(b, "\\b"); break;
+		case '\f': buf_append_str(b, "\\f"); break;
+		case '\n': buf_append_str(b, "\\n"); break;
+		case '\r': buf_append_str(b, "\\r"); break;
+		case '\t': buf_append_str(b, "\\t"); break;
+		default:
+			if (c >= 0x80) {
+				buf_append_str(b, "\\ufffd");
+			} else {
+				char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+				buf_append(b, e, sizeof e);
+			}
+		}
+		run = ++i;
+	}
+	buf_append(b, s + run, n - run);
+	buf_append_char(b, '"');
+}
+
+static void
+json_put_pstr(struct buf *b, struct pstr s)
+{
+	json_put_str(b, s.p != NULL ? s.p : "", s.p != NULL ? s.n : 0);
+}
+
+/* The shortest text that reads back as the same double, with ".0" added
+ * when it would otherwise look like an integer (as jansson does). */
+static void
+json_put_real(struct buf *b, double d)
+{
+	char s[40];
+
+	if (!isfinite(d)) {
+		buf_append_str(b, "null");
+		return;
+	}
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(s, sizeof s, "%.*g", prec, d);
+		if (strtod(s, NULL) == d)
+			break;
+	}
+	buf_append_str(b, s);
+	if (strpbrk(s, ".eE") == NULL)
+		buf_append_str(b, ".0");
+}
+
+/* Appends v as compact JSON, object keys in the order they were parsed. */
+static void
+json_put(struct buf *b, const json_t *cv)
+{
+	json_t *v = (json_t *)cv; /* jansson's getters take non-const */
+	const char *key;
+	json_t *val;
+	size_t i;
+	bool first = true;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		buf_append_char(b, '{');
+		json_object_foreach(v, key, val) {
+			if (!first)
+				buf_append_char(b, ',');
+			first = false;
+			json_put_str(b, key, strlen(key));
+			buf_append_char(b, ':');
+			json_put(b, val);
+		}
+		buf_append_char(b, '}');
+		break;
+	case JSON_ARRAY:
+		buf_append_char(b, '[');
+		json_array_foreach(v, i, val) {
+			if (i > 0)
+				buf_append_char(b, ',');
+			json_put(b, val);
+		}
+		buf_append_char(b, ']');
+		break;
+	case JSON_STRING:
+		json_put_str(b, json_string_value(v), json_string_length(v));
+		break;
+	case JSON_INTEGER:
+		buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		break;
+	case JSON_REAL:
+		json_put_real(b, json_real_value(v));
+		break;
+	case JSON_TRUE:
+		buf_append_str(b, "true");
+		break;
+	case JSON_FALSE:
+		buf_append_str(b, "false");
+		break;
+	case JSON_NULL:
+	default:
+		buf_append_str(b, "null");
+		break;
+	}
+}
+
+/* ---- parsing ---- */
+
+static void *
+store_keep(struct push_store *st, void *p)
+{
+	if (st->n_owned == st->cap_owned) {
+		st->cap_owned = st->cap_owned ? st->cap_owned * 2 : 8;
+		st->owned = xrealloc(st->owned, st->cap_owned * sizeof *st->owned);
+	}
+	st->owned[st->n_owned++] = p;
+	return p;
+}
+
+__attribute__((format(printf, 3, 4))) static int
+fail(struct push_error *err, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof err->message, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* Moves the text in b into the store and points *out at it. */
+static int
+store_text(struct parse *ps, const char *field, struct buf *b, struct pstr *out)
+{
+	if (b->len > UINT32_MAX) {
+		buf_fini(b);
+		return fail(ps->err, "too_large", "field \"%s\": larger than 4 GiB", field);
+	}
+	size_t n = b->len;
+	char *p = buf_steal(b, NULL);
+	if (p != NULL)
+		store_keep(ps->st, p);
+	out->p = p != NULL ? p : "";
+	out->n = (uint32_t)n;
+	return 0;
+}
+
+/* "field \"uid\"" or "field \"uid\"[3]" for messages. */
+static void
+where(char *s, size_t size, const char *field, long idx)
+{
+	if (idx < 0)
+		snprintf(s, size, "field \"%s\"", field);
+	else
+		snprintf(s, size, "field \"%s\"[%ld]", field, idx);
+}
+
+static bool
+is_client_id(const char *s, size_t n)
+{
+	if (n != CLIENTID_LEN)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+			return false;
+	}
+	return true;
+}
+
+/* One uid/group (string or integer, 1..max_len bytes) or client id. many
+ * only picks the wording of the type error. */
+static int
+parse_item(struct parse *ps, const char *field, enum item_kind kind, size_t max_len, bool many,
+	json_t *v, long idx, struct pstr *out)
+{
+	char at[96];
+	const char *p;
+	size_t n;
+
+	where(at, sizeof at, field, idx);
+	if (kind == ITEM_CLIENT) {
+		if (!json_is_string(v))
+			return fail(ps->err, "bad_request", "%s: must be a %s", at,
+				many ? "client id string or an array of them" : "client id string");
+		p = json_string_value(v);
+		n = json_string_length(v);
+		if (!is_client_id(p, n))
+			return fail(ps->err, "bad_request", "%s: not a client id", at);
+		out->p = p;
+		out->n = (uint32_t)n;
+		return 0;
+	}
+
+	if (json_is_string(v)) {
+		p = json_string_value(v);
+		n = json_string_length(v);
+	} else if (json_is_integer(v)) {
+		char num[32];
+		int k = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		n = (size_t)k;
+		p = store_keep(ps->st, xstrndup(num, n));
+	} else if (json_is_real(v)) {
+		return fail(ps->err, "bad_request", "%s: a number must be an integer", at);
+	} else {
+		return fail(ps->err, "bad_request", "%s: must be a %s", at,
+			many && idx < 0 ? "string, number or array" : "string or number");
+	}
+	if (n == 0)
+		return fail(ps->err, "bad_request", "%s: must not be empty", at);
+	if (n > max_len || n > UINT32_MAX)
+		return fail(ps->err, "bad_request", "%s: longer than %zu bytes", at,
+			max_len < UINT32_MAX ? max_len : (size_t)UINT32_MAX);
+	out->p = p;
+	out->n = (uint32_t)n;
+	return 0;
+}
+
+/* A field of the given arity into a list (one entry for single values). */
+static int
+parse_field(struct parse *ps, const char *field, enum arity ar, enum item_kind kind,
+	size_t max_len, struct pstr_list *out)
+{
+	bool many = ar == F_MANY || ar == F_OPT_MANY;
+	json_t *v;
+	int rc;
+
+	if (ar == F_NONE)
+		return 0;
+	v = json_object_get(ps->root, field);
+	if (v == NULL) {
+		if (ar == F_OPT || ar == F_OPT_MANY)
+			return 0;
+		return fail(ps->err, "bad_request", "field \"%s\": required", field);
+	}
+	if (!json_is_array(v) || !many) {
+		out->v = store_keep(ps->st, xcalloc(1, sizeof *out->v));
+		out->n = 1;
+		return parse_item(ps, field, kind, max_len, many, v, -1, &out->v[0]);
+	}
+
+	size_t n = json_array_size(v);
+	if (n == 0) {
+		if (ar == F_MANY)
+			return fail(ps->err, "bad_request", "field \"%s\": must not be empty",
+				field);
+		return 0;
+	}
+	if (n > ps->max_list)
+		return fail(ps->err, "too_large", "field \"%s\": more than %zu entries", field,
+			ps->max_list);
+	out->v = store_keep(ps->st, xcalloc(n, sizeof *out->v));
+	for (size_t i = 0; i < n; i++) {
+		rc = parse_item(ps, field, kind, max_len, many, json_array_get(v, i), (long)i,
+			&out->v[i]);
+		if (rc < 0)
+			return rc;
+		out->n = (uint32_t)(i + 1);
+	}
+	return 0;
+}
+
+/* RFC 4648 §4 base64; the '=' padding may be left out. Returns the decoded
+ * length, or -1 when s is not base64. out has room for n / 4 * 3 + 3. */
+static long
+base64_decode(const char *s, size_t n, unsigned char *out)
+{
+	size_t pad = 0, o = 0;
+	uint32_t acc = 0;
+	int bits = 0;
+
+	while (pad < 2 && n - pad > 0 && s[n - pad - 1] == '=')
+		pad++;
+	if ((pad > 0 && n % 4 != 0) || (n - pad) % 4 == 1)
+		return -1;
+	for (size_t i = 0; i < n - pad; i++) {
+		unsigned char c = (unsigned char)s[i];
+		int d;
+		if (c >= 'A' && c <= 'Z')
+			d = c - 'A';
+		else if (c >= 'a' && c <= 'z')
+			d = c - 'a' + 26;
+		else if (c >= '0' && c <= '9')
+			d = c - '0' + 52;
+		else if (c == '+')
+			d = 62;
+		else if (c == '/')
+			d = 63;
+		else
+			return -1;
+		acc = (acc << 6) | (uint32_t)d;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	return (long)o;
+}
+
+static int
+parse_data(struct parse *ps, enum arity ar, struct proto_cmd *c)
+{
+	json_t *d, *b64;
+
+	if (ar == F_NONE)
+		return 0;
+	d = json_object_get(ps->root, "data");
+	b64 = json_object_get(ps->root, "data_base64");
+	if (d != NULL && b64 != NULL)
+		return fail(ps->err, "bad_request",
+			"fields \"data\" and \"data_base64\": give only one");
+	if (d == NULL && b64 == NULL) {
+		if (ar == F_OPT)
+			return 0;
+		return fail(ps->err, "bad_request", "field \"data\": required");
+	}
+	c->has_data = true;
+	if (d != NULL && json_is_string(d)) {
+		if (json_string_length(d) > UINT32_MAX)
+			return fail(ps->err, "too_large", "field \"data\": larger than 4 GiB");
+		c->data.p = json_string_value(d);
+		c->data.n = (uint32_t)json_string_length(d);
+		return 0;
+	}
+	if (d != NULL) {
+		struct buf b = BUF_INIT;
+		json_put(&b, d);
+		return store_text(ps, "data", &b, &c->data);
+	}
+
+	if (!json_is_string(b64))
+		return fail(ps->err, "bad_request", "field \"data_base64\": must be a string");
+	const char *s = json_string_value(b64);
+	size_t n = json_string_length(b64);
+	if (n / 4 * 3 > UINT32_MAX)
+		return fail(ps->err, "too_large", "field \"data_base64\": larger than 4 GiB");
+	unsigned char *out = store_keep(ps->st, xmalloc(n / 4 * 3 + 3));
+	long k = base64_decode(s, n, out);
+	if (k < 0)
+		return fail(ps->err, "bad_request", "field \"data_base64\": not base64");
+	c->data.p = (const char *)out;
+	c->data.n = (uint32_t)k;
+	c->binary = true;
+	return 0;
+}
+
+static int
+parse_session(struct parse *ps, enum arity ar, struct proto_cmd *c)
+{
+	json_t *v;
+
+	if (ar == F_NONE)
+		return 0;
+	v = json_object_get(ps->root, "session");
+	if (v == NULL)
+		return fail(ps->err, "bad_request", "field \"session\": required");
+	if (!json_is_object(v))
+		return fail(ps->err, "bad_request", "field \"session\": must be a JSON object");
+	struct buf b = BUF_INIT;
+	json_put(&b, v);
+	return store_text(ps, "session", &b, &c->session);
+}
+
+int
+push_cmd_parse(const char *line, size_t len, const struct push_limits *lim,
+	struct push_cmd *out, struct push_error *err)
+{
+	struct parse ps;
+	json_error_t je;
+	json_t *type;
+	enum cmd_type t;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	err->code = NULL;
+	err->message[0] = '\0';
+	if (line == NULL)
+		line = "";
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+
+	ps.st = xcalloc(1, sizeof *ps.st);
+	ps.err = err;
+	ps.max_list = lim->max_list < PROTO_MAX_LIST ? lim->max_list : PROTO_MAX_LIST;
+	out->store = ps.st;
+
+	/* JSON_DECODE_ANY so that valid JSON of the wrong shape gets the
+	 * clearer bad_request below instead of a parse error. */
+	ps.root = json_loadb(line, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+	ps.st->root = ps.root;
+	if (ps.root == NULL)
+		return fail(err, "bad_json", "line %d, column %d: %s", je.line, je.column,
+			je.text);
+	if (!json_is_object(ps.root))
+		return fail(err, "bad_request", "request must be a JSON object");
+
+	json_t *id = json_object_get(ps.root, "id");
+	if (id != NULL)
+		out->id = json_incref(id);
+
+	type = json_object_get(ps.root, "type");
+	if (type == NULL)
+		return fail(err, "bad_request", "field \"type\": required");
+	if (!json_is_string(type))
+		return fail(err, "bad_request", "field \"type\": must be a string");
+	size_t tn = json_string_length(type);
+	t = cmd_lookup(json_string_value(type), tn);
+	if (t == 0)
+		return fail(err, "unknown_type", "unknown type \"%.*s\"%s",
+			(int)(tn > 64 ? 64 : tn), json_string_value(type), tn > 64 ? "..." : "");
+
+	const struct cmd_spec *sp = &cmd_specs[t];
+	struct proto_cmd *c = &out->cmd;
+	c->type = (uint8_t)t;
+	if ((rc = parse_field(&ps, "client_id", sp->client, ITEM_CLIENT, 0, &c->clients)) < 0 ||
+		(rc = parse_field(&ps, "uid", sp->uid, ITEM_NAME, lim->max_uid_len,
+			 &c->uids)) < 0 ||
+		(rc = parse_field(&ps, "group", sp->group, ITEM_NAME, lim->max_group_len,
+			 &c->groups)) < 0 ||
+		(rc = parse_field(&ps, "exclude", sp->exclude, ITEM_CLIENT, 0, &c->exclude)) < 0 ||
+		(rc = parse_data(&ps, sp->data, c)) < 0 ||
+		(rc = parse_session(&ps, sp->session, c)) < 0)
+		return rc;
+	return 0;
+}
+
+void
+push_cmd_fini(struct push_cmd *c)
+{
+	struct push_store *st = c->store;
+
+	if (st != NULL) {
+		for (size_t i = 0; i < st->n_owned; i++)
+			free(st->owned[i]);
+		free(st->owned);
+		json_decref(st->root);
+		free(st);
+	}
+	json_decref(c->id);
+	memset(c, 0, sizeof *c);
+}
+
+/* ---- replies ---- */
+
+static void
+reply_begin(struct buf *out, const json_t *id)
+{
+	buf_append_char(out, '{');
+	if (id != NULL) {
+		buf_append_str(out, "\"id\":");
+		json_put(out, id);
+		buf_append_char(out, ',');
+	}
+}
+
+static void
+reply_strs(struct buf *out, const char *key, const struct pstr_list *l)
+{
+	buf_printf(out, ",\"%s\":[", key);
+	for (uint32_t i = 0; i < l->n; i++) {
+		if (i > 0)
+			buf_append_char(out, ',');
+		json_put_pstr(out, l->v[i]);
+	}
+	buf_append_char(out, ']');
+}
+
+/* The session text comes from another process: embed it only when it is a
+ * JSON object, re-written compactly if it would break the line. */
+static void
+reply_session(struct buf *out, struct pstr s)
+{
+	json_error_t je;
+	json_t *v = NULL;
+
+	buf_append_str(out, ",\"session\":");
+	if (s.p != NULL && s.n > 0)
+		v = json_loadb(s.p, s.n, JSON_REJECT_DUPLICATES, &je);
+	if (!json_is_object(v))
+		buf_append_str(out, "null");
+	else if (memchr(s.p, '\n', s.n) == NULL && memchr(s.p, '\r', s.n) == NULL)
+		buf_append(out, s.p, s.n);
+	else
+		json_put(out, v);
+	json_decref(v);
+}
+
+void
+push_reply_render(enum cmd_type type, const json_t *id, const struct proto_result *r,
+	struct buf *out)
+{
+	reply_begin(out, id);
+	if (!r->ok) {
+		buf_append_str(out, "\"ok\":false,\"error\":");
+		json_put_pstr(out, r->error);
+		buf_append_str(out, ",\"message\":");
+		json_put_pstr(out, r->message);
+	} else {
+		buf_append_str(out, "\"ok\":true");
+		switch (type) {
+		case CMD_SEND_TO_UID:
+			buf_printf(out, ",\"delivered\":%" PRId64, r->delivered);
+			reply_strs(out, "offline", &r->strs);
+			break;
+		case CMD_SEND_TO_GROUP:
+		case CMD_SEND_TO_ALL:
+		case CMD_SEND_TO_CLIENT:
+			buf_printf(out, ",\"delivered\":%" PRId64, r->delivered);
+			break;
+		case CMD_IS_UID_ONLINE:
+			buf_printf(out, ",\"online\":%s", r->count > 0 ? "true" : "false");
+			break;
+		case CMD_GET_CLIENT_ID_BY_UID:
+			reply_strs(out, "client_ids", &r->strs);
+			break;
+		case CMD_GET_UID_BY_CLIENT_ID:
+			buf_append_str(out, ",\"uid\":");
+			if (r->strs.n > 0)
+				json_put_pstr(out, r->strs.v[0]);
+			else
+				buf_append_str(out, "null");
+			break;
+		case CMD_GET_CLIENT_COUNT_BY_GROUP:
+		case CMD_GET_UID_COUNT_BY_GROUP:
+		case CMD_GET_ALL_UID_COUNT:
+		case CMD_GET_ALL_CLIENT_COUNT:
+			buf_printf(out, ",\"count\":%" PRId64, r->count);
+			break;
+		case CMD_GET_UID_LIST_BY_GROUP:
+			reply_strs(out, "uids", &r->strs);
+			break;
+		case CMD_GET_ALL_GROUP_ID_LIST:
+			reply_strs(out, "groups", &r->strs);
+			break;
+		case CMD_GET_SESSION:
+			reply_session(out, r->session);
+			break;
+		default:
+			break;
+		}
+	}
+	if (r->partial)
+		buf_printf(out, ",\"partial\":true,\"answered\":%" PRIu32 ",\"expected\":%" PRIu32,
+			r->answered, r->expected);
+	buf_append_str(out, "}\n");
+}
+
+void
+push_reply_error(const json_t *id, const char *code, const char *message, struct buf *out)
+{
+	reply_begin(out, id);
+	buf_append_str(out, "\"ok\":false,\"error\":");
+	json_put_str(out, code != NULL ? code : "", code != NULL ? strlen(code) : 0);
+	buf_append_str(out, ",\"message\":");
+	json_put_str(out, message != NULL ? message : "", message != NULL ? strlen(message) : 0);
+	buf_append_str(out, "}\n");
+}

@@ -1,0 +1,411 @@
+/*
+ * push_http — the HTTP framing of the push port (http.listen; the routes and
+ * their auth are described in push_port.h). A request read off a connection
+ * becomes entries of that connection's FIFO: one per command (several for
+ * /api/batch), which go through the port's ring, timeouts and submit
+ * callback like push lines, or one answer known at once (errors, /healthz,
+ * /readyz, /metrics). When the entries of a request are all answered,
+ * push_http_emit writes the response, so pipelined requests are answered in
+ * order.
+ *
+ * Deliberately not here: parsing HTTP bytes (http_api.c, pure and fuzzed),
+ * and sockets, reading, writing and connection lifetime (push_port.c).
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/ct.h"
+#include "http/query.h"
+#include "common/ring.h"
+#include "common/xmalloc.h"
+#include "http/http_api.h"
+#include "push/push_cmd.h"
+#include "push/push_port_int.h"
+
+#define PP_HTTP_CHECK_MS 500 /* how often HTTP connections are checked for timeouts */
+
+/* ---- output ------------------------------------------------------------- */
+
+void
+push_http_emit(struct pp_conn *c, const struct pp_frame *fr, const char *text, size_t len)
+{
+	if (fr->kind == PP_HTTP_RAW) {
+		buf_append(&c->out, text, len);
+		return;
+	}
+	if (len > 0 && text[len - 1] == '\n')
+		len--;
+	int status = http_api_reply_status(text, len);
+	if (fr->kind == PP_HTTP_JSON) {
+		http_api_response(&c->out, status, "application/json", NULL, text, len,
+			fr->keep_alive);
+	} else if (fr->kind == PP_HTTP_BATCH) {
+		if (fr->first) {
+			buf_reset(&c->batch);
+			buf_append_char(&c->batch, '[');
+		} else {
+			buf_append_char(&c->batch, ',');
+		}
+		buf_append(&c->batch, text, len);
+		if (fr->last) {
+			buf_append_char(&c->batch, ']');
+			http_api_response(&c->out, 200, "application/json", NULL, c->batch.p,
+				c->batch.len, fr->keep_alive);
+			buf_reset(&c->batch);
+		}
+	} else {
+		/* web-msg-sender: "ok" when delivered to a connection, "offline"
+		 * when to nobody, "fail" on any error. */
+		const char *word = "fail";
+		if (status == 200) {
+			json_t *root = json_loadb(text, len, 0, NULL);
+			json_int_t n = json_integer_value(json_object_get(root, "delivered"));
+			word = n > 0 ? "ok" : "offline";
+			json_decref(root);
+		}
+		http_api_response(&c->out, status, "text/plain; charset=utf-8", NULL, word,
+			strlen(word), fr->keep_alive);
+	}
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+/* Queues a response known at once. Without keep-alive, the connection ends
+ * once it is written. */
+static void
+pp_http_raw(struct pp_conn *c, int status, const char *ctype, const char *extra,
+	const char *body, size_t len, bool keep_alive)
+{
+	struct buf b = BUF_INIT;
+	http_api_response(&b, status, ctype, extra, body, len, keep_alive);
+	struct pp_entry *e = ring_push(&c->fifo);
+	e->fr.kind = PP_HTTP_RAW;
+	e->line = buf_steal(&b, &e->len);
+	if (!keep_alive)
+		c->close_after_flush = true;
+}
+
+static void
+pp_http_error(struct pp_conn *c, int status, const char *code, const char *message,
+	bool keep_alive)
+{
+	struct buf b = BUF_INIT;
+	http_api_error_body(&b, code, message);
+	pp_http_raw(c, status, "application/json", NULL, b.p, b.len, keep_alive);
+	buf_fini(&b);
+	c->pp->st.errors++;
+}
+
+static void
+pp_http_text(struct pp_conn *c, int status, const char *text, bool keep_alive)
+{
+	pp_http_raw(c, status, "text/plain; charset=utf-8", NULL, text, strlen(text), keep_alive);
+}
+
+/* "Authorization: Bearer <push.secret>", compared in constant time. */
+static bool
+pp_http_authed(const struct pp_conn *c, const struct http_api_req *r)
+{
+	const char *secret = c->pp->cfg->push_secret;
+	size_t sn = strlen(secret);
+	if (sn == 0)
+		return true;
+	if (r->authorization == NULL || r->authorization_len != 7 + sn ||
+		strncasecmp(r->authorization, "Bearer ", 7) != 0)
+		return false;
+	return ct_equal(r->authorization + 7, secret, sn);
+}
+
+/* POST /api/<name>: the body (a JSON object, or nothing) with "type" = name
+ * is one push command. The body's text is kept as it is (see push_cmd.c on
+ * why JSON is not re-encoded): "type" is spliced in front of its fields. */
+static void
+pp_http_command(struct pp_conn *c, const char *name, size_t nlen, const char *body, size_t blen)
+{
+	bool name_ok = nlen > 0 && nlen <= 64;
+	for (size_t i = 0; i < nlen && name_ok; i++)
+		name_ok = (name[i] >= 'a' && name[i] <= 'z') || name[i] == '_';
+	if (!name_ok) {
+		pp_http_error(c, 400, "unknown_type", "unknown command in the URL", c->fr.keep_alive);
+		return;
+	}
+	size_t k = 0;
+	while (k < blen && (body[k] == ' ' || body[k] == '\t' || body[k] == '\r' || body[k] == '\n'))
+		k++;
+	struct buf line = BUF_INIT;
+	json_t *root = k < blen ? json_loadb(body, blen, JSON_DECODE_ANY, NULL) : json_object();
+	json_t *type = json_object_get(root, "type");
+	if (!json_is_object(root)) {
+		/* Not JSON, or not an object: the push port's own answer. */
+		buf_append(&line, body, blen);
+	} else if (type != NULL) {
+		if (!json_is_string(type) || json_string_length(type) != nlen ||
+			memcmp(json_string_value(type), name, nlen) != 0) {
+			struct buf b = BUF_INIT;
+			push_reply_error(json_object_get(root, "id"), "bad_request",
+				"field \"type\": must be the command in the URL, or absent", &b);
+			pp_http_raw(c, 400, "application/json", NULL, b.p, b.len - 1,
+				c->fr.keep_alive);
+			c->pp->st.requests++;
+			c->pp->st.errors++;
+			buf_fini(&b);
+			json_decref(root);
+			return;
+		}
+		buf_append(&line, body, blen);
+	} else {
+		buf_printf(&line, "{\"type\":\"%.*s\"%s", (int)nlen, name,
+			json_object_size(root) > 0 ? "," : "}");
+		if (json_object_size(root) > 0)
+			buf_append(&line, body + k + 1, blen - k - 1);
+	}
+	json_decref(root);
+	push_port_conn_command(c, line.p, line.len);
+	buf_fini(&line);
+}
+
+/* POST /api/batch: a JSON array of commands, answered by the array of their
+ * replies in order. */
+static void
+pp_http_batch(struct pp_conn *c, const char *body, size_t blen)
+{
+	bool ka = c->fr.keep_alive;
+	json_error_t je;
+	json_t *root = json_loadb(body, blen, JSON_DECODE_ANY, &je);
+	if (root == NULL || !json_is_array(root)) {
+		pp_http_error(c, 400, root ? "bad_request" : "bad_json",
+			"the body must be a JSON array of commands", ka);
+		json_decref(root);
+		return;
+	}
+	size_t n = json_array_size(root);
+	json_decref(root);
+	if (n > HTTP_API_MAX_BATCH) {
+		pp_http_error(c, 413, "too_large", "more than 1000 commands in one batch", ka);
+		return;
+	}
+	if (n == 0) {
+		pp_http_raw(c, 200, "application/json", NULL, "[]", 2, ka);
+		return;
+	}
+	size_t *off = xmalloc(2 * n * sizeof *off), *len = off + n;
+	if (http_api_split_array(body, blen, off, len, n) != (long)n) {
+		pp_http_error(c, 400, "bad_request", "the body must be a JSON array of commands", ka);
+		free(off);
+		return;
+	}
+	for (size_t i = 0; i < n && !c->dead; i++) {
+		c->fr.first = i == 0;
+		c->fr.last = i == n - 1;
+		push_port_conn_command(c, body + off[i], len[i]);
+	}
+	free(off);
+}
+
+/* web-msg-sender's publish (GET /?… or a form POST /):
+ * type=publish&to=<uid>&content=<text> sends {"type":"new_msg","content":…}
+ * to uid `to`, or to everyone when `to` is empty or absent. */
+static void
+pp_http_wms(struct pp_conn *c, const struct http_api_req *r, const char *body, size_t blen)
+{
+	bool ka = c->fr.keep_alive;
+	const char *q = r->query;
+	size_t qn = r->query_len;
+	if (r->method == HTTP_API_POST && blen > 0) {
+		q = body;
+		qn = blen;
+	}
+	char *tmp = xmalloc(qn + 1);
+	char type[16];
+	json_t *msg = NULL, *cmd = NULL;
+	char *data = NULL, *line = NULL;
+	if (query_param(q, qn, "type", type, sizeof type) < 0 || strcmp(type, "publish") != 0)
+		goto fail;
+	int cl = query_param(q, qn, "content", tmp, qn + 1);
+	if (cl == -ENOENT)
+		cl = 0;
+	if (cl < 0 || (msg = json_pack("{s:s, s:s%}", "type", "new_msg", "content", tmp,
+			       (size_t)cl)) == NULL)
+		goto fail;
+	data = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII);
+	int tl = query_param(q, qn, "to", tmp, qn + 1);
+	if (tl == -ENOENT)
+		tl = 0;
+	if (tl < 0)
+		goto fail;
+	if (tl == 0)
+		cmd = json_pack("{s:s, s:s}", "type", "send_to_all", "data", data);
+	else
+		cmd = json_pack("{s:s, s:s%, s:s}", "type", "send_to_uid", "uid", tmp, (size_t)tl,
+			"data", data);
+	if (cmd == NULL)
+		goto fail;
+	line = json_dumps(cmd, JSON_COMPACT);
+	c->fr.kind = PP_HTTP_WMS;
+	push_port_conn_command(c, line, strlen(line));
+	goto done;
+fail:
+	pp_http_text(c, 400, "fail", ka);
+	c->pp->st.errors++;
+done:
+	free(line);
+	free(data);
+	json_decref(cmd);
+	json_decref(msg);
+	free(tmp);
+}
+
+static bool
+pp_path_is(const struct http_api_req *r, const char *path)
+{
+	return r->path_len == strlen(path) && memcmp(r->path, path, r->path_len) == 0;
+}
+
+/* One complete request: head r, body borrowed for the call. */
+static void
+pp_http_request(struct pp_conn *c, const struct http_api_req *r, const char *body, size_t blen)
+{
+	struct push_port *pp = c->pp;
+	bool ka = r->keep_alive;
+	memset(&c->fr, 0, sizeof c->fr);
+	c->fr.keep_alive = ka;
+
+	bool health = pp_path_is(r, "/healthz"), ready = pp_path_is(r, "/readyz"),
+	     metrics = pp_path_is(r, "/metrics");
+	if (health || ready || metrics) {
+		if (r->method != HTTP_API_GET) {
+			pp_http_raw(c, 405, "text/plain; charset=utf-8", "Allow: GET\r\n",
+				"method not allowed\n", 19, ka);
+		} else if (health) {
+			pp_http_text(c, 200, "ok\n", ka);
+		} else if (ready) {
+			bool up = pp->ready != NULL && pp->ready(pp->arg);
+			pp_http_text(c, up ? 200 : 503, up ? "ready\n" : "not ready\n", ka);
+		} else {
+			struct buf b = BUF_INIT;
+			pp->metrics(pp->arg, &b);
+			pp_http_raw(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, b.p,
+				b.len, ka);
+			buf_fini(&b);
+		}
+		goto out;
+	}
+
+	bool root = pp_path_is(r, "/");
+	bool api = r->path_len > 5 && memcmp(r->path, "/api/", 5) == 0;
+	if (!root && !api) {
+		pp_http_error(c, 404, "not_found", "no such route", ka);
+		goto out;
+	}
+	if (!pp_http_authed(c, r)) {
+		pp->st.unauthorized++;
+		if (root)
+			pp_http_raw(c, 401, "text/plain; charset=utf-8",
+				"WWW-Authenticate: Bearer\r\n", "fail", 4, ka);
+		else
+			pp_http_raw(c, 401, "application/json", "WWW-Authenticate: Bearer\r\n",
+				"{\"ok\":false,\"error\":\"unauthorized\",\"message\":"
+				"\"Authorization: Bearer <push.secret> required\"}",
+				sizeof "{\"ok\":false,\"error\":\"unauthorized\",\"message\":"
+				       "\"Authorization: Bearer <push.secret> required\"}" - 1, ka);
+		goto out;
+	}
+	if (root) {
+		if (r->method != HTTP_API_GET && r->method != HTTP_API_POST)
+			pp_http_raw(c, 405, "text/plain; charset=utf-8", "Allow: GET, POST\r\n",
+				"fail", 4, ka);
+		else
+			pp_http_wms(c, r, body, blen);
+		goto out;
+	}
+	if (r->method != HTTP_API_POST) {
+		pp_http_raw(c, 405, "application/json", "Allow: POST\r\n",
+			"{\"ok\":false,\"error\":\"method_not_allowed\",\"message\":\"use POST\"}",
+			sizeof "{\"ok\":false,\"error\":\"method_not_allowed\",\"message\":\"use POST\"}" - 1,
+			ka);
+		goto out;
+	}
+	const char *name = r->path + 5;
+	size_t nlen = r->path_len - 5;
+	if (nlen == 5 && memcmp(name, "batch", 5) == 0) {
+		c->fr.kind = PP_HTTP_BATCH;
+		pp_http_batch(c, body, blen);
+	} else {
+		c->fr.kind = PP_HTTP_JSON;
+		pp_http_command(c, name, nlen, body, blen);
+	}
+out:
+	memset(&c->fr, 0, sizeof c->fr);
+	if (!ka)
+		c->close_after_flush = true;
+}
+
+/* Handles the complete requests in c->in. */
+void
+push_http_parse(struct pp_conn *c)
+{
+	uint64_t max_body = c->pp->cfg->gateway_max_line;
+	while (!c->dead && !c->close_after_flush && ring_len(&c->fifo) < PUSH_PORT_MAX_INFLIGHT &&
+		c->in.len > 0) {
+		struct http_api_req r;
+		int hl = http_api_parse_head(c->in.p, c->in.len, &r);
+		if (hl == 0)
+			return;
+		if (hl < 0) {
+			pp_http_error(c, r.error_status, r.error_status == 411 ? "length_required" :
+				r.error_status == 431 ? "too_large" : "bad_request",
+				"malformed or unsupported HTTP request", false);
+			return;
+		}
+		if (r.content_length > max_body) {
+			pp_http_error(c, 413, "too_large", "body longer than gateway.max_line", false);
+			return;
+		}
+		size_t need = (size_t)hl + (size_t)r.content_length;
+		if (c->in.len < need) {
+			if (r.expect_continue && !c->continued && ring_len(&c->fifo) == 0) {
+				c->continued = true;
+				buf_append_str(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+				push_port_conn_write(c);
+			}
+			return;
+		}
+		c->continued = false;
+		pp_http_request(c, &r, c->in.p + hl, (size_t)r.content_length);
+		if (c->dead)
+			return;
+		buf_consume(&c->in, need);
+		c->partial_since = c->in.len > 0 ? clock_ms() : 0;
+	}
+}
+
+/* Idle keep-alive connections end after gateway.idle_timeout; a request
+ * that is not complete within gateway.handshake_timeout ends its connection
+ * (slowloris). Connections with requests in flight wait for the answers. */
+void
+push_http_sweep(struct push_port *pp, uint64_t now)
+{
+	if (pp->metrics == NULL || now < pp->next_http_check)
+		return; /* no HTTP served, or checked recently */
+	pp->next_http_check = now + PP_HTTP_CHECK_MS;
+	struct pp_conn *c = pp->conns, *next;
+	for (; c != NULL; c = next) {
+		next = c->next;
+		if (c->kind != PP_KIND_HTTP || ring_len(&c->fifo) > 0)
+			continue;
+		if (c->in.len > 0 && !c->close_after_flush &&
+			now - c->partial_since >= pp->cfg->gateway_handshake_timeout_ms) {
+			buf_reset(&c->in);
+			pp_http_text(c, 408, "request timeout\n", false);
+			push_port_conn_flush(c);
+		} else if (c->in.len == 0 && now - c->last_active >= pp->cfg->gateway_idle_timeout_ms) {
+			push_port_conn_kill(c);
+		}
+	}
+}
