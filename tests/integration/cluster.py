@@ -164,6 +164,32 @@ def proc_fd_count(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
+_TCP_STATES = {"01": "ESTABLISHED", "03": "SYN_RECV", "08": "CLOSE_WAIT"}
+
+
+def server_connections(ports):
+    """Accepted TCP connections on 127.0.0.1 whose local port is in ports and
+    that are not closed yet on the server side, as the kernel reports them
+    (/proc/net/tcp: ESTABLISHED, SYN_RECV or CLOSE_WAIT, i.e. in the accept
+    queue or still holding a descriptor in the server). Returns
+    [(local port, remote port, state)]. Connections the test itself dialed
+    have the listening port as their remote port and are not counted."""
+    ports = set(ports)
+    out = []
+    try:
+        with open("/proc/net/tcp") as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                local, remote, st = fields[1], fields[2], fields[3]
+                lport = int(local.rsplit(":", 1)[1], 16)
+                if lport in ports and st in _TCP_STATES:
+                    out.append((lport, int(remote.rsplit(":", 1)[1], 16), _TCP_STATES[st]))
+    except OSError as e:
+        raise FixtureError("cannot read /proc/net/tcp: %s" % e)
+    return out
+
+
 def proc_rss_kb(pid):
     """Resident set size of pid in KiB (VmRSS from /proc/<pid>/status)."""
     with open("/proc/%d/status" % pid) as f:
@@ -189,6 +215,41 @@ def free_port():
             _used_ports.add(port)
             return port
     raise FixtureError("no free port")
+
+
+WAIT_TIMEOUT = 10.0
+
+
+def wait_until(probe, what, timeout=WAIT_TIMEOUT, ok=bool, step=0.05, retry_on=()):
+    """The one way a test waits for something that happens asynchronously
+    (an announce, a metric, a log line, a close): calls probe() every step
+    seconds until ok(value) is true and returns that value. At the deadline
+    raises AssertionError "timed out after <t>s waiting for <what>; last
+    value: <value>" (so a failure says what was awaited and what was seen).
+    Exceptions of the types in retry_on count as "not yet" (the last one is
+    reported); any other exception propagates. probe is called at least
+    once, and once more at the deadline."""
+    deadline = time.monotonic() + timeout
+    last = "(never read)"
+    while True:
+        expired = time.monotonic() >= deadline
+        try:
+            v = probe()
+        except retry_on as e:
+            last = e
+        else:
+            if ok(v):
+                return v
+            last = v
+        if expired:
+            raise AssertionError("timed out after %.1fs waiting for %s; last value: %s"
+                                 % (timeout, what, _short(last)))
+        time.sleep(min(step, max(0.0, deadline - time.monotonic())))
+
+
+def _short(v, limit=2000):
+    s = repr(v)
+    return s if len(s) <= limit else s[:limit] + "...(%d chars)" % len(s)
 
 
 def wait_port(port, timeout=10.0, host="127.0.0.1"):

@@ -35,7 +35,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from cluster import (CLUSTER_SECRET, Cluster, ClusterTestCase, Launcher, Proc,  # noqa: E402
-                     binary, free_port, main, uniq)
+                     binary, free_port, main, uniq, wait_until)
 
 LEASE = 3.0
 OTHER_SECRET = "another-cluster-secret-" + secrets.token_hex(8)
@@ -233,15 +233,6 @@ def start_extra(cluster, role, name_index, sets, env=None):
     return p
 
 
-def wait_for(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
-
-
 # ----------------------------------------------------------------- rogue on plain TCP
 
 GW_INBOX_PORT = free_port()
@@ -384,8 +375,8 @@ class RogueTest(ClusterTestCase):
         env = dict(c.env, GATECAST_CLUSTER_SECRET=OTHER_SECRET)
         odd = start_extra(c, "worker", 90, {"worker.inbox": ""}, env=env)
         try:
-            wait_for(lambda: "event=register_unanswered" in odd.log_text(), LEASE + 5,
-                     "the odd worker to report an unanswered register")
+            wait_until(lambda: "event=register_unanswered" in odd.log_text(),
+                       "the odd worker to report an unanswered register", timeout=LEASE + 5)
             self.assertTrue(odd.alive(), "the odd worker exited:\n" + odd.log_text()[-2000:])
             self.assertEqual(odd.last_view(), (0, 1), "the odd worker sees no one")
             self.assert_view_stays(offsets)
@@ -648,8 +639,8 @@ class TLSTest(unittest.TestCase):
         offsets = {p: log_offset(p) for p in members}
         odd = start_extra(c, "worker", 80, dict({"worker.inbox": ""}, **sets))
         try:
-            wait_for(lambda: "event=register_unanswered" in odd.log_text(), LEASE + 5,
-                     "%s: the worker to report an unanswered register" % what)
+            wait_until(lambda: "event=register_unanswered" in odd.log_text(),
+                       "%s: the worker to report an unanswered register" % what, timeout=LEASE + 5)
             self.assertTrue(odd.alive(), "%s: the worker exited:\n%s" % (what, odd.log_text()[-2000:]))
             self.assertEqual(odd.last_view(), (0, 1), "%s: the worker's view" % what)
             for p, off in offsets.items():

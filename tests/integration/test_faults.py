@@ -26,12 +26,12 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import wsclient  # noqa: E402
-from cluster import ClusterTestCase, Launcher, PushClient, close_all, main, pid_alive, uniq  # noqa: E402
+from cluster import ClusterTestCase, Launcher, PushClient, close_all, main, pid_alive, uniq, wait_until  # noqa: E402
 
 N_CLIENTS = 200
 N_PUSH = 2000          # over both gateways' push ports
 STREAM_SECONDS = 4.0
-KILL_AFTER = 1.0
+KILL_AT = 4             # the kill comes once 1/KILL_AT of the requests were written
 LEASE = 3.0
 
 
@@ -58,7 +58,7 @@ class FaultTest(ClusterTestCase):
         streams = [Stream(self.cluster.push_port(g), list(range(g, N_PUSH, 2)), uid_of) for g in (0, 1)]
         for s in streams:
             s.start()
-        time.sleep(KILL_AFTER)
+        wait_sent(streams, N_PUSH // KILL_AT, "a quarter of the pushes written before the kill")
         self.cluster.kill("worker", 0, signal.SIGKILL)
         t_kill = time.monotonic()
         sent_at_kill = sum(s.sent for s in streams)
@@ -256,7 +256,7 @@ class StoppedGatewayLateOpTest(ClusterTestCase):
         n = b.pump(2.0)
         self.assertEqual(n, 0, "the push answered offline while gateway 1 was stopped reached the "
                          "browser after SIGCONT: %r" % b.pending())
-        wait_for(lambda: self.ops_expired(1) >= 1, 10, "gateway 1 counting the late OP as expired")
+        wait_until(lambda: self.ops_expired(1) >= 1, "gateway 1 counting the late OP as expired", timeout=10)
         self.assertEqual((self.ops_expired(0), self.ops_expired(1)), (0, 1), "expired OPs after the resume")
 
         # Gateway 1 serves again: a new push arrives, and nothing else.
@@ -418,17 +418,15 @@ def collect_until_pong(clients, timeout=15.0):
     return texts, lost
 
 
-def wait_for(pred, timeout, what, step=0.05):
-    """Polls pred until it returns a true value (returned) or raises
-    AssertionError after timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError("%s: not within %.1fs" % (what, timeout))
-        time.sleep(step)
+def wait_sent(streams, n, what):
+    """Waits until the (paced) streams have written n requests between them:
+    a point in the middle of the load, whatever the machine's speed."""
+    def sent():
+        errs = [s.error for s in streams if s.error]
+        if errs:
+            raise AssertionError("request streams failed: %r" % errs)
+        return sum(s.sent for s in streams)
+    return wait_until(sent, what, timeout=30, ok=lambda v: v >= n)
 
 
 LAUNCHER_LINE_RE = re.compile(r"\brole=(\w+) pid=(\d+) event=cluster_view gateways=(\d+) workers=(\d+)")
@@ -527,7 +525,7 @@ class LauncherWorkerKilledTest(unittest.TestCase):
                                             for k in range(g, self.N_PUSH, 2)]) for g in (0, 1)]
         for s in streams:
             s.start()
-        time.sleep(KILL_AFTER)
+        wait_sent(streams, self.N_PUSH // KILL_AT, "a quarter of the pushes written before the kill")
         index = min(i for r, i in cur if r == "worker")
         old = cur[("worker", index)]
         os.kill(old, signal.SIGKILL)
@@ -538,7 +536,7 @@ class LauncherWorkerKilledTest(unittest.TestCase):
         def restarted():
             pid = la.current_children().get(("worker", index))
             return pid if pid not in (None, old) else None
-        new = wait_for(restarted, 15, "a new child_started for worker %d" % index)
+        new = wait_until(restarted, "a new child_started for worker %d" % index, timeout=15)
         t_restart = time.monotonic() - t_kill
         self.assertTrue(pid_alive(new), "restarted worker pid %d is not running" % new)
         self.assertFalse(pid_alive(old), "killed worker pid %d still running" % old)
@@ -650,7 +648,7 @@ class GatewayKilledInFlightTest(ClusterTestCase):
         log_at_kill = len(self.cluster.register.log_text())
         for s in streams:
             s.start()
-        time.sleep(KILL_AFTER)
+        wait_sent(streams, self.N_REQ // KILL_AT, "a quarter of the requests written before the kill")
         self.cluster.kill("gateway", 1, signal.SIGKILL)
         t_kill = time.monotonic()
         sent_at_kill = sum(s.sent for s in streams)
@@ -826,7 +824,7 @@ class WorkerStoppedTest(ClusterTestCase):
                    for j in range(8)]
         for s in streams:
             s.start()
-        time.sleep(1.0)
+        wait_sent(streams, self.N_PUSH // 10, "a tenth of the pushes written before the stop")
         cl.kill("worker", 0, signal.SIGSTOP)
         t_stop = time.monotonic()
         try:

@@ -49,12 +49,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import wsclient  # noqa: E402
 from cluster import (CLUSTER_SECRET, ClusterTestCase, PushClient, PushClosed, main, proc_fd_count,  # noqa: E402
-                     proc_rss_kb, uniq)
+                     proc_rss_kb, server_connections, uniq, wait_until)
 
 SEED = 20260521
 FD_SLACK = 3                  # fds a process may differ from its baseline after settling
 RSS_GROWTH_KB = 20 * 1024     # RSS a process may grow by over one hostile test
 SETTLE = 10.0                 # seconds allowed for fd counts to come back
+QUIET = 0.5                   # seconds every fd count must stay unchanged for a baseline
 HANDSHAKE_TIMEOUT = 2         # gateway.handshake_timeout in this file's cluster
 MAX_LINE = 1024 * 1024        # gateway.max_line (the default)
 MAX_MESSAGE = 64 * 1024       # gateway.max_message (the default)
@@ -317,11 +318,43 @@ class HostileCase(ClusterTestCase):
             self.peak[name] = (max(pf, fds), max(pr, rss))
         return self.peak
 
+    def quiet_snapshot(self):
+        """The baseline, taken when the processes are quiet: first the
+        connections of earlier tests (and of the previous tearDown's checks)
+        are gone from the gateways' WebSocket, push and HTTP ports as the
+        kernel reports them, then every fd count stays unchanged for QUIET
+        seconds (so that a close still being processed is not counted in)."""
+        c = self.cluster
+        ports = c.ws_ports + c.push_ports + c.http_ports
+        wait_until(lambda: server_connections(ports), "no connection left on the gateways' client ports",
+                   timeout=SETTLE, ok=lambda conns: not conns)
+        state = {}
+
+        def quiet_for():
+            snap = self.snapshot()
+            fds = {n: v[0] for n, v in snap.items()}
+            now = time.monotonic()
+            if state.get("fds") != fds:
+                state.update(fds=fds, since=now)
+            state["snap"] = snap
+            return now - state["since"], fds
+
+        wait_until(quiet_for, "fd counts unchanged for %.1fs" % QUIET, timeout=SETTLE,
+                   ok=lambda v: v[0] >= QUIET)
+        return state["snap"]
+
+    def wait_fds_at_least(self, name, want, what):
+        """Waits until process name holds at least want fds (connections
+        are accepted asynchronously); returns the peak so far."""
+        wait_until(lambda: self.sample()[name][0], "%s: %s holds >= %d fds" % (what, name, want),
+                   timeout=SETTLE, ok=lambda n: n >= want)
+        return self.peak
+
     def setUp(self):
         super().setUp()
         self.socks = []
         self.rng = rng_for(self.id())
-        self.before = self.snapshot()
+        self.before = self.quiet_snapshot()
         self.peak = dict(self.before)
 
     def tearDown(self):
@@ -366,15 +399,12 @@ class HostileCase(ClusterTestCase):
         n_gw = len(self.cluster.gateways)
         for g in range(n_gw):
             with self.cluster.push(g, timeout=10) as p:
-                deadline = time.monotonic() + 5
-                while True:
+                def count():
                     r = p.request({"type": "get_all_client_count", "id": "after"})
                     self.assertEqual((r.get("id"), r.get("ok")), ("after", True), r)
-                    if r.get("count") == 0 or time.monotonic() > deadline:
-                        break
-                    time.sleep(0.2)
-                self.assertEqual((r.get("count"), r.get("partial")), (0, None),
-                                 "clients left over in the cluster after the test: %r" % r)
+                    return r
+                wait_until(count, "no clients left over in the cluster after the test (asked gateway %d)" % g,
+                           timeout=5, step=0.2, ok=lambda r: (r.get("count"), r.get("partial")) == (0, None))
         uid = uniq("alive")
         c = wsclient.WSClient("127.0.0.1", self.cluster.ws_port(0), query="uid=" + uid)
         try:
@@ -584,10 +614,9 @@ class HalfOpenTest(HostileCase):
             s.sendall(hs[:self.rng.randint(1, len(hs) - 3)])
             s.shutdown(socket.SHUT_WR)
             shut.append(s)
-        time.sleep(0.3)
-        peak = self.sample()
-        self.assertGreaterEqual(peak["gateway-0"][0], self.before["gateway-0"][0] + 200,
-                                "the gateway does not hold the half-open connections (measuring the wrong process?)")
+        # The 200 silent and half ones stay until handshake_timeout.
+        self.wait_fds_at_least("gateway-0", self.before["gateway-0"][0] + 200,
+                               "the gateway holds the half-open connections (measuring the wrong process?)")
         t0 = time.monotonic()
         still, _ = await_server_close(shut, 3)
         self.assertEqual(len(still), 0, "%d connections that shut down mid-handshake not closed" % len(still))
@@ -655,9 +684,8 @@ class HalfOpenTest(HostileCase):
             if got != want:
                 bad.append((got, want))
         self.assertEqual(bad[:5], [], "half-closed push connections: replies then close expected")
-        peak = self.sample()
-        self.assertGreaterEqual(peak["gateway-0"][0], self.before["gateway-0"][0] + 200,
-                                "the gateway does not hold the half-open connections (measuring the wrong process?)")
+        self.wait_fds_at_least("gateway-0", self.before["gateway-0"][0] + 200,
+                               "the gateway holds the half-open connections (measuring the wrong process?)")
         # Still open and still usable: finish the half lines.
         for s in half[:10]:
             s.sendall(b"\n")
@@ -679,10 +707,8 @@ class HalfOpenTest(HostileCase):
                 if i % 2:
                     s.shutdown(socket.SHUT_WR)
             socks.append(s)
-        time.sleep(0.3)
-        peak = self.sample()
-        self.assertGreaterEqual(peak["register-0"][0], self.before["register-0"][0] + 60,
-                                "the register does not hold the half-open connections (measuring the wrong process?)")
+        self.wait_fds_at_least("register-0", self.before["register-0"][0] + 60,
+                               "the register holds the half-open connections (measuring the wrong process?)")
         members = register_members(port)
         self.assertEqual(len(members), 3, "the register answers while half-open connections wait: %r" % members)
         for s in socks:

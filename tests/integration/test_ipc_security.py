@@ -45,9 +45,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from cluster import CLUSTER_SECRET, ClusterTestCase, main, uniq  # noqa: E402
+from cluster import CLUSTER_SECRET, ClusterTestCase, main, uniq, wait_until  # noqa: E402
 from test_cluster_security import (OTHER_SECRET, Sealer, log_offset, log_since,  # noqa: E402
-                                   op_send_to_all, secrets_in_dir, wait_for)
+                                   op_send_to_all, secrets_in_dir)
 
 MAGIC = b"GCL1"
 HELLO_BODY = b"gatecast ipc hello"
@@ -179,8 +179,8 @@ class IpcInboxTest(ClusterTestCase):
             return any(all(e.get(k) == v for k, v in fields.items())
                        for e in events(log_since(self.gateway, offset), event))
         try:
-            wait_for(found, LOG_TIMEOUT, "%s: event=%s %s in the gateway's log" % (
-                what, event, " ".join("%s=%s" % kv for kv in fields.items())))
+            wait_until(found, "%s: event=%s %s in the gateway's log" % (
+                what, event, " ".join("%s=%s" % kv for kv in fields.items())), timeout=LOG_TIMEOUT)
         except AssertionError as e:
             seen = events(log_since(self.gateway, offset), event)
             raise AssertionError("%s; lines of that event seen: %r" % (e, seen)) from None

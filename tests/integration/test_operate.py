@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import wsclient  # noqa: E402
 from cluster import (Launcher, LauncherTestCase, PushClient, _extra_pids, _live_lock, binary, free_port, main,  # noqa: E402
-                     pid_alive, set_value, tail, uniq)
+                     pid_alive, set_value, tail, uniq, wait_until)
 
 
 def run_cli(args, timeout=60, env=None):
@@ -61,14 +61,10 @@ class LauncherCase(LauncherTestCase):
         return rows, out
 
     def wait_status(self, pred, what, timeout=10):
-        deadline = time.monotonic() + timeout
-        while True:
-            rows, out = self.status_rows()
-            if pred(rows):
-                return rows, out
-            if time.monotonic() > deadline:
-                self.fail("status never showed %s:\n%s" % (what, out))
-            time.sleep(0.2)
+        """Runs `gatecast status` until pred(rows) (the members announce
+        their numbers every register.renew); returns (rows, output)."""
+        return wait_until(self.status_rows, "status showing " + what, timeout=timeout, step=0.2,
+                          ok=lambda ro: pred(ro[0]))
 
 
 class StatusTest(LauncherCase):
@@ -81,12 +77,15 @@ class StatusTest(LauncherCase):
         try:
             for c in clients:
                 self.assertEqual(c.recv_json().get("type"), "login")
-            # Six connections on the gateways: the CONNS column sums to 6
-            # once each gateway has announced again.
+            # Six connections on the gateways: the CONNS and UIDS columns
+            # sum to 6 once each gateway has announced again after the
+            # logins (an announce may carry a connection whose login the
+            # gateway has not bound yet, so both columns are awaited).
             def six(rows):
                 gws = [r for r in rows if r[0] == "gateway"]
-                return len(gws) == 2 and sum(int(r[5]) for r in gws) == 6
-            rows, out = self.wait_status(six, "6 connections over 2 gateways")
+                return (len(gws) == 2 and sum(int(r[5]) for r in gws) == 6
+                        and sum(int(r[6]) for r in gws) == 6)
+            rows, out = self.wait_status(six, "6 connections and 6 uids over 2 gateways")
             pids = {("register" if r[0] == "register" else r[0], int(r[1])) for r in rows}
             want = {(role, pid) for (role, _), pid in cur.items()}
             self.assertEqual(pids, want, "status lists exactly the launcher's children:\n" + out)
@@ -229,12 +228,20 @@ class ReloadTest(LauncherCase):
                   [threading.Thread(target=browser, args=(i,)) for i in range(n_clients)]
         for t in threads:
             t.start()
+        def answered():
+            if errors:
+                raise AssertionError("load threads failed: %r" % errors)
+            return replies["ok"]
+
         try:
-            time.sleep(1.0)
+            # Traffic flows before the reload, and goes on after it.
+            wait_until(answered, "100 pushes answered before the reload", timeout=30, ok=lambda n: n >= 100)
             rc, out, err = self.cli("reload", timeout=120)
             self.assertEqual(rc, 0, "reload failed:\n%s\n%s" % (out, err))
             self.assertEqual(len(re.findall(r"worker \d+: replaced by pid \d+", out)), 2, out)
-            time.sleep(1.0)
+            at_reload = replies["ok"]
+            wait_until(answered, "100 more pushes answered after the reload", timeout=30,
+                       ok=lambda n: n >= at_reload + 100)
         finally:
             stop.set()
             threads[0].join(60)
