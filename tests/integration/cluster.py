@@ -527,19 +527,19 @@ class Cluster:
         timeout = self.ready_timeout if timeout is None else timeout
         eg, ew = self.expected_view()
         want = (eg if gateways is None else gateways, ew if workers is None else workers)
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def views():
             members = procs if procs is not None else self.members()
             dead = [p for p in self.procs() if not p.expected_dead and not p.alive()]
             if dead:
                 raise FixtureError("process(es) died: %s" % ", ".join(p.describe() for p in dead))
-            views = {p.name: p.last_view() for p in members}
-            if all(v == want for v in views.values()):
-                return views
-            if time.monotonic() >= deadline:
-                raise FixtureError("cluster not ready after %.1fs: want gateways=%d workers=%d, last "
-                                   "cluster_view per process: %r" % (timeout, want[0], want[1], views))
-            time.sleep(0.05)
+            return {p.name: p.last_view() for p in members}
+        try:
+            return wait_until(views, "every member's last cluster_view to be gateways=%d workers=%d "
+                              "(last view per process)" % want, timeout=timeout,
+                              ok=lambda vs: all(v == want for v in vs.values()))
+        except AssertionError as e:
+            raise FixtureError("cluster not ready: %s" % e) from None
 
     def stop(self):
         """Stops every process (SIGTERM, SIGKILL after 5 s), closes clients.
@@ -797,31 +797,29 @@ class Launcher:
 
     def wait_serving(self, timeout=20.0):
         """Waits until a push request answers ok and a browser can log in."""
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
+
+        def probe():
             if self.popen.poll() is not None:
                 raise FixtureError("launcher exited with %r" % self.popen.poll())
+            p = PushClient(self.push_port, timeout=2.0)
             try:
-                p = PushClient(self.push_port, timeout=2.0)
-                try:
-                    r = p.request({"type": "get_all_client_count"})
-                finally:
-                    p.close()
-                last = r
-                if r.get("ok") is True:
-                    c = wsclient.WSClient("127.0.0.1", self.ws_port, query="uid=launcher-probe", timeout=3.0)
-                    try:
-                        m = c.recv_json()
-                        last = m
-                        if m.get("type") == "login" and m.get("ok") is True:
-                            return True
-                    finally:
-                        c.close()
-            except (OSError, wsclient.WSError, ValueError) as e:
-                last = e
-            time.sleep(0.2)
-        raise FixtureError("launcher not serving after %.1fs; last answer: %r" % (timeout, last))
+                r = p.request({"type": "get_all_client_count"})
+            finally:
+                p.close()
+            if r.get("ok") is not True:
+                return r
+            c = wsclient.WSClient("127.0.0.1", self.ws_port, query="uid=launcher-probe", timeout=3.0)
+            try:
+                return c.recv_json()
+            finally:
+                c.close()
+        try:
+            wait_until(probe, "the launcher serving (a push answered ok, then a browser logged in; last answer)",
+                       timeout=timeout, step=0.2, retry_on=(OSError, wsclient.WSError, ValueError),
+                       ok=lambda m: m.get("type") == "login" and m.get("ok") is True)
+        except AssertionError as e:
+            raise FixtureError(str(e)) from None
+        return True
 
     def stop(self, timeout=10.0):
         rc = None

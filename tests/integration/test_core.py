@@ -15,7 +15,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import wsclient  # noqa: E402
-from cluster import ClusterTestCase, PushClosed, main, uniq  # noqa: E402
+from cluster import ClusterTestCase, PushClosed, main, uniq, wait_until  # noqa: E402
 
 MAX_LINE = 4096
 MAX_MESSAGE = 4096
@@ -40,14 +40,9 @@ class CoreTest(ClusterTestCase):
     def wait_no_clients(self, timeout=5.0):
         """Waits until earlier tests' clients are gone, so global counts are
         exact."""
-        deadline = time.monotonic() + timeout
-        while True:
-            r = self.request({"type": "get_all_client_count"})
-            if r.get("count") == 0:
-                return
-            if time.monotonic() > deadline:
-                self.fail("clients of earlier tests still counted after %.1fs: %r" % (timeout, r))
-            time.sleep(0.1)
+        wait_until(lambda: self.request({"type": "get_all_client_count"}),
+                   "the clients of earlier tests to be gone (count 0)", timeout=timeout, step=0.1,
+                   ok=lambda r: r.get("count") == 0)
 
     def browser(self, client, msg, expected, timeout=None):
         """Sends msg (a dict, or raw text) and checks the exact reply."""
@@ -270,13 +265,9 @@ class CoreTest(ClusterTestCase):
         for cid in (ida, idb):
             self.request({"type": "join_group", "client_id": cid, "group": g})
         a.close()
-        deadline = time.monotonic() + 5
-        while True:
-            r = self.request({"type": "get_client_count_by_group", "group": g})
-            if r.get("count") == 1 or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        self.assertEqual(r.get("count"), 1, "closed client still in the group: %r" % r)
+        wait_until(lambda: self.request({"type": "get_client_count_by_group", "group": g}),
+                   "the closed client to leave the group (count 1)", timeout=5,
+                   ok=lambda r: r.get("count") == 1)
 
     # ------------------------------------------------------------ send_to_all / client
 
@@ -380,11 +371,9 @@ class CoreTest(ClusterTestCase):
         self.assertIs(r.get("online"), True, r)
         self.assertComplete(r)
         c.close()
-        deadline = time.monotonic() + 5
-        while r.get("online") is not False and time.monotonic() < deadline:
-            time.sleep(0.05)
-            r = self.request({"type": "is_uid_online", "uid": uid})
-        self.assertIs(r.get("online"), False, "uid still online after its client closed: %r" % r)
+        wait_until(lambda: self.request({"type": "is_uid_online", "uid": uid}),
+                   "the uid to go offline after its client closed", timeout=5,
+                   ok=lambda r: r.get("online") is False)
 
     def test_get_client_id_by_uid(self):
         uid = uniq("cid")
@@ -611,7 +600,9 @@ class CoreTest(ClusterTestCase):
     def test_send_to_client_that_left(self):
         c, cid = self.connect(0)
         c.close()
-        time.sleep(0.2)
+        wait_until(lambda: self.request({"type": "get_session", "client_id": cid}, ok=None),
+                   "the gateway to forget the client that left (get_session: not_found)", timeout=5,
+                   ok=lambda r: r.get("error") == "not_found")
         r = self.request({"type": "send_to_client", "client_id": [cid], "data": "late"}, ok=None)
         if r.get("ok"):
             self.assertEqual(r.get("delivered"), 0, r)

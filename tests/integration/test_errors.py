@@ -13,7 +13,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from cluster import ClusterTestCase, main, uniq  # noqa: E402
+from cluster import ClusterTestCase, main, uniq, wait_until  # noqa: E402
 
 
 class NoWorkerTest(ClusterTestCase):
@@ -114,13 +114,9 @@ class TimeoutTest(ClusterTestCase):
         self.assertGreaterEqual(elapsed, 0.8, "timeout after only %.2fs" % elapsed)
         self.assertLess(elapsed, 4.0, "timeout took %.2fs with request_timeout=1" % elapsed)
         # The worker is back: requests succeed again (it may have to rejoin).
-        deadline = time.monotonic() + 15
-        while True:
-            r = p.request({"type": "get_all_client_count", "id": "after"}, timeout=8)
-            if r.get("ok") is True or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        self.assertEqual((r.get("ok"), r.get("id")), (True, "after"), r)
+        wait_until(lambda: p.request({"type": "get_all_client_count", "id": "after"}, timeout=8),
+                   "requests answered ok again after SIGCONT", timeout=15, step=0.2,
+                   ok=lambda r: (r.get("ok"), r.get("id")) == (True, "after"))
         c = self.ws(0, query="uid=" + uniq("t"))
         self.assertEqual(c.recv_json().get("type"), "login")
 

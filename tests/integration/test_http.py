@@ -21,7 +21,7 @@ from urllib.parse import quote, urlencode
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from cluster import Cluster, ClusterTestCase, main, uniq  # noqa: E402
+from cluster import Cluster, ClusterTestCase, main, uniq, wait_until  # noqa: E402
 
 MAX_LINE = 4096
 PUSH_SECRET = "push-secret-%s" % secrets.token_hex(16)
@@ -498,10 +498,8 @@ class HttpWaitingForWorkerTest(HttpCase):
         self.assertEqual(vals['gatecast_worker_queued_messages{queue="no_worker"}'], 0)
         p = self.push()
         p.send({"type": "get_all_client_count", "id": 1})
-        deadline = time.monotonic() + 10
-        while vals["gatecast_pending_requests"] == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
-            _, vals = self.metrics()
+        vals = wait_until(lambda: self.metrics()[1], "the request counted in gatecast_pending_requests",
+                          ok=lambda v: v["gatecast_pending_requests"] != 0)
         self.assertEqual(vals["gatecast_pending_requests"], 1)
         self.assertEqual(vals['gatecast_worker_queued_messages{queue="no_worker"}'], 1,
                          "the request waits in the gateway for a worker")

@@ -15,22 +15,18 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import wsclient  # noqa: E402
-from cluster import LauncherTestCase, PushClient, binary, children_of, main, pid_alive, uniq  # noqa: E402
+from cluster import LauncherTestCase, PushClient, binary, children_of, main, pid_alive, uniq, wait_until  # noqa: E402
 
 
 class LauncherTest(LauncherTestCase):
 
     def wait_children(self, timeout=10):
         """Waits until the launcher has logged both gateways and workers."""
-        deadline = time.monotonic() + timeout
-        while True:
-            cur = self.launcher.current_children()
+        def enough(cur):
             roles = [r for r, _ in cur]
-            if roles.count("gateway") >= 2 and roles.count("worker") >= 2:
-                return cur
-            if time.monotonic() > deadline:
-                self.fail("launcher logged children %r, want 2 gateways and 2 workers" % cur)
-            time.sleep(0.1)
+            return roles.count("gateway") >= 2 and roles.count("worker") >= 2
+        return wait_until(self.launcher.current_children, "the launcher logging 2 gateways and 2 workers",
+                          timeout=timeout, step=0.1, ok=enough)
 
     # ------------------------------------------------------------------
 
@@ -79,14 +75,9 @@ class LauncherTest(LauncherTestCase):
         old = cur[("worker", index)]
         self.assertTrue(pid_alive(old), "worker pid %d from the log is not running" % old)
         os.kill(old, signal.SIGKILL)
-        deadline = time.monotonic() + 15
-        while True:
-            new = la.current_children().get(("worker", index))
-            if new is not None and new != old:
-                break
-            if time.monotonic() > deadline:
-                self.fail("no new child_started for worker %d after killing pid %d" % (index, old))
-            time.sleep(0.1)
+        new = wait_until(lambda: la.current_children().get(("worker", index)),
+                         "a new child_started for worker %d after killing pid %d" % (index, old),
+                         timeout=15, step=0.1, ok=lambda pid: pid is not None and pid != old)
         self.assertTrue(pid_alive(new), "restarted worker %d is not running" % new)
         self.assertFalse(pid_alive(old))
         la.wait_serving(timeout=15)
@@ -94,11 +85,9 @@ class LauncherTest(LauncherTestCase):
         gws = sorted(i for r, i in la.current_children() if r == "gateway")
         old_gw = la.current_children()[("gateway", gws[0])]
         os.kill(old_gw, signal.SIGKILL)
-        deadline = time.monotonic() + 15
-        while la.current_children().get(("gateway", gws[0])) == old_gw:
-            if time.monotonic() > deadline:
-                self.fail("gateway %d was not restarted" % gws[0])
-            time.sleep(0.1)
+        wait_until(lambda: la.current_children().get(("gateway", gws[0])),
+                   "gateway %d restarted (a new child_started)" % gws[0], timeout=15, step=0.1,
+                   ok=lambda pid: pid != old_gw)
         la.wait_serving(timeout=15)
 
     def test_sigterm_closes_browsers_1001_and_exits_0(self):
@@ -121,10 +110,8 @@ class LauncherTest(LauncherTestCase):
             self.fail("launcher still running 10 s after SIGTERM")
         self.assertEqual(rc, 0, "launcher exit status")
         pids |= {pid for _, _, pid in la.children_started()}
-        deadline = time.monotonic() + 2
-        while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.assertEqual([p for p in pids if pid_alive(p)], [], "children left running")
+        wait_until(lambda: [p for p in pids if pid_alive(p)], "no child left running", timeout=2,
+                   ok=lambda alive: alive == [])
 
 
 if __name__ == "__main__":

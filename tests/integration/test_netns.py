@@ -62,7 +62,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cluster  # noqa: E402
 import wsclient  # noqa: E402
 from cluster import (CLUSTER_SECRET, Cluster, ClusterTestCase, FixtureError, Proc,  # noqa: E402
-                     PushClient, binary, clean_env, main, uniq)
+                     PushClient, binary, clean_env, main, uniq, wait_until)
 
 LEASE = 2.0            # register.lease: lets a query issued right after a cut finish (1 s)
 RENEW = 0.25           # register.renew
@@ -485,16 +485,8 @@ class NetnsTest(ClusterTestCase):
     def wait_query(self, gateway, pred, what, timeout=SETTLE):
         """Repeats get_all_client_count on gateway's push port until
         pred(reply); returns that reply."""
-        deadline = time.monotonic() + timeout
-        r = None
-        while True:
-            r = self.query(gateway)
-            if pred(r):
-                return r
-            if time.monotonic() > deadline:
-                self.fail("%s: get_all_client_count never satisfied it within %.0fs; last "
-                          "reply %r" % (what, timeout, r))
-            time.sleep(0.1)
+        return wait_until(lambda: self.query(gateway), "%s (get_all_client_count)" % what,
+                          timeout=timeout, step=0.1, ok=pred)
 
     def push_and_check(self, gateway, uid, text, client, delivered=1):
         r = self.request({"type": "send_to_uid", "uid": uid, "data": text}, gateway=gateway, timeout=10)

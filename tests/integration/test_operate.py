@@ -286,15 +286,8 @@ class ReloadTest(LauncherCase):
         orig_command = la.command
         la.command = lambda: orig_command()[:2] + ["-c", ini] + orig_command()[2:]
         la.start()
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                p = PushClient(la.push_port)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        p = wait_until(lambda: PushClient(la.push_port), "the push port accepting connections", timeout=20,
+                       step=0.2, retry_on=(OSError,))
         try:
             p.send({"type": "auth", "secret": "first-push-secret-0123456789abcdef"})
             self.assertTrue(json.loads(p.read_line()).get("ok"))
@@ -391,18 +384,14 @@ class DaemonTest(unittest.TestCase):
         # logrotate: move the file away, SIGHUP, every process reopens it.
         os.rename(self.log, self.log + ".1")
         os.kill(pid, signal.SIGHUP)
-        deadline = time.monotonic() + 10
-        while True:
+        def reopened():
             text = ""
             if os.path.exists(self.log):
                 with open(self.log) as f:
                     text = f.read()
-            roles = set(re.findall(r"role=(\w+) pid=\d+ event=log_reopened", text))
-            if roles >= {"launcher", "register", "gateway", "worker"}:
-                break
-            if time.monotonic() > deadline:
-                self.fail("log_reopened lines after SIGHUP: %r" % roles)
-            time.sleep(0.1)
+            return set(re.findall(r"role=(\w+) pid=\d+ event=log_reopened", text))
+        wait_until(reopened, "log_reopened lines of every role after SIGHUP", timeout=10, step=0.1,
+                   ok=lambda roles: roles >= {"launcher", "register", "gateway", "worker"})
 
         r = run_cli(["stop"] + self.args)
         self.assertEqual(r.returncode, 0, r)
@@ -435,10 +424,8 @@ class DaemonTest(unittest.TestCase):
         self.assertIn(b"could not start", r.stderr)
         self.assertIn(b"not ready after launcher.start_timeout", r.stderr)
         # ...and it stopped what it had started.
-        deadline = time.monotonic() + 20
-        while any(pid_alive(p) for p in self.pids()):
-            self.assertLess(time.monotonic(), deadline, "processes outlived the failed start")
-            time.sleep(0.1)
+        wait_until(lambda: [p for p in self.pids() if pid_alive(p)], "no process outliving the failed start",
+                   timeout=20, step=0.1, ok=lambda alive: alive == [])
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ from urllib.parse import quote
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import wsclient  # noqa: E402
-from cluster import REPO, ClusterTestCase, main  # noqa: E402
+from cluster import REPO, ClusterTestCase, main, wait_until  # noqa: E402
 
 SECRET = "static-test-secret-" + secrets.token_hex(24)
 LIB = os.path.join(REPO, "clients", "js", "gatecast.js")
@@ -145,13 +145,12 @@ class StaticCase(ClusterTestCase):
         self.assertIsNotNone(m, "%s not in /metrics" % name)
         return int(m.group(1))
 
-    def wait_connections(self, want, timeout, gateway=0):
-        deadline = time.monotonic() + timeout
-        while True:
-            n = self.metric("gatecast_connections", gateway)
-            if n == want or time.monotonic() >= deadline:
-                return n
-            time.sleep(0.05)
+    def wait_connections(self, want, timeout, what="", gateway=0):
+        """Waits until gateway's gatecast_connections is want (fails after
+        timeout, saying what was expected and the last count)."""
+        wait_until(lambda: self.metric("gatecast_connections", gateway),
+                   "gatecast_connections == %d%s" % (want, (": " + what) if what else ""),
+                   timeout=timeout, ok=lambda n: n == want)
 
 
 class LibraryTest(StaticCase):
@@ -203,7 +202,7 @@ class LibraryTest(StaticCase):
         head, body = data.split(b"\r\n\r\n", 1)
         self.assertTrue(head.startswith(b"HTTP/1.1 200 "), head[:100])
         self.assertEqual(body, read_file(LIB))
-        self.assertEqual(self.wait_connections(0, 3), 0, "the connection ends once the answer is out")
+        self.wait_connections(0, 3, "the connection ends once the answer is out")
 
     def test_if_none_match_is_304(self):
         etag = self.get("/gatecast.js")[1]["etag"]
@@ -264,7 +263,7 @@ class LibraryTest(StaticCase):
         its side open is closed within handshake_timeout, and its slot in
         the connection count (and its IP's) comes back."""
         port = self.cluster.ws_port(0)
-        self.assertEqual(self.wait_connections(0, 5), 0)
+        self.wait_connections(0, 5, "no connection left from earlier tests")
         s = socket.create_connection(("127.0.0.1", port), timeout=5)
         try:
             s.sendall(plain("GET", "/gatecast.js"))
@@ -278,8 +277,7 @@ class LibraryTest(StaticCase):
             self.assertEqual(self.metric("gatecast_connections"), 1,
                              "until the peer closes (or the timeout), the connection counts")
             t0 = time.monotonic()
-            self.assertEqual(self.wait_connections(0, HANDSHAKE_TIMEOUT + 2), 0,
-                             "a peer that never closes must be cut at handshake_timeout")
+            self.wait_connections(0, HANDSHAKE_TIMEOUT + 2, "a peer that never closes must be cut at handshake_timeout")
             self.assertLess(time.monotonic() - t0, HANDSHAKE_TIMEOUT + 1.5)
         finally:
             s.close()
@@ -312,13 +310,8 @@ class LibraryTest(StaticCase):
         st, _h, _b = self.get("/gatecast.js")
         self.assertEqual(st, 429)
         cs[0].close()
-        deadline = time.monotonic() + 3
-        while True:
-            st, _h, body = self.get("/gatecast.js")
-            if st == 200 or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        self.assertEqual(st, 200, "the WebSocket's slot must come back")
+        wait_until(lambda: self.get("/gatecast.js")[0], "the WebSocket's slot to come back (200)", timeout=3,
+                   ok=lambda st: st == 200)
 
     def test_a_plain_request_holds_a_slot_while_it_lives(self):
         port = self.cluster.ws_port(0)
@@ -337,15 +330,13 @@ class LibraryTest(StaticCase):
             self.assertEqual(cm.exception.status, 429, "the plain connection holds the third slot")
         finally:
             s.close()
-        deadline = time.monotonic() + 3
-        while True:
+        def ws_unless_429():
             try:
-                c = self.ws(0)
-                break
+                return self.ws(0)
             except wsclient.HandshakeError as e:
-                self.assertEqual(e.status, 429)
-                self.assertLess(time.monotonic(), deadline, "slot not given back after the close")
-                time.sleep(0.05)
+                self.assertEqual(e.status, 429, "refused with another status: %s" % e)
+                return None
+        c = wait_until(ws_unless_429, "the slot given back after the close", timeout=3)
         self.assertEqual(c.recv_json().get("type"), "welcome")
 
 
@@ -599,12 +590,9 @@ class DemoPushTest(StaticCase):
         self.assertEqual(st, 429, raw)
         self.assertEqual(reply.get("ok"), False)
         cs[0].close()
-        deadline = time.monotonic() + 3
-        while True:
-            st, _h, reply, _ = self.demo_push({"type": "send_to_uid", "uid": "pu-ip", "data": 1})
-            if st == 200 or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
+        st, _h, reply, _ = wait_until(lambda: self.demo_push({"type": "send_to_uid", "uid": "pu-ip", "data": 1}),
+                                      "the slot given back (the push answered 200)", timeout=3,
+                                      ok=lambda r: r[0] == 200)
         self.assertEqual((st, reply.get("delivered")), (200, 3))
 
     def test_connection_gone_before_the_answer(self):
@@ -624,10 +612,8 @@ class DemoPushTest(StaticCase):
                 s = socket.create_connection(("127.0.0.1", port), timeout=5)
                 s.sendall(post({"type": "send_to_uid", "uid": "pu-late-%d" % i, "data": i}))
                 socks.append(s)
-            deadline = time.monotonic() + 3
-            while self.metric("gatecast_push_requests_total") - before < 3:
-                self.assertLess(time.monotonic(), deadline, "the pushes did not reach the gateway")
-                time.sleep(0.05)
+            wait_until(lambda: self.metric("gatecast_push_requests_total") - before,
+                       "the 3 pushes counted by the gateway", timeout=3, ok=lambda n: n >= 3)
             self.assertEqual(self.metric("gatecast_pending_requests"), 3)
             socks[0].setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             socks[0].close()  # a reset
@@ -640,8 +626,7 @@ class DemoPushTest(StaticCase):
                 data = b""
             self.assertEqual(data, b"", "no answer before handshake_timeout: only the close")
             self.assertLess(time.monotonic() - t0, self.HANDSHAKE + 1)
-            self.assertEqual(self.wait_connections(0, 2), 0,
-                             "the closed one waited for its answer until handshake_timeout too")
+            self.wait_connections(0, 2, "the closed one waited for its answer until handshake_timeout too")
             self.assertEqual(self.metric("gatecast_pending_requests"), 3,
                              "the pushes themselves go on")
         finally:
@@ -649,18 +634,13 @@ class DemoPushTest(StaticCase):
                 s.close()
             self.cluster.kill("worker", 0, signal.SIGCONT)
         # The worker answers within request_timeout: too late for everyone.
-        deadline = time.monotonic() + 8
-        while self.metric("gatecast_pending_requests") != 0:
-            self.assertLess(time.monotonic(), deadline, "the late answers must free their slots")
-            time.sleep(0.1)
-        self.assertEqual(self.wait_connections(0, 3), 0)
+        wait_until(lambda: self.metric("gatecast_pending_requests"), "the late answers freeing their slots",
+                   timeout=8, step=0.1, ok=lambda n: n == 0)
+        self.wait_connections(0, 3, "the late answers' connections closed")
         c = self.login("pu-after")
-        deadline = time.monotonic() + 10
-        while True:
-            st, _h, reply, raw = self.demo_push({"type": "send_to_uid", "uid": "pu-after", "data": 9})
-            if st == 200 or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
+        st, _h, reply, raw = wait_until(
+            lambda: self.demo_push({"type": "send_to_uid", "uid": "pu-after", "data": 9}),
+            "a push answered 200 after the worker is back", timeout=10, step=0.2, ok=lambda r: r[0] == 200)
         self.assertEqual((st, reply), (200, {"ok": True, "delivered": 1, "offline": []}), raw)
         self.assertEqual(c.recv_json(), 9)
 
