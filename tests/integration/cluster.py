@@ -1168,7 +1168,11 @@ def _on_signal(signum, frame):
 
 def main(timeout=600):
     """Runs unittest (verbose) with a watchdog: after `timeout` seconds
-    tracebacks are dumped, every process is killed and the run fails."""
+    ($GATECAST_WATCHDOG instead when set: meson sets it just under its own
+    test timeout) tracebacks are dumped, every process is killed and the
+    run fails."""
+    if os.environ.get("GATECAST_WATCHDOG"):
+        timeout = float(os.environ["GATECAST_WATCHDOG"])
 
     def watchdog():
         sys.stderr.write("\n*** watchdog: test file still running after %ds, aborting\n" % timeout)
