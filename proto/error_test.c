@@ -13,7 +13,7 @@ main(void)
 	int round = 1;
 	for (int e = PROTO_ERR_NONE + 1; e < PROTO_ERR_OTHER; e++) {
 		const char *n = proto_error_name((enum proto_error)e);
-		round &= n != NULL && n[0] != '\0' && proto_error_from_name(n, strlen(n)) == e;
+		round &= n != NULL && n[0] != '\0' && (int)proto_error_from_name(n, strlen(n)) == e;
 	}
 	tap_ok(round, "every code has a name that maps back to it");
 	tap_eq_str(proto_error_name(PROTO_ERR_BAD_REQUEST), "bad_request", "bad_request is named as the API says");
