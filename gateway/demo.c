@@ -110,7 +110,7 @@ demo_push_check(const struct ws_post *req, struct buf *out)
 }
 
 int
-demo_push_filter(void *arg, const struct proto_cmd *cmd, const char **error_code,
+demo_push_filter(void *arg, const struct proto_cmd *cmd, enum proto_error *error_code,
 	const char **message)
 {
 	static const char prefix[] = DEMO_GROUPS;
@@ -124,21 +124,17 @@ demo_push_filter(void *arg, const struct proto_cmd *cmd, const char **error_code
 	}
 	if (ok)
 		return 0;
-	*error_code = "forbidden";
+	*error_code = PROTO_ERR_FORBIDDEN;
 	*message = "the demo pushes only send_to_uid to one uid and send_to_group to one "
 		   DEMO_GROUPS " group; use the push port or the HTTP API for the rest";
 	return -1;
 }
 
 void
-demo_push_reply(struct buf *out, const char *line, size_t len)
+demo_push_reply(struct buf *out, const struct push_reply *rep)
 {
-	if (len > 0 && line[len - 1] == '\n')
+	size_t len = rep->len;
+	if (len > 0 && rep->line[len - 1] == '\n')
 		len--;
-	json_t *root = json_loadb(line, len, 0, NULL);
-	const char *code = json_string_value(json_object_get(root, "error"));
-	int status = code != NULL && strcmp(code, "forbidden") == 0 ? 403
-								    : http_api_reply_status(line, len);
-	json_decref(root);
-	demo_reply(out, status, line, len);
+	demo_reply(out, push_reply_status(rep->error), rep->line, len);
 }

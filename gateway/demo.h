@@ -5,7 +5,7 @@
  *   GET /demo/token?uid=U   a token for any uid (demo_token)
  *   POST /demo/push         one push command from the demo page's form,
  *                           through the same path as the HTTP API's
- *                           POST /api/<command> (push_port_submit), but
+ *                           POST /api/<command> (push_table_submit), but
  *                           only send_to_uid to one uid and send_to_group
  *                           to one DEMO_GROUPS group, and without
  *                           push.secret
@@ -22,7 +22,9 @@
 #include "common/buf.h"
 #include "ws/http_upgrade.h"
 #include "gateway/ws.h"
+#include "proto/error.h"
 #include "proto/msg.h"
+#include "push/push_reply.h"
 
 struct config;
 
@@ -50,12 +52,13 @@ int demo_push_check(const struct ws_post *req, struct buf *out);
 /* push_filter_fn for /demo/push: send_to_uid to exactly one uid, or
  * send_to_group to exactly one DEMO_GROUPS group; anything else is refused
  * with "forbidden" (HTTP 403). */
-int demo_push_filter(void *arg, const struct proto_cmd *cmd, const char **error_code,
+int demo_push_filter(void *arg, const struct proto_cmd *cmd, enum proto_error *error_code,
 	const char **message);
-/* Appends the response to /demo/push for a push reply line (JSON, newline
- * optional): the line is the body, and the status is the HTTP API's for its
- * error code (200 when ok), 403 for "forbidden". */
-void demo_push_reply(struct buf *out, const char *line, size_t len);
+/* Appends the response to /demo/push for a push reply (borrowed; its line
+ * is JSON, newline optional): the line is the body, and the status is the
+ * HTTP API's for its error code (push_reply_status: 200 when ok, 403 for
+ * "forbidden"). */
+void demo_push_reply(struct buf *out, const struct push_reply *rep);
 /* Appends a complete JSON response: status, Content-Type: application/json,
  * Cache-Control: no-store, Connection: close, the body (borrowed). */
 void demo_reply(struct buf *out, int status, const char *json, size_t len);

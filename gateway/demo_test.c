@@ -26,24 +26,26 @@ passes(const char *json)
 	struct push_limits lim = {128, 128, 10000};
 	struct push_cmd cmd;
 	struct push_error err;
-	const char *code = NULL, *message = NULL;
+	enum proto_error code = PROTO_ERR_NONE;
+	const char *message = NULL;
 	int rc = push_cmd_parse(json, strlen(json), &lim, &cmd, &err);
 	if (rc == 0)
 		rc = demo_push_filter(NULL, &cmd.cmd, &code, &message) == 0 ? 1 : 0;
 	else
 		rc = -1;
-	if (rc == 0 && (code == NULL || strcmp(code, "forbidden") != 0 || message == NULL))
+	if (rc == 0 && (code != PROTO_ERR_FORBIDDEN || message == NULL))
 		rc = -2;
 	push_cmd_fini(&cmd);
 	return rc;
 }
 
 static int
-status_of(const char *line)
+status_of(const char *line, enum proto_error code)
 {
 	struct buf b = BUF_INIT;
 	int st = 0;
-	demo_push_reply(&b, line, strlen(line));
+	struct push_reply rep = {line, strlen(line), code, 0};
+	demo_push_reply(&b, &rep);
 	if (b.len > 12)
 		st = (b.p[9] - '0') * 100 + (b.p[10] - '0') * 10 + (b.p[11] - '0');
 	buf_fini(&b);
@@ -98,17 +100,19 @@ main(void)
 	tap_eq_int(passes("{\"type\":\"bind_uid\",\"client_id\":\"0123456789abcdef0123456789ab\","
 			  "\"uid\":\"x\"}"), 0, "bind_uid does not");
 
-	tap_eq_int(status_of("{\"ok\":true,\"delivered\":2,\"offline\":[]}\n"), 200, "ok is 200");
-	tap_eq_int(status_of("{\"ok\":false,\"error\":\"forbidden\",\"message\":\"m\"}\n"), 403,
-		"forbidden is 403");
-	tap_eq_int(status_of("{\"ok\":false,\"error\":\"bad_json\",\"message\":\"m\"}"), 400,
-		"bad_json is 400, as in the HTTP API");
-	tap_eq_int(status_of("{\"ok\":false,\"error\":\"timeout\",\"message\":\"m\"}"), 504,
-		"timeout is 504");
-	tap_eq_int(status_of("{\"ok\":false,\"error\":\"overloaded\",\"message\":\"m\"}"), 503,
-		"overloaded is 503");
+	tap_eq_int(status_of("{\"ok\":true,\"delivered\":2,\"offline\":[]}\n", PROTO_ERR_NONE), 200,
+		"ok is 200");
+	tap_eq_int(status_of("{\"ok\":false,\"error\":\"forbidden\",\"message\":\"m\"}\n",
+			   PROTO_ERR_FORBIDDEN), 403, "forbidden is 403");
+	tap_eq_int(status_of("{\"ok\":false,\"error\":\"bad_json\",\"message\":\"m\"}",
+			   PROTO_ERR_BAD_JSON), 400, "bad_json is 400, as in the HTTP API");
+	tap_eq_int(status_of("{\"ok\":false,\"error\":\"timeout\",\"message\":\"m\"}",
+			   PROTO_ERR_TIMEOUT), 504, "timeout is 504");
+	tap_eq_int(status_of("{\"ok\":false,\"error\":\"overloaded\",\"message\":\"m\"}",
+			   PROTO_ERR_OVERLOADED), 503, "overloaded is 503");
 	buf_reset(&b);
-	demo_push_reply(&b, "{\"ok\":true}\n", 12);
+	struct push_reply ok = {"{\"ok\":true}\n", 12, PROTO_ERR_NONE, 0};
+	demo_push_reply(&b, &ok);
 	const char *body = strstr(b.p, "\r\n\r\n");
 	tap_ok(body != NULL && strcmp(body + 4, "{\"ok\":true}") == 0 &&
 			strstr(b.p, "Content-Length: 11\r\n") != NULL &&

@@ -48,7 +48,9 @@
 #include "gateway/guard.h"
 #include "ws/http_upgrade.h"
 #include "gateway/presence_watch.h"
+#include "push/push_http.h"
 #include "push/push_port.h"
+#include "push/push_table.h"
 #include "gateway/ws.h"
 #include "proto/clientid.h"
 #include "proto/msg.h"
@@ -460,7 +462,7 @@ gw_on_close(void *arg, struct ws_conn *c, uint16_t code)
 /* What a plain request holds while it lives (ws_user). */
 struct gw_plain {
 	uint64_t ip;   /* the guard_client_ip key of the IP slot it holds */
-	uint64_t push; /* POST /demo/push: the push_port request it waits for, or 0 */
+	uint64_t push; /* POST /demo/push: the push_table request it waits for, or 0 */
 };
 
 /* Takes one of the request's IP slots, as a WebSocket would: NULL when the
@@ -501,13 +503,13 @@ gw_on_request(void *arg, struct ws_conn *c, const struct http_upgrade *req, stru
 /* The push of a POST /demo/push is answered (push_done_fn; arg is the
  * connection, which waits for it: gw_on_request_end cancels first). */
 static void
-gw_demo_push_done(void *arg, const char *line, size_t len)
+gw_demo_push_done(void *arg, uint64_t req, const struct push_reply *rep)
 {
 	struct ws_conn *c = arg;
 	struct gw_plain *p = ws_user(c);
 	struct buf out = BUF_INIT;
 	p->push = 0;
-	demo_push_reply(&out, line, len);
+	demo_push_reply(&out, rep);
 	ws_answer(c, out.p, out.len);
 	buf_fini(&out);
 }
@@ -515,7 +517,7 @@ gw_demo_push_done(void *arg, const char *line, size_t len)
 /* A POST (only with demo.enabled = on): /demo/push takes an IP slot like
  * any plain request, must pass gateway.allowed_origins like an upgrade and
  * be JSON, and its command (demo_push_filter) goes to the cluster through
- * the push port's ring, as the HTTP API's do. The answer comes when the
+ * the push port's request table, as the HTTP API's do. The answer comes when the
  * push is answered (gw_demo_push_done), or the connection ends first
  * (handshake_timeout, the peer) and cancels it. */
 static int
@@ -540,11 +542,16 @@ gw_on_post(void *arg, struct ws_conn *c, const struct ws_post *req, struct buf *
 	}
 	if (demo_push_check(req, out) != 0)
 		return 0;
+	struct push_table *t = push_port_table(gw->push);
 	struct buf now = BUF_INIT;
-	p->push = push_port_submit(gw->push, req->body, req->body_len, demo_push_filter,
-		gw_demo_push_done, c, &now);
-	if (p->push == 0)
-		demo_push_reply(out, now.p, now.len);
+	struct push_reply rep = {NULL, 0, PROTO_ERR_NONE, 0};
+	p->push = push_table_submit(t, clock_ms(), req->body, req->body_len, push_table_key(t),
+		demo_push_filter, gw_demo_push_done, c, &now, &rep.error);
+	if (p->push == 0) {
+		rep.line = now.p;
+		rep.len = now.len;
+		demo_push_reply(out, &rep);
+	}
 	buf_fini(&now);
 	return p->push != 0 ? WS_PENDING : 0;
 }
@@ -556,7 +563,7 @@ gw_on_request_end(void *arg, struct ws_conn *c)
 	struct gw_plain *p = ws_user(c);
 	if (p == NULL)
 		return; /* refused before it took a slot */
-	push_port_cancel(gw->push, p->push);
+	push_table_cancel(push_port_table(gw->push), p->push);
 	guard_ip_release(gw->guard, p->ip);
 	free(p);
 	ws_set_user(c, NULL);
@@ -575,7 +582,7 @@ static const struct ws_ops gw_ws_ops = {
 
 static int
 gw_submit(void *arg, uint64_t req, uint64_t key, const struct proto_cmd *cmd,
-	const char **error_code, const char **message)
+	enum proto_error *error_code, const char **message)
 {
 	struct gateway *gw = arg;
 	struct proto_msg pm;
@@ -600,7 +607,7 @@ gw_submit(void *arg, uint64_t req, uint64_t key, const struct proto_cmd *cmd,
 	/* The top bit keeps push connections and clients apart in the hash. */
 	int rc = gw_to_worker(gw, gw_mix(key) | (1ULL << 63), gw_msg(&gw->enc), WAIT_REQUEST, req);
 	if (rc != 0) {
-		*error_code = "overloaded";
+		*error_code = PROTO_ERR_OVERLOADED;
 		*message = "the worker queue is full";
 	}
 	return rc;
@@ -833,7 +840,7 @@ gateway_new(struct event_base *base, const struct config *c)
 	gw->push = push_port_new(base, c, pfd, gw_submit, gw);
 	pfd = -1;
 	if (hfd >= 0)
-		push_port_listen_http(gw->push, hfd, gateway_metrics_render, gw_ready);
+		push_http_listen(gw->push, hfd, gateway_metrics_render, gw_ready);
 	hfd = -1;
 	gw->sweep_ev = event_new(base, -1, EV_PERSIST, gw_on_sweep, gw);
 	struct timeval tv = {0, GW_SWEEP_MS * 1000};

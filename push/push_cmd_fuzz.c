@@ -13,6 +13,7 @@
 
 #include "common/buf.h"
 #include "push/push_cmd.h"
+#include "push/push_reply.h"
 #include "proto/msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -43,7 +44,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pstr extra[2];
 
 	if (push_cmd_parse((const char *)data, size, &lim, &c, &err) < 0) {
-		if (err.code == NULL)
+		if (err.code == PROTO_ERR_NONE)
 			abort();
 		push_reply_error(c.id, err.code, err.message, &b);
 		check_line(&b);
@@ -67,13 +68,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r.strs = (struct pstr_list){extra, 2};
 	r.error = c.cmd.data;
 	r.message = extra[1];
-	push_reply_render((enum cmd_type)c.cmd.type, c.id, &r, &b);
+	push_reply_render((enum cmd_type)c.cmd.type, c.id, &r, &b, NULL);
 	check_line(&b);
 	/* Every type's reply shape, for the same result. */
 	for (int t = 0; t <= CMD__COUNT; t++) {
 		buf_reset(&b);
 		r.ok = !r.ok;
-		push_reply_render((enum cmd_type)t, c.id, &r, &b);
+		push_reply_render((enum cmd_type)t, c.id, &r, &b, NULL);
 		check_line(&b);
 	}
 out:

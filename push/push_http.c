@@ -5,11 +5,15 @@
  * /api/batch), which go through the port's ring, timeouts and submit
  * callback like push lines, or one answer known at once (errors, /healthz,
  * /readyz, /metrics). When the entries of a request are all answered,
- * push_http_emit writes the response, so pipelined requests are answered in
- * order.
+ * pp_http_emit writes the response, so pipelined requests are answered in
+ * order. The status of an answer follows from its error code
+ * (push_reply_status), never from reading the reply back.
  *
- * Deliberately not here: parsing HTTP bytes (http_api.c, pure and fuzzed),
- * and sockets, reading, writing and connection lifetime (push_port.c).
+ * This file is a framing of the push port (struct pp_framing,
+ * push_port_int.h): it calls the port, the port calls it only through those
+ * ops. Deliberately not here: parsing HTTP bytes (http_api.c, pure and
+ * fuzzed), and sockets, reading, writing and connection lifetime
+ * (push_port.c).
  */
 #include <errno.h>
 #include <jansson.h>
@@ -25,23 +29,34 @@
 #include "common/ring.h"
 #include "common/xmalloc.h"
 #include "http/http_api.h"
-#include "push/push_cmd.h"
+#include "push/push_http.h"
 #include "push/push_port_int.h"
+#include "push/push_reply.h"
 
 #define PP_HTTP_CHECK_MS 500 /* how often HTTP connections are checked for timeouts */
 
+/* The framing's state: a listener's farg. */
+struct pp_http {
+	push_metrics_fn *metrics;
+	push_ready_fn *ready;
+	uint64_t next_check; /* clock_ms */
+};
+
 /* ---- output ------------------------------------------------------------- */
 
-void
-push_http_emit(struct pp_conn *c, const struct pp_frame *fr, const char *text, size_t len)
+/* pp_emit_fn: the answer as a whole response, or part of the batch's. */
+static void
+pp_http_emit(struct pp_conn *c, const struct pp_frame *fr, const struct push_reply *rep)
 {
+	const char *text = rep->line;
+	size_t len = rep->len;
 	if (fr->kind == PP_HTTP_RAW) {
 		buf_append(&c->out, text, len);
 		return;
 	}
 	if (len > 0 && text[len - 1] == '\n')
 		len--;
-	int status = http_api_reply_status(text, len);
+	int status = push_reply_status(rep->error);
 	if (fr->kind == PP_HTTP_JSON) {
 		http_api_response(&c->out, status, "application/json", NULL, text, len,
 			fr->keep_alive);
@@ -63,12 +78,8 @@ push_http_emit(struct pp_conn *c, const struct pp_frame *fr, const char *text, s
 		/* web-msg-sender: "ok" when delivered to a connection, "offline"
 		 * when to nobody, "fail" on any error. */
 		const char *word = "fail";
-		if (status == 200) {
-			json_t *root = json_loadb(text, len, 0, NULL);
-			json_int_t n = json_integer_value(json_object_get(root, "delivered"));
-			word = n > 0 ? "ok" : "offline";
-			json_decref(root);
-		}
+		if (status == 200)
+			word = rep->delivered > 0 ? "ok" : "offline";
 		http_api_response(&c->out, status, "text/plain; charset=utf-8", NULL, word,
 			strlen(word), fr->keep_alive);
 	}
@@ -83,10 +94,11 @@ pp_http_raw(struct pp_conn *c, int status, const char *ctype, const char *extra,
 	const char *body, size_t len, bool keep_alive)
 {
 	struct buf b = BUF_INIT;
+	struct pp_frame fr = {.kind = PP_HTTP_RAW};
 	http_api_response(&b, status, ctype, extra, body, len, keep_alive);
-	struct pp_entry *e = ring_push(&c->fifo);
-	e->fr.kind = PP_HTTP_RAW;
-	e->line = buf_steal(&b, &e->len);
+	size_t n;
+	char *line = buf_steal(&b, &n);
+	push_port_conn_answer(c, &fr, line, n, PROTO_ERR_NONE);
 	if (!keep_alive)
 		c->close_after_flush = true;
 }
@@ -148,7 +160,7 @@ pp_http_command(struct pp_conn *c, const char *name, size_t nlen, const char *bo
 		if (!json_is_string(type) || json_string_length(type) != nlen ||
 			memcmp(json_string_value(type), name, nlen) != 0) {
 			struct buf b = BUF_INIT;
-			push_reply_error(json_object_get(root, "id"), "bad_request",
+			push_reply_error(json_object_get(root, "id"), PROTO_ERR_BAD_REQUEST,
 				"field \"type\": must be the command in the URL, or absent", &b);
 			pp_http_raw(c, 400, "application/json", NULL, b.p, b.len - 1,
 				c->fr.keep_alive);
@@ -272,6 +284,7 @@ static void
 pp_http_request(struct pp_conn *c, const struct http_api_req *r, const char *body, size_t blen)
 {
 	struct push_port *pp = c->pp;
+	struct pp_http *h = c->ln->farg;
 	bool ka = r->keep_alive;
 	memset(&c->fr, 0, sizeof c->fr);
 	c->fr.keep_alive = ka;
@@ -285,11 +298,11 @@ pp_http_request(struct pp_conn *c, const struct http_api_req *r, const char *bod
 		} else if (health) {
 			pp_http_text(c, 200, "ok\n", ka);
 		} else if (ready) {
-			bool up = pp->ready != NULL && pp->ready(pp->arg);
+			bool up = h->ready != NULL && h->ready(pp->arg);
 			pp_http_text(c, up ? 200 : 503, up ? "ready\n" : "not ready\n", ka);
 		} else {
 			struct buf b = BUF_INIT;
-			pp->metrics(pp->arg, &b);
+			h->metrics(pp->arg, &b);
 			pp_http_raw(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, b.p,
 				b.len, ka);
 			buf_fini(&b);
@@ -346,9 +359,9 @@ out:
 		c->close_after_flush = true;
 }
 
-/* Handles the complete requests in c->in. */
-void
-push_http_parse(struct pp_conn *c)
+/* The complete requests in c->in (pp_read_fn). */
+static void
+pp_http_read(struct pp_conn *c)
 {
 	uint64_t max_body = c->pp->cfg->gateway_max_line;
 	while (!c->dead && !c->close_after_flush && ring_len(&c->fifo) < PUSH_PORT_MAX_INFLIGHT &&
@@ -372,7 +385,6 @@ push_http_parse(struct pp_conn *c)
 			if (r.expect_continue && !c->continued && ring_len(&c->fifo) == 0) {
 				c->continued = true;
 				buf_append_str(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
-				push_port_conn_write(c);
 			}
 			return;
 		}
@@ -388,24 +400,42 @@ push_http_parse(struct pp_conn *c)
 /* Idle keep-alive connections end after gateway.idle_timeout; a request
  * that is not complete within gateway.handshake_timeout ends its connection
  * (slowloris). Connections with requests in flight wait for the answers. */
-void
-push_http_sweep(struct push_port *pp, uint64_t now)
+static void
+pp_http_sweep(struct pp_listener *ln, uint64_t now)
 {
-	if (pp->metrics == NULL || now < pp->next_http_check)
-		return; /* no HTTP served, or checked recently */
-	pp->next_http_check = now + PP_HTTP_CHECK_MS;
+	struct push_port *pp = ln->pp;
+	struct pp_http *h = ln->farg;
+	if (now < h->next_check)
+		return; /* checked recently */
+	h->next_check = now + PP_HTTP_CHECK_MS;
 	struct pp_conn *c = pp->conns, *next;
 	for (; c != NULL; c = next) {
 		next = c->next;
-		if (c->kind != PP_KIND_HTTP || ring_len(&c->fifo) > 0)
+		if (c->ln != ln || ring_len(&c->fifo) > 0)
 			continue;
 		if (c->in.len > 0 && !c->close_after_flush &&
 			now - c->partial_since >= pp->cfg->gateway_handshake_timeout_ms) {
 			buf_reset(&c->in);
 			pp_http_text(c, 408, "request timeout\n", false);
-			push_port_conn_flush(c);
+			push_port_conn_proceed(c, false);
 		} else if (c->in.len == 0 && now - c->last_active >= pp->cfg->gateway_idle_timeout_ms) {
 			push_port_conn_kill(c);
 		}
 	}
+}
+
+static const struct pp_framing pp_http = {
+	.read = pp_http_read,
+	.emit = pp_http_emit,
+	.sweep = pp_http_sweep,
+	.fini = free,
+};
+
+void
+push_http_listen(struct push_port *pp, int fd, push_metrics_fn *metrics, push_ready_fn *ready)
+{
+	struct pp_http *h = xcalloc(1, sizeof *h);
+	h->metrics = metrics;
+	h->ready = ready;
+	push_port_listen(pp, fd, &pp_http, h);
 }
