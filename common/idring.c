@@ -15,14 +15,13 @@ idring_slot(const struct idring *r, uint64_t id)
 }
 
 void
-idring_init(struct idring *r, size_t cap, size_t esize, uint64_t timeout)
+idring_init(struct idring *r, size_t cap, size_t esize)
 {
 	r->v = xcalloc(cap, esize);
 	r->cap = cap;
 	r->esize = esize;
 	r->used = 0;
 	r->low = r->next = 1;
-	r->timeout = timeout;
 }
 
 void
@@ -33,7 +32,7 @@ idring_fini(struct idring *r)
 }
 
 void *
-idring_add(struct idring *r, uint64_t now)
+idring_add(struct idring *r, uint64_t deadline)
 {
 	if (idring_full(r))
 		return NULL;
@@ -41,7 +40,7 @@ idring_add(struct idring *r, uint64_t now)
 	struct idring_entry *e = idring_slot(r, id);
 	memset(e, 0, r->esize);
 	e->id = id;
-	e->deadline = now + r->timeout;
+	e->deadline = deadline;
 	r->used++;
 	return e;
 }

@@ -1,9 +1,11 @@
 /*
  * idring — a fixed-size table of entries indexed by a 64-bit id, for
  * requests that all wait the same time: ids grow by one from 1, and every
- * entry gets the deadline now + the ring's one timeout when it is added, so
- * the oldest entry is always the next to expire and expiry is a walk from
- * the oldest id that stops at the first entry still in time. An id's slot is
+ * entry gets its deadline (now + the one timeout) when it is added, so the
+ * oldest entry is always the next to expire and expiry is a walk from the
+ * oldest id that stops at the first entry still in time. (When the timeout
+ * shrinks, say on a config reload, a younger entry may be due before an
+ * older one: it then waits for the older one's deadline.) An id's slot is
  * id % cap; the ring is full when cap ids separate the oldest entry still in
  * use from the next id, so it never hands out a slot that is taken.
  *
@@ -28,21 +30,20 @@ struct idring {
 	unsigned char *v; /* cap slots of esize bytes */
 	size_t cap, esize, used;
 	uint64_t low, next; /* ids in [low, next) may be in use; low is in use or == next */
-	uint64_t timeout;
 };
 
 /* Sets r up for cap (> 0) entries of esize bytes (>= sizeof(struct
- * idring_entry), the entry first), each expiring timeout after it is added.
- * Aborts when out of memory. */
-void idring_init(struct idring *r, size_t cap, size_t esize, uint64_t timeout);
+ * idring_entry), the entry first). Aborts when out of memory. */
+void idring_init(struct idring *r, size_t cap, size_t esize);
 /* Frees the storage, not what entries point to (free those first, e.g.
  * with idring_oldest and idring_del). */
 void idring_fini(struct idring *r);
-/* Adds an entry with the next id and the deadline now + timeout. Returns it
+/* Adds an entry with the next id and deadline (not before the deadlines
+ * already given, but for a shrunk timeout; see above). Returns it
  * zeroed but for its idring_entry, or NULL when the ring is full (cap ids
  * between the oldest entry in use and the next). The pointer is valid until
  * the entry is deleted. */
-void *idring_add(struct idring *r, uint64_t now);
+void *idring_add(struct idring *r, uint64_t deadline);
 /* The entry with this id, or NULL when it is not in use (never was, was
  * deleted, or id is 0). */
 void *idring_get(const struct idring *r, uint64_t id);

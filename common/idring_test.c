@@ -26,21 +26,21 @@ on_expire(void *arg, void *entry)
 	if (s->mode == 0 || s->mode == 2)
 		idring_del(s->r, it);
 	if (s->mode == 2)
-		idring_add(s->r, 1000);
+		idring_add(s->r, 1010);
 }
 
 int
 main(void)
 {
 	struct idring r;
-	idring_init(&r, 4, sizeof(struct item), 10);
+	idring_init(&r, 4, sizeof(struct item));
 
 	tap_ok(idring_oldest(&r) == NULL, "an empty ring has no oldest entry");
-	struct item *a = idring_add(&r, 100);
-	struct item *b = idring_add(&r, 101);
+	struct item *a = idring_add(&r, 110);
+	struct item *b = idring_add(&r, 111);
 	tap_eq_int(a->ie.id, 1, "the first id is 1");
 	tap_eq_int(b->ie.id, 2, "ids grow by one");
-	tap_eq_int(a->ie.deadline, 110, "the deadline is now plus the ring's timeout");
+	tap_eq_int(a->ie.deadline, 110, "an entry keeps the deadline it was given");
 	tap_eq_int(b->value, 0, "a new entry is zeroed");
 	a->value = 7;
 	tap_ok(idring_get(&r, 1) == a, "an id finds its entry");
@@ -49,10 +49,10 @@ main(void)
 	tap_ok(idring_get(&r, 5) == NULL, "an id sharing a used slot is not found");
 	tap_eq_int(idring_used(&r), 2, "used counts the entries added");
 
-	idring_add(&r, 102);
-	idring_add(&r, 103);
+	idring_add(&r, 112);
+	idring_add(&r, 113);
 	tap_ok(idring_full(&r), "cap entries fill the ring");
-	tap_ok(idring_add(&r, 104) == NULL, "adding to a full ring fails");
+	tap_ok(idring_add(&r, 114) == NULL, "adding to a full ring fails");
 
 	idring_del(&r, idring_get(&r, 2));
 	tap_ok(idring_full(&r), "freeing a younger entry does not free a slot to reuse");
@@ -61,13 +61,13 @@ main(void)
 	tap_eq_int(r.low, 3, "freeing the oldest moves past every free slot");
 	tap_ok(idring_get(&r, 1) == NULL, "a deleted id is not found");
 	tap_eq_int(((struct item *)idring_oldest(&r))->ie.id, 3, "the oldest is the smallest id in use");
-	struct item *e = idring_add(&r, 104);
+	struct item *e = idring_add(&r, 114);
 	tap_ok(e != NULL && e->ie.id == 5, "a freed slot takes the next id");
 	tap_ok(idring_get(&r, 1) == NULL && idring_get(&r, 5) == e,
 		"the reused slot answers only to its new id");
 
 	/* In use: 3 (deadline 112), 4 (113), 5 (114), 6 (115). */
-	idring_add(&r, 105);
+	idring_add(&r, 115);
 	struct seen s = {&r, {0}, 0, 1};
 	tap_eq_int(idring_expire(&r, 111, on_expire, &s), 0, "nothing expires before the first deadline");
 	tap_eq_int(idring_expire(&r, 113, on_expire, &s), 2, "entries expire up to now, oldest first");

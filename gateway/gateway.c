@@ -545,8 +545,9 @@ gw_on_post(void *arg, struct ws_conn *c, const struct ws_post *req, struct buf *
 	struct push_table *t = push_port_table(gw->push);
 	struct buf now = BUF_INIT;
 	struct push_reply rep = {NULL, 0, PROTO_ERR_NONE, 0};
-	p->push = push_table_submit(t, clock_ms(), req->body, req->body_len, push_table_key(t),
-		demo_push_filter, gw_demo_push_done, c, &now, &rep.error);
+	p->push = push_table_submit(t, clock_ms() + gw->cfg->gateway_request_timeout_ms, req->body,
+		req->body_len, push_table_key(t), demo_push_filter, gw_demo_push_done, c, &now,
+		&rep.error);
 	if (p->push == 0) {
 		rep.line = now.p;
 		rep.len = now.len;

@@ -286,8 +286,8 @@ push_port_conn_command(struct pp_conn *c, const char *text, size_t len)
 	struct push_port *pp = c->pp;
 	struct buf now = BUF_INIT;
 	enum proto_error code = PROTO_ERR_NONE;
-	uint64_t id = push_table_submit(pp->table, clock_ms(), text, len, c->key, NULL, pp_on_answer,
-		c, &now, &code);
+	uint64_t id = push_table_submit(pp->table, clock_ms() + pp->cfg->gateway_request_timeout_ms,
+		text, len, c->key, NULL, pp_on_answer, c, &now, &code);
 	if (id == 0) {
 		size_t n;
 		char *line = buf_steal(&now, &n);
@@ -471,8 +471,7 @@ push_port_new(struct event_base *base, const struct config *c, int fd, push_subm
 		.max_group_len = c->gateway_max_group_len,
 		.max_list = 10000,
 	};
-	pp->table = push_table_new(c->gateway_max_pending, c->gateway_request_timeout_ms, &lim, submit,
-		arg);
+	pp->table = push_table_new(c->gateway_max_pending, &lim, submit, arg);
 	push_port_listen(pp, fd, &pp_lines, NULL);
 	pp->sweep_ev = event_new(base, -1, EV_PERSIST, pp_on_sweep, pp);
 	struct timeval tv = {0, PP_SWEEP_MS * 1000};

@@ -35,11 +35,10 @@ struct push_table {
 };
 
 struct push_table *
-push_table_new(size_t cap, uint64_t timeout_ms, const struct push_limits *lim,
-	push_submit_fn *submit, void *arg)
+push_table_new(size_t cap, const struct push_limits *lim, push_submit_fn *submit, void *arg)
 {
 	struct push_table *t = xcalloc(1, sizeof *t);
-	idring_init(&t->ring, cap, sizeof(struct push_slot), timeout_ms);
+	idring_init(&t->ring, cap, sizeof(struct push_slot));
 	t->limits = *lim;
 	t->submit = submit;
 	t->arg = arg;
@@ -74,7 +73,7 @@ push_table_drop(struct push_table *t, struct push_slot *s)
 }
 
 uint64_t
-push_table_submit(struct push_table *t, uint64_t now, const char *text, size_t len,
+push_table_submit(struct push_table *t, uint64_t deadline, const char *text, size_t len,
 	uint64_t key, push_filter_fn *filter, push_done_fn *done, void *arg, struct buf *reply,
 	enum proto_error *code_out)
 {
@@ -92,7 +91,7 @@ push_table_submit(struct push_table *t, uint64_t now, const char *text, size_t l
 	} else if (filter != NULL && filter(arg, &cmd.cmd, &code, &message) != 0) {
 		if (code == PROTO_ERR_NONE)
 			code = PROTO_ERR_FORBIDDEN;
-	} else if ((s = idring_add(&t->ring, now)) == NULL) {
+	} else if ((s = idring_add(&t->ring, deadline)) == NULL) {
 		code = PROTO_ERR_OVERLOADED;
 		message = "too many requests in flight on this gateway (gateway.max_pending)";
 	} else {

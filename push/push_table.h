@@ -13,7 +13,8 @@
  * dropped.
  *
  * Pure: no sockets, no event loop, no clock (every time is passed in, in
- * clock_ms). Not here: framings (lines, HTTP) and what a connection does
+ * clock_ms, so gateway.request_timeout is read afresh by the caller of each
+ * submit and a reload applies to the next request). Not here: framings (lines, HTTP) and what a connection does
  * with an answer.
  */
 #ifndef GATECAST_PUSH_PUSH_TABLE_H
@@ -58,10 +59,9 @@ struct push_table_stats {
 	uint64_t results[CMD__COUNT][PUSH_RESULT__COUNT]; /* answered, by command and outcome */
 };
 
-/* A table of cap (> 0) requests at most, each answered "timeout" timeout_ms
- * after it was submitted; commands are parsed within lim (copied). submit
- * is called with arg. Aborts when out of memory. */
-struct push_table *push_table_new(size_t cap, uint64_t timeout_ms, const struct push_limits *lim,
+/* A table of cap (> 0) requests at most; commands are parsed within lim
+ * (copied). submit is called with arg. Aborts when out of memory. */
+struct push_table *push_table_new(size_t cap, const struct push_limits *lim,
 	push_submit_fn *submit, void *arg);
 /* Requests still in flight are dropped without their done. NULL is fine. */
 void push_table_free(struct push_table *t);
@@ -75,8 +75,10 @@ uint64_t push_table_key(struct push_table *t);
  * first. Or 0: the command was answered at once (bad JSON, refused by
  * filter, the table full, the submit function failed): its error reply
  * line is appended to reply, its code stored in *code (may be NULL), and
- * done is never called. filter gets arg too. now is clock_ms. */
-uint64_t push_table_submit(struct push_table *t, uint64_t now, const char *text, size_t len,
+ * done is never called. filter gets arg too. deadline is when the request
+ * is answered "timeout" (push_table_expire), not before the deadlines
+ * given earlier but for a shrunk timeout (idring.h). */
+uint64_t push_table_submit(struct push_table *t, uint64_t deadline, const char *text, size_t len,
 	uint64_t key, push_filter_fn *filter, push_done_fn *done, void *arg, struct buf *reply,
 	enum proto_error *code);
 /* The consumer of request req went away: its done is not called. No-op for
@@ -89,8 +91,8 @@ void push_table_complete(struct push_table *t, const struct proto_result *r);
  * already answered. */
 void push_table_fail(struct push_table *t, uint64_t req, enum proto_error code,
 	const char *message);
-/* Answers "timeout" every request submitted timeout_ms or more before now.
- * Returns how many. */
+/* Answers "timeout" every request whose deadline is now or earlier, oldest
+ * first up to the first one still in time. Returns how many. */
 size_t push_table_expire(struct push_table *t, uint64_t now);
 /* Requests waiting for an answer. */
 size_t push_table_pending(const struct push_table *t);

@@ -61,7 +61,7 @@ on_done(void *arg, uint64_t req, const struct push_reply *rep)
 	if (c->resubmit) {
 		struct buf b = BUF_INIT;
 		c->resubmit = 0;
-		c->resubmitted = push_table_submit(c->f->t, 1200, "{\"type\":\"get_all_uid_count\"}", 28,
+		c->resubmitted = push_table_submit(c->f->t, 2200, "{\"type\":\"get_all_uid_count\"}", 28,
 			1, NULL, on_done, c, &b, NULL);
 		buf_fini(&b);
 	}
@@ -77,11 +77,11 @@ only_uid(void *arg, const struct proto_cmd *cmd, enum proto_error *code, const c
 }
 
 static uint64_t
-submit(struct fake *f, uint64_t now, const char *text, struct consumer *c, struct buf *b,
+submit(struct fake *f, uint64_t deadline, const char *text, struct consumer *c, struct buf *b,
 	enum proto_error *code)
 {
 	f->in_submit = 1;
-	uint64_t id = push_table_submit(f->t, now, text, strlen(text), 7, NULL, on_done, c, b, code);
+	uint64_t id = push_table_submit(f->t, deadline, text, strlen(text), 7, NULL, on_done, c, b, code);
 	f->in_submit = 0;
 	return id;
 }
@@ -95,26 +95,26 @@ main(void)
 	c.f = &f;
 	struct buf b = BUF_INIT;
 	enum proto_error code = PROTO_ERR_NONE;
-	f.t = push_table_new(3, 1000, &lim, fake_submit, &f);
+	f.t = push_table_new(3, &lim, fake_submit, &f);
 
 	uint64_t k1 = push_table_key(f.t), k2 = push_table_key(f.t);
 	tap_ok(k1 != 0 && k2 != k1, "routing keys are new each time");
 
 	/* Answered at once. */
-	uint64_t id = submit(&f, 0, "{\"id\":1,\"type\":", &c, &b, &code);
+	uint64_t id = submit(&f, 1000, "{\"id\":1,\"type\":", &c, &b, &code);
 	tap_ok(id == 0 && code == PROTO_ERR_BAD_JSON && f.submits == 0,
 		"a line that is not JSON is answered at once, without submitting");
 	tap_ok(b.len > 0 && b.p[b.len - 1] == '\n' && strstr(b.p, "\"error\":\"bad_json\"") != NULL,
 		"... with its error reply line");
 	buf_reset(&b);
-	id = push_table_submit(f.t, 0, "{\"type\":\"send_to_all\",\"data\":1}", 31, 7, only_uid,
+	id = push_table_submit(f.t, 1000, "{\"type\":\"send_to_all\",\"data\":1}", 31, 7, only_uid,
 		on_done, &c, &b, &code);
 	tap_ok(id == 0 && code == PROTO_ERR_FORBIDDEN && f.submits == 0,
 		"a filter's refusal without a code is forbidden");
 	tap_ok(strstr(b.p, "\"message\":\"only send_to_uid\"") != NULL, "... with the filter's message");
 	buf_reset(&b);
 	f.refuse = 1;
-	id = submit(&f, 0, "{\"id\":\"x\",\"type\":\"send_to_all\",\"data\":1}", &c, &b, &code);
+	id = submit(&f, 1000, "{\"id\":\"x\",\"type\":\"send_to_all\",\"data\":1}", &c, &b, &code);
 	tap_ok(id == 0 && code == PROTO_ERR_NO_WORKER && f.submits == 1,
 		"a submit refusal is answered at once with its code");
 	tap_eq_str(b.p, "{\"id\":\"x\",\"ok\":false,\"error\":\"no_worker\",\"message\":\"none\"}\n",
@@ -125,7 +125,7 @@ main(void)
 	buf_reset(&b);
 
 	/* Answered later. */
-	uint64_t a = submit(&f, 10, "{\"id\":7,\"type\":\"send_to_uid\",\"uid\":\"u\",\"data\":1}", &c,
+	uint64_t a = submit(&f, 1010, "{\"id\":7,\"type\":\"send_to_uid\",\"uid\":\"u\",\"data\":1}", &c,
 		&b, &code);
 	tap_ok(a != 0 && f.last_req == a && f.last_key == 7, "a command is submitted on its key");
 	tap_ok(b.len == 0 && c.calls == 0, "... and nothing is answered yet");
@@ -146,7 +146,7 @@ main(void)
 	push_table_fail(f.t, a, PROTO_ERR_TIMEOUT, "late");
 	tap_eq_int(c.calls, 1, "failing an answered request does nothing");
 
-	uint64_t d = submit(&f, 20, "{\"type\":\"get_all_uid_count\"}", &c, &b, &code);
+	uint64_t d = submit(&f, 1020, "{\"type\":\"get_all_uid_count\"}", &c, &b, &code);
 	push_table_fail(f.t, d, PROTO_ERR_NO_WORKER, "gone");
 	tap_ok(c.calls == 2 && c.req == d && c.error == PROTO_ERR_NO_WORKER,
 		"fail answers with its code");
@@ -154,7 +154,7 @@ main(void)
 		"... and its message");
 
 	/* Cancelled: the request goes on, its answer is dropped. */
-	uint64_t e = submit(&f, 30, "{\"type\":\"get_all_uid_count\"}", &c, &b, &code);
+	uint64_t e = submit(&f, 1030, "{\"type\":\"get_all_uid_count\"}", &c, &b, &code);
 	push_table_cancel(f.t, e);
 	tap_eq_int(push_table_pending(f.t), 1, "a cancelled request stays in the table");
 	r.id = e;
@@ -166,12 +166,12 @@ main(void)
 	tap_ok(1, "cancelling an answered id or 0 is harmless");
 
 	/* Full, then expiry in order. */
-	uint64_t x1 = submit(&f, 100, "{\"type\":\"get_all_uid_count\"}", &c, &b, &code);
-	uint64_t x2 = submit(&f, 200, "{\"type\":\"get_all_uid_count\"}", &c, &b, &code);
-	uint64_t x3 = submit(&f, 300, "{\"type\":\"get_all_uid_count\"}", &c, &b, &code);
+	uint64_t x1 = submit(&f, 1100, "{\"type\":\"get_all_uid_count\"}", &c, &b, &code);
+	uint64_t x2 = submit(&f, 1200, "{\"type\":\"get_all_uid_count\"}", &c, &b, &code);
+	uint64_t x3 = submit(&f, 1300, "{\"type\":\"get_all_uid_count\"}", &c, &b, &code);
 	tap_ok(x1 && x2 == x1 + 1 && x3 == x2 + 1, "ids grow by one");
 	buf_reset(&b);
-	tap_ok(submit(&f, 300, "{\"type\":\"get_all_uid_count\"}", &c, &b, &code) == 0 &&
+	tap_ok(submit(&f, 1300, "{\"type\":\"get_all_uid_count\"}", &c, &b, &code) == 0 &&
 			code == PROTO_ERR_OVERLOADED,
 		"a full table answers overloaded at once");
 	buf_reset(&b);
