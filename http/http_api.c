@@ -6,7 +6,6 @@
 #include "http/http_api.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <string.h>
 
 static bool
@@ -267,32 +266,6 @@ http_api_split_array(const char *p, size_t n, size_t *off, size_t *len, size_t m
 		i = skip_ws(p, n, i + 1);
 	}
 	return -EINVAL;
-}
-
-int
-http_api_reply_status(const char *json, size_t len)
-{
-	json_t *root = json_loadb(json, len, 0, NULL);
-	int status = 500;
-	if (json_is_true(json_object_get(root, "ok"))) {
-		status = 200;
-	} else {
-		static const struct {
-			const char *code;
-			int status;
-		} map[] = {
-			{"bad_json", 400}, {"bad_request", 400}, {"unknown_type", 400},
-			{"unauthorized", 401}, {"not_found", 404}, {"too_large", 413},
-			{"too_many_groups", 409}, {"no_worker", 503}, {"overloaded", 503},
-			{"timeout", 504},
-		};
-		const char *code = json_string_value(json_object_get(root, "error"));
-		for (size_t i = 0; code != NULL && i < sizeof map / sizeof map[0]; i++)
-			if (strcmp(code, map[i].code) == 0)
-				status = map[i].status;
-	}
-	json_decref(root);
-	return status;
 }
 
 const char *

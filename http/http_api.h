@@ -1,7 +1,7 @@
 /*
  * http_api — the pure parts of the gateway's HTTP port (http.listen): the
- * request head parser, splitting a JSON array body into its elements, the
- * status of a push reply, and response formatting. No sockets, no logging;
+ * request head parser, splitting a JSON array body into its elements, and
+ * response formatting. No sockets, no logging;
  * push_port.c does the I/O and owns the connections.
  *
  * Deliberately small: HTTP/1.0 and 1.1 requests with a Content-Length body or
@@ -49,11 +49,6 @@ int http_api_parse_head(const char *p, size_t n, struct http_api_req *r);
  * Returns the element count (which may exceed max: then only max are
  * filled), or -EINVAL when the text is not an array. */
 long http_api_split_array(const char *p, size_t n, size_t *off, size_t *len, size_t max);
-
-/* The HTTP status for a push reply line (JSON): 200 when "ok" is true,
- * otherwise by its "error" code (400, 401, 404, 409, 413, 503, 504; 500 for
- * anything else). */
-int http_api_reply_status(const char *json, size_t len);
 
 /* The reason phrase of status ("Unknown" for unknown ones). */
 const char *http_api_reason(int status);

@@ -1,6 +1,6 @@
 /*
- * http_api_test — the HTTP port's request head parser, batch splitting,
- * reply status mapping and response formatting.
+ * http_api_test — the HTTP port's request head parser, batch splitting and
+ * response formatting.
  */
 #include <errno.h>
 #include <string.h>
@@ -20,12 +20,6 @@ status_of(const char *s)
 	struct http_api_req r;
 	int rc = parse(s, &r);
 	return rc == -EBADMSG ? r.error_status : rc > 0 ? 200 : rc;
-}
-
-static int
-reply_status(const char *json)
-{
-	return http_api_reply_status(json, strlen(json));
 }
 
 int
@@ -95,15 +89,6 @@ main(void)
 	tap_eq_int(http_api_split_array("{}", 2, off, len, 4), -EINVAL, "an object is not an array");
 	tap_eq_int(http_api_split_array("[1,2,3,4,5,6]", 13, off, len, 4), 6,
 		"the count goes past max");
-
-	tap_eq_int(reply_status("{\"ok\":true,\"delivered\":0}"), 200, "ok is 200");
-	tap_eq_int(reply_status("{\"ok\":false,\"error\":\"timeout\"}"), 504,
-		"timeout is 504");
-	tap_eq_int(reply_status("{\"ok\":false,\"error\":\"too_many_groups\"}"), 409,
-		"too_many_groups is 409");
-	tap_eq_int(reply_status("{\"ok\":false,\"error\":\"no_worker\"}"), 503,
-		"no_worker is 503");
-	tap_eq_int(reply_status("junk"), 500, "a reply that is not JSON is 500");
 
 	struct buf b = BUF_INIT;
 	http_api_response(&b, 404, "text/plain", "Allow: GET\r\n", "no", 2, false);
