@@ -22,7 +22,6 @@
 static const char *const role_names[CHILD_ROLES] = {"register", "gateway", "worker"};
 static const char *const role_bins[CHILD_ROLES] = {"gatecast-register", "gatecast-gateway",
 	"gatecast-worker"};
-static const char *const role_subdirs[CHILD_ROLES] = {"register", "gateway", "worker"};
 
 const char *
 child_role_name(enum child_role role)
@@ -69,7 +68,7 @@ child_table_init(struct child_table *t, struct event_base *base, const struct co
 			*slash = '\0';
 	}
 	for (int r = 0; r < CHILD_ROLES; r++)
-		t->bins[r] = child_find_bin(self, role_bins[r], role_subdirs[r]);
+		t->bins[r] = child_find_bin(self, role_bins[r], role_names[r]); /* folder = role */
 }
 
 void

@@ -58,15 +58,15 @@ struct launcher {
 	struct control_conn *reload_client; /* who asked; NULL when it went away */
 };
 
-static void launcher_reload_finish(struct launcher *l, const char *error);
-static void launcher_stop(struct launcher *l, const char *why);
+static void supervise_reload_finish(struct launcher *l, const char *error);
+static void supervise_stop(struct launcher *l, const char *why);
 
 /* ------------------------------------------------------------- readiness */
 
 /* Tells whoever waits for us (the -d parent, systemd) the outcome of the
  * start: "ok" or an error. */
 static void
-launcher_report_start(struct launcher *l, const char *error)
+supervise_report_start(struct launcher *l, const char *error)
 {
 	daemon_report(&l->ready_pipe, error);
 	if (error == NULL && l->outer_notify != NULL)
@@ -74,7 +74,7 @@ launcher_report_start(struct launcher *l, const char *error)
 }
 
 static void
-launcher_check_ready(struct launcher *l)
+supervise_check_ready(struct launcher *l)
 {
 	if (l->ready || l->kids.stopping)
 		return;
@@ -84,11 +84,11 @@ launcher_check_ready(struct launcher *l)
 	l->ready = true;
 	event_del(l->start_timer);
 	log_info("cluster_ready", "processes=%zu", l->kids.n);
-	launcher_report_start(l, NULL);
+	supervise_report_start(l, NULL);
 }
 
 static void
-launcher_on_start_timeout(evutil_socket_t fd, short what, void *arg)
+supervise_on_start_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct launcher *l = arg;
 	char why[256];
@@ -106,14 +106,14 @@ launcher_on_start_timeout(evutil_socket_t fd, short what, void *arg)
 	 * children for ever: it stops. In the foreground the user sees the
 	 * log and decides. */
 	bool daemon = l->ready_pipe >= 0;
-	launcher_report_start(l, why);
+	supervise_report_start(l, why);
 	if (daemon)
-		launcher_stop(l, "start_timeout");
+		supervise_stop(l, "start_timeout");
 }
 
 /* A READY=1 datagram from a child: the kernel tells us which pid sent it. */
 static void
-launcher_on_notify(evutil_socket_t fd, short what, void *arg)
+supervise_on_notify(evutil_socket_t fd, short what, void *arg)
 {
 	struct launcher *l = arg;
 	char data[256];
@@ -147,7 +147,7 @@ launcher_on_notify(evutil_socket_t fd, short what, void *arg)
 					c->index, (int)c->pid);
 			}
 		}
-		launcher_check_ready(l);
+		supervise_check_ready(l);
 	}
 }
 
@@ -156,7 +156,7 @@ launcher_on_notify(evutil_socket_t fd, short what, void *arg)
 /* Stop in dependency order: a role is signalled when the roles before it
  * are gone. */
 static void
-launcher_stop_step(struct launcher *l)
+supervise_stop_step(struct launcher *l)
 {
 	for (int r = CHILD_GATEWAY;; r = r == CHILD_GATEWAY ? CHILD_WORKER : CHILD_REGISTER) {
 		bool alive = false;
@@ -173,16 +173,16 @@ launcher_stop_step(struct launcher *l)
 }
 
 static void
-launcher_stop(struct launcher *l, const char *why)
+supervise_stop(struct launcher *l, const char *why)
 {
 	if (l->kids.stopping)
 		return;
 	l->kids.stopping = true;
 	log_info("stopping", "reason=%s", why);
 	if (l->reload != NULL)
-		launcher_reload_finish(l, "the cluster is stopping");
+		supervise_reload_finish(l, "the cluster is stopping");
 	if (!l->ready)
-		launcher_report_start(l, "stopped before it was ready");
+		supervise_report_start(l, "stopped before it was ready");
 	for (size_t i = 0; i < l->kids.n; i++)
 		event_del(l->kids.kids[i]->restart_ev);
 	uint32_t ms = l->cfg.launcher_stop_timeout_ms;
@@ -191,11 +191,11 @@ launcher_stop(struct launcher *l, const char *why)
 	if (child_all_gone(&l->kids))
 		event_base_loopbreak(l->base);
 	else
-		launcher_stop_step(l);
+		supervise_stop_step(l);
 }
 
 static void
-launcher_on_stop_timeout(evutil_socket_t fd, short what, void *arg)
+supervise_on_stop_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct launcher *l = arg;
 	log_warn("stop_timeout", "detail=\"killing the children still alive\"");
@@ -206,30 +206,30 @@ launcher_on_stop_timeout(evutil_socket_t fd, short what, void *arg)
 
 /* A retiring child exited and is about to be freed. */
 static void
-launcher_on_child_gone(void *arg, struct child *c)
+supervise_on_child_gone(void *arg, struct child *c)
 {
 	struct launcher *l = arg;
 	reload_forget(l->reload, c);
 }
 
 static void
-launcher_on_sigchld(struct launcher *l)
+supervise_on_sigchld(struct launcher *l)
 {
 	child_reap(&l->kids);
 	if (l->kids.stopping) {
 		if (child_all_gone(&l->kids))
 			event_base_loopbreak(l->base);
 		else
-			launcher_stop_step(l);
+			supervise_stop_step(l);
 	}
 }
 
 static void
-launcher_on_signal(evutil_socket_t sig, short what, void *arg)
+supervise_on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct launcher *l = arg;
 	if (sig == SIGCHLD) {
-		launcher_on_sigchld(l);
+		supervise_on_sigchld(l);
 	} else if (sig == SIGHUP) {
 		log_reopen();
 		log_info("log_reopened", NULL);
@@ -237,7 +237,7 @@ launcher_on_signal(evutil_socket_t sig, short what, void *arg)
 			if (l->kids.kids[i]->pid != 0)
 				kill(l->kids.kids[i]->pid, SIGHUP);
 	} else {
-		launcher_stop(l, sig == SIGINT ? "SIGINT" : "SIGTERM");
+		supervise_stop(l, sig == SIGINT ? "SIGINT" : "SIGTERM");
 	}
 }
 
@@ -246,7 +246,7 @@ launcher_on_signal(evutil_socket_t sig, short what, void *arg)
 /* Ends the reload in progress (error NULL: it succeeded) and tells whoever
  * asked for it. */
 static void
-launcher_reload_finish(struct launcher *l, const char *error)
+supervise_reload_finish(struct launcher *l, const char *error)
 {
 	if (l->reload == NULL)
 		return;
@@ -264,7 +264,7 @@ launcher_reload_finish(struct launcher *l, const char *error)
 }
 
 static struct child *
-launcher_reload_spawn(void *arg, unsigned index)
+supervise_reload_spawn(void *arg, unsigned index)
 {
 	struct launcher *l = arg;
 	struct child *c = child_add(&l->kids, CHILD_WORKER, index);
@@ -273,47 +273,47 @@ launcher_reload_spawn(void *arg, unsigned index)
 }
 
 static void
-launcher_reload_signal(void *arg, struct child *c, int sig)
+supervise_reload_signal(void *arg, struct child *c, int sig)
 {
 	kill(c->pid, sig);
 }
 
 static void
-launcher_reload_remove(void *arg, struct child *c)
+supervise_reload_remove(void *arg, struct child *c)
 {
 	struct launcher *l = arg;
 	child_remove(&l->kids, c);
 }
 
 static void
-launcher_reload_say(void *arg, const char *line)
+supervise_reload_say(void *arg, const char *line)
 {
 	struct launcher *l = arg;
 	if (l->reload_client != NULL)
 		control_send(l->reload_client, line);
 }
 
-static const struct reload_ops launcher_reload_ops = {
-	.spawn = launcher_reload_spawn,
-	.signal = launcher_reload_signal,
-	.remove = launcher_reload_remove,
-	.say = launcher_reload_say,
+static const struct reload_ops supervise_reload_ops = {
+	.spawn = supervise_reload_spawn,
+	.signal = supervise_reload_signal,
+	.remove = supervise_reload_remove,
+	.say = supervise_reload_say,
 };
 
 /* Advances the reload; runs every RELOAD_TICK_MS. */
 static void
-launcher_on_reload_tick(evutil_socket_t fd, short what, void *arg)
+supervise_on_reload_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct launcher *l = arg;
 	const char *error;
 	if (reload_step(l->reload, clock_ms(), &error))
-		launcher_reload_finish(l, error);
+		supervise_reload_finish(l, error);
 }
 
 /* Re-reads the config and starts the rolling replacement; the outcome is
  * reported to cc. */
 static void
-launcher_reload_start(struct launcher *l, struct control_conn *cc)
+supervise_reload_start(struct launcher *l, struct control_conn *cc)
 {
 	struct config fresh;
 	char err[512];
@@ -350,10 +350,10 @@ launcher_reload_start(struct launcher *l, struct control_conn *cc)
 		if (l->kids.kids[i]->role != CHILD_WORKER && l->kids.kids[i]->pid != 0)
 			kill(l->kids.kids[i]->pid, SIGHUP);
 
-	l->reload = reload_new(&launcher_reload_ops, l, l->kids.kids, l->kids.n, want,
+	l->reload = reload_new(&supervise_reload_ops, l, l->kids.kids, l->kids.n, want,
 		l->cfg.register_renew_ms + 100, l->cfg.launcher_stop_timeout_ms);
 	l->reload_client = cc;
-	l->reload_tick = event_new(l->base, -1, EV_PERSIST, launcher_on_reload_tick, l);
+	l->reload_tick = event_new(l->base, -1, EV_PERSIST, supervise_on_reload_tick, l);
 	struct timeval tv = {0, RELOAD_TICK_MS * 1000};
 	event_add(l->reload_tick, &tv);
 	control_send(cc, "reloading: config re-read, gateways and register told (SIGHUP)");
@@ -364,7 +364,7 @@ launcher_reload_start(struct launcher *l, struct control_conn *cc)
 /* A control connection is going away: a reload it asked for goes on,
  * without anyone to tell. */
 static void
-launcher_on_control_gone(void *arg, struct control_conn *cc)
+supervise_on_control_gone(void *arg, struct control_conn *cc)
 {
 	struct launcher *l = arg;
 	if (l->reload_client == cc)
@@ -372,7 +372,7 @@ launcher_on_control_gone(void *arg, struct control_conn *cc)
 }
 
 static void
-launcher_status(struct launcher *l, struct control_conn *cc)
+supervise_status(struct launcher *l, struct control_conn *cc)
 {
 	struct status_child *kids = xcalloc(l->kids.n + 1, sizeof *kids);
 	struct buf out = BUF_INIT;
@@ -396,19 +396,19 @@ launcher_status(struct launcher *l, struct control_conn *cc)
 }
 
 static void
-launcher_on_command(void *arg, struct control_conn *cc, const char *line)
+supervise_on_command(void *arg, struct control_conn *cc, const char *line)
 {
 	struct launcher *l = arg;
 	if (strcmp(line, "status") == 0) {
-		launcher_status(l, cc);
+		supervise_status(l, cc);
 	} else if (strcmp(line, "reload") == 0) {
 		if (l->kids.stopping)
 			control_end(cc, "error: the cluster is stopping");
 		else
-			launcher_reload_start(l, cc);
+			supervise_reload_start(l, cc);
 	} else if (strcmp(line, "stop") == 0) {
 		control_end(cc, "ok");
-		launcher_stop(l, "control");
+		supervise_stop(l, "control");
 	} else {
 		control_end(cc, "error: unknown command (status, reload, stop)");
 	}
@@ -416,7 +416,7 @@ launcher_on_command(void *arg, struct control_conn *cc, const char *line)
 
 /* Binds a unix socket of type at path (replacing a stale file). fd or -errno. */
 static int
-launcher_unix_socket(const char *path, int type)
+supervise_unix_socket(const char *path, int type)
 {
 	struct sockaddr_un sa;
 	if (strlen(path) >= sizeof sa.sun_path)
@@ -444,7 +444,7 @@ launcher_unix_socket(const char *path, int type)
 /* Puts a fresh random cluster secret (32 bytes, hex) into our environment,
  * which the children inherit. 0 or -1 with errno set. */
 static int
-launcher_make_secret(void)
+supervise_make_secret(void)
 {
 	unsigned char raw[32];
 	char hex[2 * sizeof raw + 1];
@@ -463,7 +463,7 @@ launcher_make_secret(void)
 }
 
 static void
-launcher_cleanup(struct launcher *l)
+supervise_cleanup(struct launcher *l)
 {
 	control_server_free(l->ctl);
 	if (l->reload_tick != NULL)
@@ -527,7 +527,7 @@ supervise_main(int argc, char **argv)
 			}
 			fprintf(stderr, "gatecast: unexpected argument \"%s\"\n", argv[i]);
 			free(rest);
-			launcher_cleanup(&l);
+			supervise_cleanup(&l);
 			return 2;
 		}
 		l.argv[l.argc++] = xstrdup(argv[i]);
@@ -537,7 +537,7 @@ supervise_main(int argc, char **argv)
 	if (mkdir(l.cfg.cluster_run_dir, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "gatecast: cannot create cluster.run_dir %s: %s\n",
 			l.cfg.cluster_run_dir, strerror(errno));
-		launcher_cleanup(&l);
+		supervise_cleanup(&l);
 		return 1;
 	}
 	control_path(&l.cfg, CONTROL_PID_NAME, &l.pid_path);
@@ -553,7 +553,7 @@ supervise_main(int argc, char **argv)
 			l.cfg.cluster_run_dir, (int)other);
 		buf_reset(&l.pid_path); /* not ours to remove */
 		buf_fini(&l.pid_path);
-		launcher_cleanup(&l);
+		supervise_cleanup(&l);
 		return 1;
 	}
 
@@ -572,7 +572,7 @@ supervise_main(int argc, char **argv)
 					l.cfg.launcher_stop_timeout_ms + 5000, &l.ready_pipe) : 0;
 	if (drc != 0) {
 		fprintf(stderr, "gatecast: cannot daemonize: %s\n", strerror(-drc));
-		launcher_cleanup(&l);
+		supervise_cleanup(&l);
 		return 1;
 	}
 	int lvl = log_level_parse(l.cfg.log_level);
@@ -583,10 +583,10 @@ supervise_main(int argc, char **argv)
 	 * one for this run and hand it down in the environment (never on argv,
 	 * which ps shows to every user). */
 	if (l.cfg.cluster_secret[0] == '\0') {
-		if (launcher_make_secret() != 0) {
+		if (supervise_make_secret() != 0) {
 			log_error("getrandom_failed", "errno=%d", errno);
-			launcher_report_start(&l, "getrandom failed");
-			launcher_cleanup(&l);
+			supervise_report_start(&l, "getrandom failed");
+			supervise_cleanup(&l);
 			return 1;
 		}
 		log_info("cluster_secret_generated",
@@ -594,8 +594,8 @@ supervise_main(int argc, char **argv)
 			"children in GATECAST_CLUSTER_SECRET\"");
 	} else if (cluster_check_secret(l.cfg.cluster_secret, err, sizeof err) < 0) {
 		fprintf(stderr, "gatecast: %s\n", err);
-		launcher_report_start(&l, err);
-		launcher_cleanup(&l);
+		supervise_report_start(&l, err);
+		supervise_cleanup(&l);
 		return 2;
 	}
 
@@ -606,25 +606,25 @@ supervise_main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	l.base = event_base_new();
-	l.ctl_fd = launcher_unix_socket(l.ctl_path.p, SOCK_STREAM);
-	l.notify_fd = launcher_unix_socket(l.notify_path.p, SOCK_DGRAM);
+	l.ctl_fd = supervise_unix_socket(l.ctl_path.p, SOCK_STREAM);
+	l.notify_fd = supervise_unix_socket(l.notify_path.p, SOCK_DGRAM);
 	int one = 1;
 	if (l.ctl_fd < 0 || l.notify_fd < 0 ||
 		setsockopt(l.notify_fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) != 0) {
 		log_error("control_socket_failed", "dir=%s errno=%d", l.cfg.cluster_run_dir,
 			-(l.ctl_fd < 0 ? l.ctl_fd : l.notify_fd));
-		launcher_report_start(&l, "cannot create the control sockets in cluster.run_dir");
-		launcher_cleanup(&l);
+		supervise_report_start(&l, "cannot create the control sockets in cluster.run_dir");
+		supervise_cleanup(&l);
 		return 1;
 	}
-	l.ctl = control_server_new(l.base, l.ctl_fd, launcher_on_command, launcher_on_control_gone, &l);
-	l.notify_ev = event_new(l.base, l.notify_fd, EV_READ | EV_PERSIST, launcher_on_notify, &l);
+	l.ctl = control_server_new(l.base, l.ctl_fd, supervise_on_command, supervise_on_control_gone, &l);
+	l.notify_ev = event_new(l.base, l.notify_fd, EV_READ | EV_PERSIST, supervise_on_notify, &l);
 	event_add(l.notify_ev, NULL);
 	const char *outer = getenv("NOTIFY_SOCKET");
 	l.outer_notify = outer != NULL && outer[0] != '\0' ? xstrdup(outer) : NULL;
 	setenv("NOTIFY_SOCKET", l.notify_path.p, 1);
 
-	child_table_init(&l.kids, l.base, &l.cfg, l.argc, l.argv, launcher_on_child_gone, &l);
+	child_table_init(&l.kids, l.base, &l.cfg, l.argc, l.argv, supervise_on_child_gone, &l);
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	if (ncpu < 1)
 		ncpu = 1;
@@ -638,11 +638,11 @@ supervise_main(int argc, char **argv)
 
 	int sigs[] = {SIGINT, SIGTERM, SIGCHLD, SIGHUP};
 	for (int i = 0; i < 4; i++) {
-		l.sigs[i] = evsignal_new(l.base, sigs[i], launcher_on_signal, &l);
+		l.sigs[i] = evsignal_new(l.base, sigs[i], supervise_on_signal, &l);
 		event_add(l.sigs[i], NULL);
 	}
-	l.stop_timer = evtimer_new(l.base, launcher_on_stop_timeout, &l);
-	l.start_timer = evtimer_new(l.base, launcher_on_start_timeout, &l);
+	l.stop_timer = evtimer_new(l.base, supervise_on_stop_timeout, &l);
+	l.start_timer = evtimer_new(l.base, supervise_on_start_timeout, &l);
 	uint32_t st = l.cfg.launcher_start_timeout_ms;
 	struct timeval tv = {(time_t)(st / 1000), (suseconds_t)((st % 1000) * 1000)};
 	event_add(l.start_timer, &tv);
@@ -654,7 +654,7 @@ supervise_main(int argc, char **argv)
 
 	event_base_dispatch(l.base);
 
-	launcher_cleanup(&l);
+	supervise_cleanup(&l);
 	log_info("stopped", NULL);
 	return 0;
 }
