@@ -9,9 +9,11 @@
  * A command is one line ("status", "reload" or "stop"); the launcher answers
  * with lines of text, the last of which is "ok" or "error: <why>", then
  * closes. A reload streams one line per replaced worker as it goes.
-
-The server only accepts, checks the peer, reads the one command line and
-writes answers; what a command does is the launcher's (supervise.c).
+ *
+ * The client side is blocking and lives for one command. The server side
+ * runs on the launcher's event loop: it accepts, checks the peer, reads the
+ * one command line and writes the answers; what a command does is the
+ * launcher's (supervise.c).
  */
 #ifndef GATECAST_LAUNCHER_CONTROL_H
 #define GATECAST_LAUNCHER_CONTROL_H
