@@ -14,6 +14,7 @@ static const char *const proto_error_names[PROTO_ERR__COUNT] = {
 	[PROTO_ERR_FORBIDDEN] = "forbidden",
 	[PROTO_ERR_NOT_FOUND] = "not_found",
 	[PROTO_ERR_TOO_LARGE] = "too_large",
+	[PROTO_ERR_LENGTH_REQUIRED] = "length_required",
 	[PROTO_ERR_TOO_MANY_GROUPS] = "too_many_groups",
 	[PROTO_ERR_NO_WORKER] = "no_worker",
 	[PROTO_ERR_OVERLOADED] = "overloaded",

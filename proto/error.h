@@ -19,6 +19,7 @@ enum proto_error {
 	PROTO_ERR_FORBIDDEN,       /* a policy refused it (the demo's filter) */
 	PROTO_ERR_NOT_FOUND,       /* no such client, route */
 	PROTO_ERR_TOO_LARGE,       /* a line, body, field or list over its limit */
+	PROTO_ERR_LENGTH_REQUIRED, /* HTTP: a body without Content-Length */
 	PROTO_ERR_TOO_MANY_GROUPS, /* gateway.max_groups_per_client */
 	PROTO_ERR_NO_WORKER,       /* no worker within gateway.worker_wait */
 	PROTO_ERR_OVERLOADED,      /* a queue or table of requests is full */

@@ -103,12 +103,14 @@ pp_http_raw(struct pp_conn *c, int status, const char *ctype, const char *extra,
 		c->close_after_flush = true;
 }
 
+/* An error response known at once; status is the request's (a head error's
+ * may differ from push_reply_status(code), e.g. 431 for too_large). */
 static void
-pp_http_error(struct pp_conn *c, int status, const char *code, const char *message,
+pp_http_error(struct pp_conn *c, int status, enum proto_error code, const char *message,
 	bool keep_alive)
 {
 	struct buf b = BUF_INIT;
-	http_api_error_body(&b, code, message);
+	http_api_error_body(&b, proto_error_name(code), message);
 	pp_http_raw(c, status, "application/json", NULL, b.p, b.len, keep_alive);
 	buf_fini(&b);
 	c->pp->st.errors++;
@@ -144,7 +146,7 @@ pp_http_command(struct pp_conn *c, const char *name, size_t nlen, const char *bo
 	for (size_t i = 0; i < nlen && name_ok; i++)
 		name_ok = (name[i] >= 'a' && name[i] <= 'z') || name[i] == '_';
 	if (!name_ok) {
-		pp_http_error(c, 400, "unknown_type", "unknown command in the URL", c->fr.keep_alive);
+		pp_http_error(c, 400, PROTO_ERR_UNKNOWN_TYPE, "unknown command in the URL", c->fr.keep_alive);
 		return;
 	}
 	size_t k = 0;
@@ -191,7 +193,7 @@ pp_http_batch(struct pp_conn *c, const char *body, size_t blen)
 	json_error_t je;
 	json_t *root = json_loadb(body, blen, JSON_DECODE_ANY, &je);
 	if (root == NULL || !json_is_array(root)) {
-		pp_http_error(c, 400, root ? "bad_request" : "bad_json",
+		pp_http_error(c, 400, root ? PROTO_ERR_BAD_REQUEST : PROTO_ERR_BAD_JSON,
 			"the body must be a JSON array of commands", ka);
 		json_decref(root);
 		return;
@@ -199,7 +201,7 @@ pp_http_batch(struct pp_conn *c, const char *body, size_t blen)
 	size_t n = json_array_size(root);
 	json_decref(root);
 	if (n > HTTP_API_MAX_BATCH) {
-		pp_http_error(c, 413, "too_large", "more than 1000 commands in one batch", ka);
+		pp_http_error(c, 413, PROTO_ERR_TOO_LARGE, "more than 1000 commands in one batch", ka);
 		return;
 	}
 	if (n == 0) {
@@ -208,7 +210,7 @@ pp_http_batch(struct pp_conn *c, const char *body, size_t blen)
 	}
 	size_t *off = xmalloc(2 * n * sizeof *off), *len = off + n;
 	if (http_api_split_array(body, blen, off, len, n) != (long)n) {
-		pp_http_error(c, 400, "bad_request", "the body must be a JSON array of commands", ka);
+		pp_http_error(c, 400, PROTO_ERR_BAD_REQUEST, "the body must be a JSON array of commands", ka);
 		free(off);
 		return;
 	}
@@ -279,6 +281,11 @@ pp_path_is(const struct http_api_req *r, const char *path)
 	return r->path_len == strlen(path) && memcmp(r->path, path, r->path_len) == 0;
 }
 
+static const char pp_unauthorized[] = "{\"ok\":false,\"error\":\"unauthorized\",\"message\":"
+				      "\"Authorization: Bearer <push.secret> required\"}";
+static const char pp_use_post[] =
+	"{\"ok\":false,\"error\":\"method_not_allowed\",\"message\":\"use POST\"}";
+
 /* One complete request: head r, body borrowed for the call. */
 static void
 pp_http_request(struct pp_conn *c, const struct http_api_req *r, const char *body, size_t blen)
@@ -313,7 +320,7 @@ pp_http_request(struct pp_conn *c, const struct http_api_req *r, const char *bod
 	bool root = pp_path_is(r, "/");
 	bool api = r->path_len > 5 && memcmp(r->path, "/api/", 5) == 0;
 	if (!root && !api) {
-		pp_http_error(c, 404, "not_found", "no such route", ka);
+		pp_http_error(c, 404, PROTO_ERR_NOT_FOUND, "no such route", ka);
 		goto out;
 	}
 	if (!pp_http_authed(c, r)) {
@@ -323,10 +330,7 @@ pp_http_request(struct pp_conn *c, const struct http_api_req *r, const char *bod
 				"WWW-Authenticate: Bearer\r\n", "fail", 4, ka);
 		else
 			pp_http_raw(c, 401, "application/json", "WWW-Authenticate: Bearer\r\n",
-				"{\"ok\":false,\"error\":\"unauthorized\",\"message\":"
-				"\"Authorization: Bearer <push.secret> required\"}",
-				sizeof "{\"ok\":false,\"error\":\"unauthorized\",\"message\":"
-				       "\"Authorization: Bearer <push.secret> required\"}" - 1, ka);
+				pp_unauthorized, sizeof pp_unauthorized - 1, ka);
 		goto out;
 	}
 	if (root) {
@@ -338,10 +342,8 @@ pp_http_request(struct pp_conn *c, const struct http_api_req *r, const char *bod
 		goto out;
 	}
 	if (r->method != HTTP_API_POST) {
-		pp_http_raw(c, 405, "application/json", "Allow: POST\r\n",
-			"{\"ok\":false,\"error\":\"method_not_allowed\",\"message\":\"use POST\"}",
-			sizeof "{\"ok\":false,\"error\":\"method_not_allowed\",\"message\":\"use POST\"}" - 1,
-			ka);
+		pp_http_raw(c, 405, "application/json", "Allow: POST\r\n", pp_use_post,
+			sizeof pp_use_post - 1, ka);
 		goto out;
 	}
 	const char *name = r->path + 5;
@@ -371,13 +373,13 @@ pp_http_read(struct pp_conn *c)
 		if (hl == 0)
 			return;
 		if (hl < 0) {
-			pp_http_error(c, r.error_status, r.error_status == 411 ? "length_required" :
-				r.error_status == 431 ? "too_large" : "bad_request",
+			pp_http_error(c, r.error_status, r.error_status == 411 ? PROTO_ERR_LENGTH_REQUIRED :
+				r.error_status == 431 ? PROTO_ERR_TOO_LARGE : PROTO_ERR_BAD_REQUEST,
 				"malformed or unsupported HTTP request", false);
 			return;
 		}
 		if (r.content_length > max_body) {
-			pp_http_error(c, 413, "too_large", "body longer than gateway.max_line", false);
+			pp_http_error(c, 413, PROTO_ERR_TOO_LARGE, "body longer than gateway.max_line", false);
 			return;
 		}
 		size_t need = (size_t)hl + (size_t)r.content_length;

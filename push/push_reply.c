@@ -157,6 +157,7 @@ push_reply_status(enum proto_error code)
 	case PROTO_ERR_FORBIDDEN: return 403;
 	case PROTO_ERR_NOT_FOUND: return 404;
 	case PROTO_ERR_TOO_MANY_GROUPS: return 409;
+	case PROTO_ERR_LENGTH_REQUIRED: return 411;
 	case PROTO_ERR_TOO_LARGE: return 413;
 	case PROTO_ERR_NO_WORKER:
 	case PROTO_ERR_OVERLOADED: return 503;

@@ -241,6 +241,7 @@ test_status(void)
 	tap_eq_int(push_reply_status(PROTO_ERR_NOT_FOUND), 404, "not_found is 404");
 	tap_eq_int(push_reply_status(PROTO_ERR_TOO_MANY_GROUPS), 409, "too_many_groups is 409");
 	tap_eq_int(push_reply_status(PROTO_ERR_TOO_LARGE), 413, "too_large is 413");
+	tap_eq_int(push_reply_status(PROTO_ERR_LENGTH_REQUIRED), 411, "length_required is 411");
 	tap_eq_int(push_reply_status(PROTO_ERR_NO_WORKER), 503, "no_worker is 503");
 	tap_eq_int(push_reply_status(PROTO_ERR_OVERLOADED), 503, "overloaded is 503");
 	tap_eq_int(push_reply_status(PROTO_ERR_TIMEOUT), 504, "timeout is 504");

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "proto/error.h"
 
 void
 gather_table_init(struct gather_table *t, size_t cap)
@@ -123,7 +124,7 @@ gather_reply(const struct gather *g, struct proto_result *r)
 	} else if (g->answered == 0 && g->expected > 0) {
 		r->ok = false;
 		r->partial = false;
-		r->error = pstr_c("timeout");
+		r->error = pstr_c(proto_error_name(PROTO_ERR_TIMEOUT));
 		r->message = pstr_c("no gateway answered within worker.query_timeout");
 	}
 	r->session.p = g->session.p;

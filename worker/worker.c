@@ -28,6 +28,7 @@
 #include "cluster/prog.h"
 #include "common/xmalloc.h"
 #include "proto/clientid.h"
+#include "proto/error.h"
 #include "proto/strvec.h"
 #include "cluster/member.h"
 #include "cluster/peers.h"
@@ -129,13 +130,14 @@ worker_config(const struct worker *w)
 /* ---- replies -------------------------------------------------------------------- */
 
 static void
-wk_reply_error(struct worker *w, uint64_t origin, uint64_t req, const char *code, const char *msg)
+wk_reply_error(struct worker *w, uint64_t origin, uint64_t req, enum proto_error code,
+	const char *msg)
 {
 	struct proto_msg pm;
 	memset(&pm, 0, sizeof pm);
 	pm.type = PROTO_REPLY;
 	pm.u.result.id = req;
-	pm.u.result.error = pstr_c(code);
+	pm.u.result.error = pstr_c(proto_error_name(code));
 	pm.u.result.message = pstr_c(msg);
 	if (wk_send(w, origin, &pm) != 0)
 		log_warn("reply_undeliverable", "gateway=%016llx", (unsigned long long)origin);
@@ -192,7 +194,8 @@ wk_on_request(struct worker *w, const struct proto_request *rq)
 		return;
 	}
 	if (gather_full(&w->gathers)) {
-		wk_reply_error(w, rq->gateway, rq->req, "overloaded", "too many requests in flight on the worker");
+		wk_reply_error(w, rq->gateway, rq->req, PROTO_ERR_OVERLOADED,
+			"too many requests in flight on the worker");
 		return;
 	}
 	/* Which gateways? One for a single client, the owners of the listed
@@ -214,7 +217,8 @@ wk_on_request(struct worker *w, const struct proto_request *rq)
 		}
 		if (nt == 0 && cmd_is_single_client((enum cmd_type)cmd->type)) {
 			free(targets);
-			wk_reply_error(w, rq->gateway, rq->req, "not_found", "client is not connected");
+			wk_reply_error(w, rq->gateway, rq->req, PROTO_ERR_NOT_FOUND,
+				"client is not connected");
 			return;
 		}
 	} else {
