@@ -218,12 +218,6 @@ cluster_id(const struct cluster *cl)
 	return seal_id(cl->seal);
 }
 
-const struct seal_stats *
-cluster_stats(const struct cluster *cl)
-{
-	return seal_stats(cl->seal);
-}
-
 int
 cluster_listen(struct cluster *cl, nng_socket s, const char *url)
 {

@@ -21,7 +21,6 @@
 struct buf;
 struct config;
 struct cluster;
-struct seal_stats;
 
 /* The receiver name (seal.h's `to`) of announces to a register. */
 #define CLUSTER_TO_REGISTER "register"
@@ -42,8 +41,6 @@ struct cluster *cluster_new(const struct config *c, uint64_t self_id, char *err,
 void cluster_free(struct cluster *cl);
 /* Our sender id. */
 uint64_t cluster_id(const struct cluster *cl);
-/* Seal counters (borrowed), for logs and metrics. */
-const struct seal_stats *cluster_stats(const struct cluster *cl);
 
 /* nng_listen / nng_dial (flags as for nng_dial) on s, with TLS when url is
  * tls+tcp://: a listener presents cluster.tls_cert/tls_key and, when

@@ -77,7 +77,11 @@ daemon_report(int *ready_fd, const char *error)
 	char line[512];
 	int n = error == NULL ? snprintf(line, sizeof line, "ok %d\n", (int)getpid()) :
 				snprintf(line, sizeof line, "error %s\n", error);
-	if (write(*ready_fd, line, (size_t)n) < 0)
+	/* snprintf says how long the line would have been: a long error is
+	 * cut to the buffer (its newline with it; the reader takes EOF as the
+	 * end of the line), never written past it. */
+	size_t len = n < 0 ? 0 : (size_t)n >= sizeof line ? sizeof line - 1 : (size_t)n;
+	if (write(*ready_fd, line, len) < 0)
 		log_warn("start_report_failed", "errno=%d", errno);
 	close(*ready_fd);
 	*ready_fd = -1;
