@@ -60,7 +60,8 @@ main(void)
 	idring_del(&r, a);
 	tap_eq_int(r.low, 3, "freeing the oldest moves past every free slot");
 	tap_ok(idring_get(&r, 1) == NULL, "a deleted id is not found");
-	tap_eq_int(((struct item *)idring_oldest(&r))->ie.id, 3, "the oldest is the smallest id in use");
+	tap_eq_int(((struct item *)idring_oldest(&r))->ie.id, 3,
+		"the oldest is the smallest id in use");
 	struct item *e = idring_add(&r, 114);
 	tap_ok(e != NULL && e->ie.id == 5, "a freed slot takes the next id");
 	tap_ok(idring_get(&r, 1) == NULL && idring_get(&r, 5) == e,
@@ -69,8 +70,10 @@ main(void)
 	/* In use: 3 (deadline 112), 4 (113), 5 (114), 6 (115). */
 	idring_add(&r, 115);
 	struct seen s = {&r, {0}, 0, 1};
-	tap_eq_int(idring_expire(&r, 111, on_expire, &s), 0, "nothing expires before the first deadline");
-	tap_eq_int(idring_expire(&r, 113, on_expire, &s), 2, "entries expire up to now, oldest first");
+	tap_eq_int(idring_expire(&r, 111, on_expire, &s), 0,
+		"nothing expires before the first deadline");
+	tap_eq_int(idring_expire(&r, 113, on_expire, &s), 2,
+		"entries expire up to now, oldest first");
 	tap_ok(s.n == 2 && s.ids[0] == 3 && s.ids[1] == 4, "expiry visits the ids in order");
 	tap_eq_int(idring_used(&r), 4, "entries the callback keeps stay in the ring");
 

@@ -146,7 +146,8 @@ pp_http_command(struct pp_conn *c, const char *name, size_t nlen, const char *bo
 	for (size_t i = 0; i < nlen && name_ok; i++)
 		name_ok = (name[i] >= 'a' && name[i] <= 'z') || name[i] == '_';
 	if (!name_ok) {
-		pp_http_error(c, 400, PROTO_ERR_UNKNOWN_TYPE, "unknown command in the URL", c->fr.keep_alive);
+		pp_http_error(c, 400, PROTO_ERR_UNKNOWN_TYPE, "unknown command in the URL",
+			c->fr.keep_alive);
 		return;
 	}
 	size_t k = 0;
@@ -201,7 +202,8 @@ pp_http_batch(struct pp_conn *c, const char *body, size_t blen)
 	size_t n = json_array_size(root);
 	json_decref(root);
 	if (n > HTTP_API_MAX_BATCH) {
-		pp_http_error(c, 413, PROTO_ERR_TOO_LARGE, "more than 1000 commands in one batch", ka);
+		pp_http_error(c, 413, PROTO_ERR_TOO_LARGE, "more than 1000 commands in one batch",
+			ka);
 		return;
 	}
 	if (n == 0) {
@@ -210,7 +212,8 @@ pp_http_batch(struct pp_conn *c, const char *body, size_t blen)
 	}
 	size_t *off = xmalloc(2 * n * sizeof *off), *len = off + n;
 	if (http_api_split_array(body, blen, off, len, n) != (long)n) {
-		pp_http_error(c, 400, PROTO_ERR_BAD_REQUEST, "the body must be a JSON array of commands", ka);
+		pp_http_error(c, 400, PROTO_ERR_BAD_REQUEST,
+			"the body must be a JSON array of commands", ka);
 		free(off);
 		return;
 	}
@@ -373,13 +376,18 @@ pp_http_read(struct pp_conn *c)
 		if (hl == 0)
 			return;
 		if (hl < 0) {
-			pp_http_error(c, r.error_status, r.error_status == 411 ? PROTO_ERR_LENGTH_REQUIRED :
-				r.error_status == 431 ? PROTO_ERR_TOO_LARGE : PROTO_ERR_BAD_REQUEST,
+			enum proto_error code = PROTO_ERR_BAD_REQUEST;
+			if (r.error_status == 411)
+				code = PROTO_ERR_LENGTH_REQUIRED;
+			else if (r.error_status == 431)
+				code = PROTO_ERR_TOO_LARGE;
+			pp_http_error(c, r.error_status, code,
 				"malformed or unsupported HTTP request", false);
 			return;
 		}
 		if (r.content_length > max_body) {
-			pp_http_error(c, 413, PROTO_ERR_TOO_LARGE, "body longer than gateway.max_line", false);
+			pp_http_error(c, 413, PROTO_ERR_TOO_LARGE, "body longer than gateway.max_line",
+				false);
 			return;
 		}
 		size_t need = (size_t)hl + (size_t)r.content_length;

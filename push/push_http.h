@@ -21,7 +21,6 @@ typedef bool push_ready_fn(void *arg);
  * pp is freed. metrics (not NULL) and ready (NULL: never ready) are called
  * with the arg given to push_port_new. Aborts when out of memory or when pp
  * has a second HTTP listener. */
-void push_http_listen(struct push_port *pp, int fd, push_metrics_fn *metrics,
-	push_ready_fn *ready);
+void push_http_listen(struct push_port *pp, int fd, push_metrics_fn *metrics, push_ready_fn *ready);
 
 #endif

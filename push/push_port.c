@@ -345,14 +345,16 @@ pp_lines_read(struct pp_conn *c)
 	size_t start = 0;
 	char *nl;
 	while (!c->dead && !c->close_after_flush && ring_len(&c->fifo) < PUSH_PORT_MAX_INFLIGHT &&
-		c->in.len > start && (nl = memchr(c->in.p + start, '\n', c->in.len - start)) != NULL) {
+		c->in.len > start &&
+		(nl = memchr(c->in.p + start, '\n', c->in.len - start)) != NULL) {
 		size_t len = (size_t)(nl - (c->in.p + start));
 		const char *line = c->in.p + start;
 		start += len + 1;
 		if (len > 0 && line[len - 1] == '\r')
 			len--;
 		if (len > max_line) {
-			pp_answer_error(c, NULL, PROTO_ERR_TOO_LARGE, "line longer than gateway.max_line");
+			pp_answer_error(c, NULL, PROTO_ERR_TOO_LARGE,
+				"line longer than gateway.max_line");
 			c->close_after_flush = true;
 			break;
 		}

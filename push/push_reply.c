@@ -131,8 +131,7 @@ push_reply_render(enum cmd_type type, const json_t *id, const struct proto_resul
 }
 
 void
-push_reply_error(const json_t *id, enum proto_error code, const char *message,
-	struct buf *out)
+push_reply_error(const json_t *id, enum proto_error code, const char *message, struct buf *out)
 {
 	const char *name = proto_error_name(code);
 	if (name == NULL)
@@ -141,27 +140,32 @@ push_reply_error(const json_t *id, enum proto_error code, const char *message,
 	buf_append_str(out, "\"ok\":false,\"error\":");
 	push_cmd_put_str(out, name, strlen(name));
 	buf_append_str(out, ",\"message\":");
-	push_cmd_put_str(out, message != NULL ? message : "", message != NULL ? strlen(message) : 0);
+	push_cmd_put_str(out, message != NULL ? message : "",
+		message != NULL ? strlen(message) : 0);
 	buf_append_str(out, "}\n");
 }
+
+/* 0: 500. */
+static const int push_reply_statuses[PROTO_ERR__COUNT] = {
+	[PROTO_ERR_NONE] = 200,
+	[PROTO_ERR_BAD_JSON] = 400,
+	[PROTO_ERR_BAD_REQUEST] = 400,
+	[PROTO_ERR_UNKNOWN_TYPE] = 400,
+	[PROTO_ERR_UNAUTHORIZED] = 401,
+	[PROTO_ERR_FORBIDDEN] = 403,
+	[PROTO_ERR_NOT_FOUND] = 404,
+	[PROTO_ERR_TOO_MANY_GROUPS] = 409,
+	[PROTO_ERR_LENGTH_REQUIRED] = 411,
+	[PROTO_ERR_TOO_LARGE] = 413,
+	[PROTO_ERR_NO_WORKER] = 503,
+	[PROTO_ERR_OVERLOADED] = 503,
+	[PROTO_ERR_TIMEOUT] = 504,
+};
 
 int
 push_reply_status(enum proto_error code)
 {
-	switch (code) {
-	case PROTO_ERR_NONE: return 200;
-	case PROTO_ERR_BAD_JSON:
-	case PROTO_ERR_BAD_REQUEST:
-	case PROTO_ERR_UNKNOWN_TYPE: return 400;
-	case PROTO_ERR_UNAUTHORIZED: return 401;
-	case PROTO_ERR_FORBIDDEN: return 403;
-	case PROTO_ERR_NOT_FOUND: return 404;
-	case PROTO_ERR_TOO_MANY_GROUPS: return 409;
-	case PROTO_ERR_LENGTH_REQUIRED: return 411;
-	case PROTO_ERR_TOO_LARGE: return 413;
-	case PROTO_ERR_NO_WORKER:
-	case PROTO_ERR_OVERLOADED: return 503;
-	case PROTO_ERR_TIMEOUT: return 504;
-	default: return 500;
-	}
+	if ((int)code < 0 || code >= PROTO_ERR__COUNT || push_reply_statuses[code] == 0)
+		return 500;
+	return push_reply_statuses[code];
 }

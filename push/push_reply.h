@@ -18,7 +18,7 @@
 
 /* One answer as the framings take it: all borrowed from whoever made it. */
 struct push_reply {
-	const char *line;       /* the reply line, '\n' included */
+	const char *line; /* the reply line, '\n' included */
 	size_t len;
 	enum proto_error error; /* PROTO_ERR_NONE: "ok":true */
 	int64_t delivered;      /* send_* commands that succeeded: "delivered"; else 0 */

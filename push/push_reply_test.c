@@ -16,8 +16,8 @@
 #define CID2 "65a1f0c27d3e9b10000000000002"
 
 static void
-check_render(enum cmd_type t, const char *id_json, const struct proto_result *r,
-	const char *want, const char *name)
+check_render(enum cmd_type t, const char *id_json, const struct proto_result *r, const char *want,
+	const char *name)
 {
 	json_t *id = id_json ? json_loads(id_json, JSON_DECODE_ANY, NULL) : NULL;
 	struct buf b = BUF_INIT;
@@ -135,8 +135,9 @@ test_render(void)
 
 	struct buf b = BUF_INIT;
 	push_reply_error(NULL, PROTO_ERR_BAD_REQUEST, "field \"uid\": required", &b);
-	tap_eq_str(b.p, "{\"ok\":false,\"error\":\"bad_request\",\"message\":\"field \\\"uid\\\": "
-			"required\"}\n",
+	tap_eq_str(b.p,
+		"{\"ok\":false,\"error\":\"bad_request\",\"message\":\"field \\\"uid\\\": "
+		"required\"}\n",
 		"push_reply_error without an id");
 	buf_fini(&b);
 }
@@ -173,7 +174,9 @@ test_escape(void)
 	check_escape("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9,
 		"{\"ok\":true,\"uid\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"}\n",
 		"well-formed UTF-8 passes through");
-	check_escape("a\xff" "b\xc3", 4, "{\"ok\":true,\"uid\":\"a\\ufffdb\\ufffd\"}\n",
+	check_escape("a\xff"
+		     "b\xc3",
+		4, "{\"ok\":true,\"uid\":\"a\\ufffdb\\ufffd\"}\n",
 		"stray and truncated bytes become U+FFFD");
 	check_escape("\xc0\xaf\xe0\x80\xaf", 5,
 		"{\"ok\":true,\"uid\":\"\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\"}\n",
@@ -246,7 +249,8 @@ test_status(void)
 	tap_eq_int(push_reply_status(PROTO_ERR_OVERLOADED), 503, "overloaded is 503");
 	tap_eq_int(push_reply_status(PROTO_ERR_TIMEOUT), 504, "timeout is 504");
 	tap_eq_int(push_reply_status(PROTO_ERR_INTERNAL), 500, "internal is 500");
-	tap_eq_int(push_reply_status(PROTO_ERR_OTHER), 500, "a code the table does not know is 500");
+	tap_eq_int(push_reply_status(PROTO_ERR_OTHER), 500,
+		"a code the table does not know is 500");
 }
 
 int

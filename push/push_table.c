@@ -21,8 +21,8 @@ struct push_slot {
 	struct idring_entry ie;
 	push_done_fn *done; /* NULL: cancelled */
 	void *arg;
-	json_t *jid;        /* the request's "id", or NULL */
-	uint8_t type;       /* enum cmd_type */
+	json_t *jid;  /* the request's "id", or NULL */
+	uint8_t type; /* enum cmd_type */
 };
 
 struct push_table {

@@ -14,8 +14,8 @@
  *
  * Pure: no sockets, no event loop, no clock (every time is passed in, in
  * clock_ms, so gateway.request_timeout is read afresh by the caller of each
- * submit and a reload applies to the next request). Not here: framings (lines, HTTP) and what a connection does
- * with an answer.
+ * submit and a reload applies to the next request). Not here: framings
+ * (lines, HTTP) and what a connection does with an answer.
  */
 #ifndef GATECAST_PUSH_PUSH_TABLE_H
 #define GATECAST_PUSH_PUSH_TABLE_H
@@ -53,16 +53,16 @@ typedef void push_done_fn(void *arg, uint64_t req, const struct push_reply *rep)
 enum push_result { PUSH_OK, PUSH_PARTIAL, PUSH_ERROR, PUSH_TIMEOUT, PUSH_RESULT__COUNT };
 
 struct push_table_stats {
-	uint64_t requests;  /* commands submitted, parsed or not */
-	uint64_t errors;    /* of them, answered with an error */
-	uint64_t timeouts;  /* of them, answered "timeout" by push_table_expire */
+	uint64_t requests; /* commands submitted, parsed or not */
+	uint64_t errors;   /* of them, answered with an error */
+	uint64_t timeouts; /* of them, answered "timeout" by push_table_expire */
 	uint64_t results[CMD__COUNT][PUSH_RESULT__COUNT]; /* answered, by command and outcome */
 };
 
 /* A table of cap (> 0) requests at most; commands are parsed within lim
  * (copied). submit is called with arg. Aborts when out of memory. */
-struct push_table *push_table_new(size_t cap, const struct push_limits *lim,
-	push_submit_fn *submit, void *arg);
+struct push_table *push_table_new(size_t cap, const struct push_limits *lim, push_submit_fn *submit,
+	void *arg);
 /* Requests still in flight are dropped without their done. NULL is fine. */
 void push_table_free(struct push_table *t);
 /* A routing key no one else has (for a connection, or one request). */

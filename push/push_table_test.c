@@ -61,8 +61,8 @@ on_done(void *arg, uint64_t req, const struct push_reply *rep)
 	if (c->resubmit) {
 		struct buf b = BUF_INIT;
 		c->resubmit = 0;
-		c->resubmitted = push_table_submit(c->f->t, 2200, "{\"type\":\"get_all_uid_count\"}", 28,
-			1, NULL, on_done, c, &b, NULL);
+		c->resubmitted = push_table_submit(c->f->t, 2200,
+			"{\"type\":\"get_all_uid_count\"}", 28, 1, NULL, on_done, c, &b, NULL);
 		buf_fini(&b);
 	}
 }
@@ -81,7 +81,8 @@ submit(struct fake *f, uint64_t deadline, const char *text, struct consumer *c, 
 	enum proto_error *code)
 {
 	f->in_submit = 1;
-	uint64_t id = push_table_submit(f->t, deadline, text, strlen(text), 7, NULL, on_done, c, b, code);
+	uint64_t id =
+		push_table_submit(f->t, deadline, text, strlen(text), 7, NULL, on_done, c, b, code);
 	f->in_submit = 0;
 	return id;
 }
@@ -111,13 +112,15 @@ main(void)
 		on_done, &c, &b, &code);
 	tap_ok(id == 0 && code == PROTO_ERR_FORBIDDEN && f.submits == 0,
 		"a filter's refusal without a code is forbidden");
-	tap_ok(strstr(b.p, "\"message\":\"only send_to_uid\"") != NULL, "... with the filter's message");
+	tap_ok(strstr(b.p, "\"message\":\"only send_to_uid\"") != NULL,
+		"... with the filter's message");
 	buf_reset(&b);
 	f.refuse = 1;
 	id = submit(&f, 1000, "{\"id\":\"x\",\"type\":\"send_to_all\",\"data\":1}", &c, &b, &code);
 	tap_ok(id == 0 && code == PROTO_ERR_NO_WORKER && f.submits == 1,
 		"a submit refusal is answered at once with its code");
-	tap_eq_str(b.p, "{\"id\":\"x\",\"ok\":false,\"error\":\"no_worker\",\"message\":\"none\"}\n",
+	tap_eq_str(b.p,
+		"{\"id\":\"x\",\"ok\":false,\"error\":\"no_worker\",\"message\":\"none\"}\n",
 		"... echoing the request's id");
 	tap_eq_int(push_table_pending(f.t), 0, "a refused request leaves the table");
 	tap_eq_int(c.calls, 0, "answers given at once never reach done");
@@ -125,8 +128,8 @@ main(void)
 	buf_reset(&b);
 
 	/* Answered later. */
-	uint64_t a = submit(&f, 1010, "{\"id\":7,\"type\":\"send_to_uid\",\"uid\":\"u\",\"data\":1}", &c,
-		&b, &code);
+	uint64_t a = submit(&f, 1010,
+		"{\"id\":7,\"type\":\"send_to_uid\",\"uid\":\"u\",\"data\":1}", &c, &b, &code);
 	tap_ok(a != 0 && f.last_req == a && f.last_key == 7, "a command is submitted on its key");
 	tap_ok(b.len == 0 && c.calls == 0, "... and nothing is answered yet");
 	struct proto_result r;
@@ -178,9 +181,11 @@ main(void)
 	tap_eq_int(push_table_expire(f.t, 1099), 0, "nothing expires before its timeout");
 	c.resubmit = 1;
 	tap_eq_int(push_table_expire(f.t, 1200), 2, "requests expire oldest first, up to now");
-	tap_ok(c.calls == 4 && c.req == x2 && c.error == PROTO_ERR_TIMEOUT, "expiry answers timeout");
-	tap_eq_str(c.line, "{\"ok\":false,\"error\":\"timeout\","
-			"\"message\":\"no answer within gateway.request_timeout\"}\n",
+	tap_ok(c.calls == 4 && c.req == x2 && c.error == PROTO_ERR_TIMEOUT,
+		"expiry answers timeout");
+	tap_eq_str(c.line,
+		"{\"ok\":false,\"error\":\"timeout\","
+		"\"message\":\"no answer within gateway.request_timeout\"}\n",
 		"... with the timeout's message");
 	tap_ok(c.resubmitted != 0 && c.resubmitted == x3 + 1,
 		"a consumer may submit from its done, into the slot just freed");
@@ -189,9 +194,12 @@ main(void)
 	const struct push_table_stats *st = push_table_stats(f.t);
 	tap_eq_int(st->requests, 11, "every submitted command is counted");
 	tap_eq_int(st->timeouts, 2, "timeouts are counted");
-	tap_eq_int(st->results[CMD_SEND_TO_UID][PUSH_OK], 1, "results are counted by command and outcome");
-	tap_eq_int(st->results[CMD_SEND_TO_ALL][PUSH_ERROR], 1, "a submit refusal counts as an error result");
-	tap_eq_int(st->results[CMD_GET_ALL_UID_COUNT][PUSH_TIMEOUT], 2, "timeouts count as timeout results");
+	tap_eq_int(st->results[CMD_SEND_TO_UID][PUSH_OK], 1,
+		"results are counted by command and outcome");
+	tap_eq_int(st->results[CMD_SEND_TO_ALL][PUSH_ERROR], 1,
+		"a submit refusal counts as an error result");
+	tap_eq_int(st->results[CMD_GET_ALL_UID_COUNT][PUSH_TIMEOUT], 2,
+		"timeouts count as timeout results");
 	tap_eq_int(st->errors, 7, "errors count refusals, failures and timeouts");
 	int before = c.calls;
 	push_table_free(f.t);

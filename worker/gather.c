@@ -136,7 +136,8 @@ gather_reply(const struct gather *g, struct proto_result *r)
 		struct pstr_list found = strvec_list(&g->found, true);
 		list.v = xcalloc(asked.n + 1, sizeof *list.v);
 		for (uint32_t i = 0; i < asked.n; i++)
-			if (bsearch(&asked.v[i], found.v, found.n, sizeof *found.v, strvec_cmp) == NULL)
+			if (bsearch(&asked.v[i], found.v, found.n, sizeof *found.v, strvec_cmp) ==
+				NULL)
 				list.v[list.n++] = asked.v[i];
 		free(asked.v);
 		free(found.v);

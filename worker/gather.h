@@ -34,8 +34,8 @@ struct gather {
 	int64_t delivered, count;
 	bool failed;
 	struct buf error, message, session;
-	struct strvec found;    /* strings from the results */
-	struct strvec asked;    /* send_to_uid: the uids asked for; presence: the group */
+	struct strvec found; /* strings from the results */
+	struct strvec asked; /* send_to_uid: the uids asked for; presence: the group */
 };
 
 struct gather_table {

@@ -54,7 +54,8 @@ main(void)
 
 	/* send_to_uid to a, b, c on two gateways: b is on both, c nowhere. */
 	struct gather *g = gather_new(&t, 100);
-	tap_ok(g != NULL && g->ie.id == 1 && g->ie.deadline == 100, "a gather gets the first op id");
+	tap_ok(g != NULL && g->ie.id == 1 && g->ie.deadline == 100,
+		"a gather gets the first op id");
 	g->type = CMD_SEND_TO_UID;
 	g->req = 42;
 	g->expected = 2;
@@ -132,8 +133,8 @@ main(void)
 	gather_fold(g, &bad);
 	memset(&reply, 0, sizeof reply);
 	gather_reply(g, &reply);
-	tap_ok(!reply.ok && reply.error.n == 15 && memcmp(reply.error.p, "too_many_groups", 15) == 0 &&
-			reply.message.n == 5,
+	tap_ok(!reply.ok && reply.error.n == 15 &&
+			memcmp(reply.error.p, "too_many_groups", 15) == 0 && reply.message.n == 5,
 		"the first error is the answer's");
 	tap_ok(reply.partial && reply.answered == 2 && reply.expected == 3,
 		"a gateway short is a partial answer");
