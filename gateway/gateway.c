@@ -31,6 +31,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/hash.h"
 #include "cluster/inbox.h"
 #include "common/log.h"
 #include "common/net.h"
@@ -84,15 +85,6 @@ gw_wall_us(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static uint64_t
-gw_mix(uint64_t x)
-{
-	x ^= x >> 31;
-	x *= 0x9e3779b97f4a7c15ULL;
-	x ^= x >> 29;
-	return x;
 }
 
 /* ---- to the workers ------------------------------------------------------- */
@@ -203,7 +195,7 @@ gw_event(struct gateway *gw, struct client *cl, uint8_t kind, const void *data, 
 	/* A connect that finds no worker is answered like a message: the client
 	 * learns that its welcome/login did not happen. */
 	uint8_t wk = kind == EVENT_CLOSE ? WAIT_OTHER : WAIT_MESSAGE;
-	if (gw_to_worker(gw, gw_mix(cl->seq), gw_msg(&gw->enc), wk, cl->seq) != 0) {
+	if (gw_to_worker(gw, hash_mix64(cl->seq), gw_msg(&gw->enc), wk, cl->seq) != 0) {
 		if (kind != EVENT_CLOSE)
 			ws_send(cl->ws, gw->err_overloaded);
 		else
@@ -598,7 +590,7 @@ gw_submit(void *arg, uint64_t req, uint64_t key, const struct proto_cmd *cmd,
 	buf_reset(&gw->enc);
 	proto_encode(&pm, &gw->enc);
 	/* The top bit keeps push connections and clients apart in the hash. */
-	int rc = gw_to_worker(gw, gw_mix(key) | (1ULL << 63), gw_msg(&gw->enc), WAIT_REQUEST, req);
+	int rc = gw_to_worker(gw, hash_mix64(key) | (1ULL << 63), gw_msg(&gw->enc), WAIT_REQUEST, req);
 	if (rc != 0) {
 		*error_code = "overloaded";
 		*message = "the worker queue is full";

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "common/config.h"
+#include "common/hash.h"
 #include "common/xmalloc.h"
 
 struct guard_slot {
@@ -26,11 +27,7 @@ struct guard {
 static uint64_t
 guard_hash(const char *p, size_t n)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 1099511628211ULL;
-	}
+	uint64_t h = hash_bytes(p, n);
 	return h ? h : 1;
 }
 
