@@ -77,16 +77,6 @@ struct gw_login {
 	uint64_t deadline;
 };
 
-/* Wall-clock µs: a push's start time crosses processes (PROTO_REQUEST's
- * pushed_us), so it cannot be monotonic. */
-static uint64_t
-gw_wall_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* ---- to the workers ------------------------------------------------------- */
 
 static nng_msg *
@@ -584,7 +574,7 @@ gw_submit(void *arg, uint64_t req, uint64_t key, const struct proto_cmd *cmd,
 	 * after parsing it), so now is when the push arrived, to within the
 	 * parse: the start of gatecast_push_write_seconds on every gateway
 	 * that writes its frames. */
-	pm.u.request.pushed_us = gw_wall_us();
+	pm.u.request.pushed_us = clock_wall_us(); /* crosses processes: wall time */
 	if (cmd->type < CMD__COUNT)
 		gw->push_commands[cmd->type]++;
 	buf_reset(&gw->enc);

@@ -152,15 +152,6 @@ const uint64_t ws_push_write_bounds_us[WS_PUSH_WRITE_BUCKETS] = {
 	100000, 250000, 500000, 1000000, 2500000, 5000000,
 };
 
-/* Wall clock, because pushed_us may come from another process (or host). */
-static uint64_t
-ws_wall_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* The first bucket whose bound is >= us (WS_PUSH_WRITE_BUCKETS: over all of
  * them), by binary search: four comparisons for sixteen bounds. */
 static unsigned
@@ -382,7 +373,7 @@ ws_flush(struct ws_conn *c)
 			s->st.frames_out++;
 			if (f->pushed_us != 0) {
 				if (now_us == 0)
-					now_us = ws_wall_us();
+					now_us = clock_wall_us();
 				ws_observe_push_write(&s->st, now_us, f->pushed_us);
 			}
 			frame_unref(f);
