@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/base64.h"
 #include "common/xmalloc.h"
 #include "proto/clientid.h"
 
@@ -429,45 +430,6 @@ parse_field(struct parse *ps, const char *field, enum arity ar, enum item_kind k
 	return 0;
 }
 
-/* RFC 4648 §4 base64; the '=' padding may be left out. Returns the decoded
- * length, or -1 when s is not base64. out has room for n / 4 * 3 + 3. */
-static long
-base64_decode(const char *s, size_t n, unsigned char *out)
-{
-	size_t pad = 0, o = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-
-	while (pad < 2 && n - pad > 0 && s[n - pad - 1] == '=')
-		pad++;
-	if ((pad > 0 && n % 4 != 0) || (n - pad) % 4 == 1)
-		return -1;
-	for (size_t i = 0; i < n - pad; i++) {
-		unsigned char c = (unsigned char)s[i];
-		int d;
-		if (c >= 'A' && c <= 'Z')
-			d = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			d = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			d = c - '0' + 52;
-		else if (c == '+')
-			d = 62;
-		else if (c == '/')
-			d = 63;
-		else
-			return -1;
-		acc = (acc << 6) | (uint32_t)d;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	return (long)o;
-}
-
 static int
 parse_data(struct parse *ps, enum arity ar, struct proto_cmd *c)
 {
@@ -505,9 +467,9 @@ parse_data(struct parse *ps, enum arity ar, struct proto_cmd *c)
 	size_t n = json_string_length(b64);
 	if (n / 4 * 3 > UINT32_MAX)
 		return fail(ps->err, "too_large", "field \"data_base64\": larger than 4 GiB");
-	unsigned char *out = store_keep(ps->st, xmalloc(n / 4 * 3 + 3));
-	long k = base64_decode(s, n, out);
-	if (k < 0)
+	unsigned char *out = store_keep(ps->st, xmalloc(BASE64_DECODED_MAX(n)));
+	size_t k;
+	if (base64_decode(s, n, 0, out, &k) != 0)
 		return fail(ps->err, "bad_request", "field \"data_base64\": not base64");
 	c->data.p = (const char *)out;
 	c->data.n = (uint32_t)k;
