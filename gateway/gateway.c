@@ -51,8 +51,10 @@
 #include "gateway/presence_watch.h"
 #include "push/push_port.h"
 #include "gateway/ws.h"
+#include "proto/client_frame.h"
 #include "proto/clientid.h"
 #include "proto/msg.h"
+#include "proto/name.h"
 #include "cluster/member.h"
 #include "cluster/peers.h"
 
@@ -229,13 +231,12 @@ gw_presence_all(struct gateway *gw)
 static void
 gw_client_error(struct client *cl, const char *code, const char *message)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s}", "type", "error", "error", code, "message", message);
-	char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	struct frame *f = frame_new(FRAME_TEXT, text, strlen(text));
+	struct buf b = BUF_INIT;
+	client_frame_error(&b, code, message);
+	struct frame *f = frame_new(FRAME_TEXT, b.p, b.len);
 	ws_send(cl->ws, f);
 	frame_unref(f);
-	free(text);
-	json_decref(o);
+	buf_fini(&b);
 }
 
 /* Keeps a verified token's claims on the client (only the groups matter
@@ -338,14 +339,9 @@ gw_on_open(void *arg, struct ws_conn *c, const struct http_upgrade *req)
 static bool
 gw_uid_matches(json_t *uid, const char *sub)
 {
-	char num[32];
-	if (json_is_string(uid))
-		return strcmp(json_string_value(uid), sub) == 0;
-	if (json_is_integer(uid)) {
-		snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(uid));
-		return strcmp(num, sub) == 0;
-	}
-	return false;
+	struct name nm;
+	return name_from_json(uid, SIZE_MAX, &nm) == 0 && nm.n == strlen(sub) &&
+	       memcmp(nm.p, sub, nm.n) == 0;
 }
 
 /* auth.mode = token: what a message may do before and besides the worker.
@@ -752,7 +748,7 @@ static struct frame *
 gw_error_frame(const char *code, const char *message)
 {
 	struct buf b = BUF_INIT;
-	buf_printf(&b, "{\"type\":\"error\",\"error\":\"%s\",\"message\":\"%s\"}", code, message);
+	client_frame_error(&b, code, message);
 	struct frame *f = frame_new(FRAME_TEXT, b.p, b.len);
 	buf_fini(&b);
 	return f;

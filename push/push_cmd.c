@@ -49,6 +49,7 @@
 #include "common/json_out.h"
 #include "common/xmalloc.h"
 #include "proto/clientid.h"
+#include "proto/name.h"
 
 /* Everything a parsed command points into: the parsed document (strings
  * point into its values) and the buffers made for converted values. */
@@ -208,27 +209,24 @@ parse_item(struct parse *ps, const char *field, enum item_kind kind, size_t max_
 		return 0;
 	}
 
-	if (json_is_string(v)) {
-		p = json_string_value(v);
-		n = json_string_length(v);
-	} else if (json_is_integer(v)) {
-		char num[32];
-		int k = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		n = (size_t)k;
-		p = store_keep(ps->st, xstrndup(num, n));
-	} else if (json_is_real(v)) {
+	struct name nm;
+	size_t max = max_len < UINT32_MAX ? max_len : (size_t)UINT32_MAX;
+	switch (name_from_json(v, max, &nm)) {
+	case 0:
+		break;
+	case -EDOM:
 		return fail(ps->err, "bad_request", "%s: a number must be an integer", at);
-	} else {
+	case -ENODATA:
+		return fail(ps->err, "bad_request", "%s: must not be empty", at);
+	case -ENAMETOOLONG:
+		return fail(ps->err, "bad_request", "%s: longer than %zu bytes", at, max);
+	default:
 		return fail(ps->err, "bad_request", "%s: must be a %s", at,
 			many && idx < 0 ? "string, number or array" : "string or number");
 	}
-	if (n == 0)
-		return fail(ps->err, "bad_request", "%s: must not be empty", at);
-	if (n > max_len || n > UINT32_MAX)
-		return fail(ps->err, "bad_request", "%s: longer than %zu bytes", at,
-			max_len < UINT32_MAX ? max_len : (size_t)UINT32_MAX);
+	p = nm.p == nm.num ? store_keep(ps->st, xstrndup(nm.num, nm.n)) : nm.p;
 	out->p = p;
-	out->n = (uint32_t)n;
+	out->n = (uint32_t)nm.n;
 	return 0;
 }
 
