@@ -20,6 +20,12 @@
 
 struct buf;
 
+/* auth.mode */
+enum config_auth_mode {
+	CONFIG_AUTH_TOKEN, /* "token": clients prove their uid with a JWT */
+	CONFIG_AUTH_NONE,  /* "none": clients declare any uid (demos only) */
+};
+
 struct config {
 	/* [cluster] */
 	char *cluster_run_dir;     /* run_dir: ipc sockets live here; "/tmp/gatecast" */
@@ -73,7 +79,7 @@ struct config {
 	uint32_t worker_presence_max_groups; /* presence_max_groups: 65536 groups counted at once */
 
 	/* [auth] */
-	char *auth_mode;               /* mode: "token" (default) | "none" */
+	enum config_auth_mode auth_mode; /* mode: token (default) | none */
 	char *auth_secret;             /* secret: HS256 key, ≥ 32 bytes for token */
 	char *auth_previous_secret;    /* previous_secret: accepted during rotation */
 	uint32_t auth_leeway_ms;       /* leeway: 30 s on exp/nbf */
@@ -86,7 +92,7 @@ struct config {
 	char *http_listen;             /* listen: "127.0.0.1:2121"; "" = no HTTP API */
 
 	/* [demo] */
-	char *demo_enabled;            /* enabled: "off" (default) | "on": the gateway serves
+	bool demo_enabled;             /* enabled: off (default) | on: the gateway serves
 	                                * /demo/ and /demo/token on its WebSocket port */
 
 	/* [log] */

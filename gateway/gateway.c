@@ -768,8 +768,8 @@ gateway_new(struct event_base *base, const struct config *c)
 	gw->exec.ix = gw->ix;
 	gw->exec.self = gw->id;
 	gw->exec.cfg = c;
-	gw->exec.token_mode = strcmp(c->auth_mode, "token") == 0; /* decided once */
-	gw->demo = strcmp(c->demo_enabled, "on") == 0;
+	gw->exec.token_mode = c->auth_mode == CONFIG_AUTH_TOKEN; /* decided once */
+	gw->demo = c->demo_enabled;
 	gw->watch = presence_watch_new(c->gateway_presence_groups);
 	if (presence_watch_any(gw->watch)) {
 		gw->exec.group_changed = gw_presence;

@@ -73,7 +73,7 @@ builtin_name(json_t *v, size_t max, struct buf *out)
 static bool
 builtin_token_mode(struct worker *w)
 {
-	return strcmp(worker_config(w)->auth_mode, "token") == 0;
+	return worker_config(w)->auth_mode == CONFIG_AUTH_TOKEN;
 }
 
 /* Orders the client's gateway to do type for this client; reply (may be
