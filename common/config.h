@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/attr.h"
+
 struct buf;
 
 /* auth.mode */
@@ -114,22 +116,22 @@ void config_fini(struct config *c);
 /* Reads path into c (on top of what c holds). Returns 0, or -errno when the
  * file cannot be read, or -EINVAL with err (size errlen) set to
  * "<path>:<line>: <what>". */
-int config_load_file(struct config *c, const char *path, char *err, size_t errlen);
+MUST_CHECK int config_load_file(struct config *c, const char *path, char *err, size_t errlen);
 
 /* Parses len bytes of INI text (need not be NUL-terminated; text is
  * borrowed for the call) into c, on top of what c holds: what
  * config_load_file does once the file is read. name stands for the file in
  * messages. Returns 0 or -EINVAL with err set to "<name>:<line>: <what>";
  * keys applied before the failing line stay applied. */
-int config_load_buffer(struct config *c, const char *name, const char *text, size_t len,
-	char *err, size_t errlen);
+MUST_CHECK int config_load_buffer(struct config *c, const char *name, const char *text,
+	size_t len, char *err, size_t errlen);
 
 /* Applies one "section.key=value" override. 0 or -EINVAL with err set. */
-int config_set(struct config *c, const char *assignment, char *err, size_t errlen);
+MUST_CHECK int config_set(struct config *c, const char *assignment, char *err, size_t errlen);
 
 /* Checks cross-key rules after everything is loaded (renew < lease,
  * auth.mode == "none", app known, ...). 0 or -EINVAL with err set. */
-int config_validate(const struct config *c, char *err, size_t errlen);
+MUST_CHECK int config_validate(const struct config *c, char *err, size_t errlen);
 
 /* Copies into dst the keys of src that a running process may change
  * (SIGHUP; marked "(reloadable)" by config_describe) and that differ,
@@ -149,7 +151,7 @@ char *config_describe(const struct config *c);
  * their indexes are written to rest[] (count in *nrest; rest must have argc
  * slots). Loads defaults, then the file, then the --set values in order, then
  * validates. Returns 0 or -EINVAL with err set. */
-int config_from_args(struct config *c, int argc, char **argv, int first, int *rest, int *nrest,
-	char *err, size_t errlen);
+MUST_CHECK int config_from_args(struct config *c, int argc, char **argv, int first, int *rest,
+	int *nrest, char *err, size_t errlen);
 
 #endif
