@@ -136,7 +136,8 @@ static const struct config_key config_keys[] = {
 	STR("gateway", "push_listen", FIXED, gateway_push_listen, "127.0.0.1:8806", 1, 255, NULL,
 		"host:port where applications send push requests"),
 	STR("gateway", "inbox", FIXED, gateway_inbox, "", 0, 1023, NULL,
-		"nng URL for messages to a gateway; empty = ipc://<run_dir>/gateway-<instance id>.ipc"),
+		"URL for messages to a gateway (ipc://, tcp:// or tls+tcp://); empty = "
+		"ipc://<run_dir>/gateway-<instance id>.ipc"),
 	DUR("gateway", "ping_interval", RELOAD, gateway_ping_interval_ms, "25", SEC / 10, 3600 * SEC,
 		"seconds between pings to a quiet client; must be shorter than idle_timeout"),
 	DUR("gateway", "idle_timeout", RELOAD, gateway_idle_timeout_ms, "60", SEC / 10, 86400 * SEC,
@@ -187,7 +188,8 @@ static const struct config_key config_keys[] = {
 	STR("worker", "app", FIXED, worker_app, "builtin", 1, 31, config_app_choices,
 		"application the workers run: builtin or echo"),
 	STR("worker", "inbox", FIXED, worker_inbox, "", 0, 1023, NULL,
-		"nng URL for messages to a worker; empty = ipc://<run_dir>/worker-<instance id>.ipc"),
+		"URL for messages to a worker (ipc://, tcp:// or tls+tcp://); empty = "
+		"ipc://<run_dir>/worker-<instance id>.ipc"),
 	DUR("worker", "query_timeout", RELOAD, worker_query_timeout_ms, "3", SEC / 100, 3600 * SEC,
 		"seconds a worker waits for the gateways' answers to a query"),
 	U32("worker", "presence_max_groups", FIXED, worker_presence_max_groups, "65536", 1, 16777216,

@@ -48,7 +48,8 @@ struct config {
 	uint32_t gateway_count;        /* count: 0 = one per CPU core */
 	char *gateway_ws_listen;       /* ws_listen: "0.0.0.0:7272" */
 	char *gateway_push_listen;     /* push_listen: "127.0.0.1:8806" */
-	char *gateway_inbox;           /* inbox: nng URL; "" = ipc://<run_dir>/gateway-<instance id>.ipc */
+	char *gateway_inbox;           /* inbox: ipc:// (gatecast's own framing), tcp:// or
+	                                * tls+tcp:// (nng); "" = ipc://<run_dir>/gateway-<id>.ipc */
 	uint32_t gateway_ping_interval_ms; /* ping_interval: 25 s */
 	uint32_t gateway_idle_timeout_ms;  /* idle_timeout: 60 s */
 	uint32_t gateway_handshake_timeout_ms; /* handshake_timeout: 10 s */

@@ -60,7 +60,8 @@ enum proto_role {
 };
 
 /* A cluster member as the register knows it. id is the member's random
- * 64-bit instance id (new at every start); inbox is its nng pull address. */
+ * 64-bit instance id (new at every start); inbox is the link URL it
+ * receives on (ipc:// in gatecast's own framing, or tcp:// / tls+tcp://). */
 struct proto_member {
 	uint8_t role;
 	uint64_t id;
