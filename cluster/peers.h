@@ -32,7 +32,9 @@ enum peers_change {
 	PEER_LEFT,   /* gone from the view; its link stays PEERS_LINGER_MS
 	              * more for what was given to it and for answers to it
 	              * (peers_send still finds it by id), then is freed */
-	PEER_DOWN,   /* still in the view, but its connection broke (it died?) */
+	PEER_DOWN,   /* still in the view (the registers hold its lease), but its
+	              * link lost the connection: it may have died, or the
+	              * network between us broke */
 	PEER_UP,     /* connected again */
 	PEER_UNKNOWN, /* a message waits for this id to join the view (p->link
 	               * is NULL): ask the registers now (member_poke) */
