@@ -1,5 +1,5 @@
 /*
- * app_builtin — the built-in browser protocol (README "Browser protocol"):
+ * app_builtin — the built-in browser protocol (docs/browser.md):
  *
  *   connect            → {"type":"welcome","client_id":…}, or with ?uid=…
  *                        the login below
