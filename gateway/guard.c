@@ -108,7 +108,7 @@ guard_client_ip(const struct guard *g, const char *peer_ip, struct http_span xff
 static struct guard_slot *
 guard_find(struct guard *g, uint64_t ip, bool insert)
 {
-	size_t i = (size_t)(ip * 0x9e3779b97f4a7c15ULL) & (g->cap - 1);
+	size_t i = (size_t)hash_mix64(ip) & (g->cap - 1);
 	for (;; i = (i + 1) & (g->cap - 1)) {
 		if (g->slots[i].ip == ip)
 			return &g->slots[i];
