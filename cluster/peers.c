@@ -92,7 +92,8 @@ peers_release(struct peers *ps, const struct peer *p)
 		if (w.id == p->id) {
 			/* A full link refuses it: the request it carried times
 			 * out at its sender, as one refused directly would. */
-			(void)outlink_send(p->link, w.msg.p, w.msg.len);
+			if (outlink_send(p->link, w.msg.p, w.msg.len) != 0)
+				ps->dropped++;
 			buf_fini(&w.msg);
 		} else {
 			*(struct peers_wait *)ring_push(&ps->waiting) = w;
