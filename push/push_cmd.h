@@ -42,10 +42,4 @@ int push_cmd_parse(const char *line, size_t len, const struct push_limits *lim,
 	struct push_cmd *out, struct push_error *err);
 void push_cmd_fini(struct push_cmd *c);
 
-/* The JSON writer the parser uses (see push_cmd.c on why JSON is written by
- * hand), for push_reply.c until it has a home in common/: appends v
- * (borrowed), or the n bytes at s as a JSON string, to b. */
-void push_cmd_put_json(struct buf *b, const json_t *v);
-void push_cmd_put_str(struct buf *b, const char *s, size_t n);
-
 #endif

@@ -284,8 +284,9 @@ pp_path_is(const struct http_api_req *r, const char *path)
 	return r->path_len == strlen(path) && memcmp(r->path, path, r->path_len) == 0;
 }
 
-static const char pp_unauthorized[] = "{\"ok\":false,\"error\":\"unauthorized\",\"message\":"
-				      "\"Authorization: Bearer <push.secret> required\"}";
+static const char pp_unauthorized[] =
+	"{\"ok\":false,\"error\":\"unauthorized\",\"message\":"
+	"\"Authorization: Bearer <push.secret> required\"}";
 static const char pp_use_post[] =
 	"{\"ok\":false,\"error\":\"method_not_allowed\",\"message\":\"use POST\"}";
 

@@ -1,18 +1,18 @@
 /*
- * push_reply — see push_reply.h. The lines are written by hand, as push
- * commands are read (push_cmd.c says why), with push_cmd's JSON writer.
+ * push_reply — see push_reply.h. The lines are written by hand
+ * (common/json_out.h says why).
  */
 #include "push/push_reply.h"
 
 #include <inttypes.h>
 #include <string.h>
 
-#include "push/push_cmd.h"
+#include "common/json_out.h"
 
 static void
 put_pstr(struct buf *b, struct pstr s)
 {
-	push_cmd_put_str(b, s.p != NULL ? s.p : "", s.p != NULL ? s.n : 0);
+	json_out_str(b, s.p != NULL ? s.p : "", s.p != NULL ? s.n : 0);
 }
 
 static void
@@ -21,7 +21,7 @@ reply_begin(struct buf *out, const json_t *id)
 	buf_append_char(out, '{');
 	if (id != NULL) {
 		buf_append_str(out, "\"id\":");
-		push_cmd_put_json(out, id);
+		json_out_value(out, id);
 		buf_append_char(out, ',');
 	}
 }
@@ -54,7 +54,7 @@ reply_session(struct buf *out, struct pstr s)
 	else if (memchr(s.p, '\n', s.n) == NULL && memchr(s.p, '\r', s.n) == NULL)
 		buf_append(out, s.p, s.n);
 	else
-		push_cmd_put_json(out, v);
+		json_out_value(out, v);
 	json_decref(v);
 }
 
@@ -138,10 +138,9 @@ push_reply_error(const json_t *id, enum proto_error code, const char *message, s
 		name = "";
 	reply_begin(out, id);
 	buf_append_str(out, "\"ok\":false,\"error\":");
-	push_cmd_put_str(out, name, strlen(name));
+	json_out_str(out, name, strlen(name));
 	buf_append_str(out, ",\"message\":");
-	push_cmd_put_str(out, message != NULL ? message : "",
-		message != NULL ? strlen(message) : 0);
+	json_out_str(out, message != NULL ? message : "", message != NULL ? strlen(message) : 0);
 	buf_append_str(out, "}\n");
 }
 
