@@ -43,7 +43,7 @@
 #include "gateway/conn_index.h"
 #include "gateway/demo.h"
 #include "gateway/exec.h"
-#include "ws/frame.h"
+#include "ws/ws_frame.h"
 #include "gateway/gateway_int.h"
 #include "gateway/guard.h"
 #include "ws/http_upgrade.h"
@@ -135,7 +135,7 @@ gw_to_worker(struct gateway *gw, uint64_t key, nng_msg *msg, uint8_t kind, uint6
 }
 
 static void
-gw_send_error_frame(struct gateway *gw, uint64_t seq, struct frame *f)
+gw_send_error_frame(struct gateway *gw, uint64_t seq, struct ws_out *f)
 {
 	struct client *cl = conn_index_get(gw->ix, seq);
 	if (cl != NULL)
@@ -249,9 +249,9 @@ gw_client_error(struct client *cl, const char *code, const char *message)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s}", "type", "error", "error", code, "message", message);
 	char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	struct frame *f = frame_new(FRAME_TEXT, text, strlen(text));
+	struct ws_out *f = ws_frame_new(WS_OP_TEXT, text, strlen(text));
 	ws_send(cl->ws, f);
-	frame_unref(f);
+	ws_out_unref(f);
 	free(text);
 	json_decref(o);
 }
@@ -766,12 +766,12 @@ gw_on_sweep(evutil_socket_t fd, short what, void *arg)
 
 /* ---- lifetime ---------------------------------------------------------------- */
 
-static struct frame *
+static struct ws_out *
 gw_error_frame(const char *code, const char *message)
 {
 	struct buf b = BUF_INIT;
 	buf_printf(&b, "{\"type\":\"error\",\"error\":\"%s\",\"message\":\"%s\"}", code, message);
-	struct frame *f = frame_new(FRAME_TEXT, b.p, b.len);
+	struct ws_out *f = ws_frame_new(WS_OP_TEXT, b.p, b.len);
 	buf_fini(&b);
 	return f;
 }
@@ -896,9 +896,9 @@ gateway_free(struct gateway *gw)
 	if (gw->sweep_ev)
 		event_free(gw->sweep_ev);
 	conn_index_free(gw->ix);
-	frame_unref(gw->err_no_worker);
-	frame_unref(gw->err_overloaded);
-	frame_unref(gw->err_rate_limited);
+	ws_out_unref(gw->err_no_worker);
+	ws_out_unref(gw->err_overloaded);
+	ws_out_unref(gw->err_rate_limited);
 	guard_free(gw->guard);
 	ring_fini(&gw->logins);
 	presence_watch_free(gw->watch);

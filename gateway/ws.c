@@ -81,7 +81,7 @@ struct ws_conn {
 	uint16_t close_code;         /* received; 0 when the close had no code */
 	struct buf *head;            /* request head; freed after the upgrade */
 	struct ws_parser parser;
-	struct ring outq;            /* struct frame *, oldest first */
+	struct ring outq;            /* struct ws_out *, oldest first */
 	uint32_t out_off;            /* bytes of the front frame already written */
 	size_t out_bytes;
 	void *user;
@@ -104,7 +104,7 @@ struct ws_server {
 	uint8_t *rbuf;               /* one read buffer for all connections */
 	size_t count;
 	bool turn_armed, shutting_down;
-	struct frame *ping;
+	struct ws_out *ping;
 	struct ws_stats st;
 };
 
@@ -219,7 +219,7 @@ static void
 ws_free_conn(struct ws_conn *c)
 {
 	while (ring_len(&c->outq) > 0) {
-		frame_unref(*(struct frame **)ring_front(&c->outq));
+		ws_out_unref(*(struct ws_out **)ring_front(&c->outq));
 		ring_pop(&c->outq);
 	}
 	ring_fini(&c->outq);
@@ -311,9 +311,9 @@ ws_set_events(struct ws_conn *c, bool want_write)
 }
 
 static void
-ws_enqueue(struct ws_conn *c, struct frame *f)
+ws_enqueue(struct ws_conn *c, struct ws_out *f)
 {
-	*(struct frame **)ring_push(&c->outq) = f;
+	*(struct ws_out **)ring_push(&c->outq) = f;
 	c->out_bytes += f->len;
 	ws_mark_dirty(c);
 }
@@ -347,7 +347,7 @@ ws_flush(struct ws_conn *c)
 		struct iovec iov[WS_IOV_MAX];
 		int n = 0;
 		for (size_t i = 0; i < ring_len(&c->outq) && n < WS_IOV_MAX; i++) {
-			struct frame *f = *(struct frame **)ring_at(&c->outq, i);
+			struct ws_out *f = *(struct ws_out **)ring_at(&c->outq, i);
 			size_t off = i == 0 ? c->out_off : 0;
 			iov[n].iov_base = f->data + off;
 			iov[n].iov_len = f->len - off;
@@ -368,7 +368,7 @@ ws_flush(struct ws_conn *c)
 		size_t left = (size_t)w;
 		uint64_t now_us = 0; /* read once per writev, only when needed */
 		while (left > 0 && ring_len(&c->outq) > 0) {
-			struct frame *f = *(struct frame **)ring_front(&c->outq);
+			struct ws_out *f = *(struct ws_out **)ring_front(&c->outq);
 			size_t rest = f->len - c->out_off;
 			if (left < rest) {
 				c->out_off += (uint32_t)left;
@@ -385,7 +385,7 @@ ws_flush(struct ws_conn *c)
 					now_us = ws_wall_us();
 				ws_observe_push_write(&s->st, now_us, f->pushed_us);
 			}
-			frame_unref(f);
+			ws_out_unref(f);
 		}
 	}
 	ws_set_events(c, false);
@@ -393,7 +393,7 @@ ws_flush(struct ws_conn *c)
 }
 
 int
-ws_send(struct ws_conn *c, struct frame *f)
+ws_send(struct ws_conn *c, struct ws_out *f)
 {
 	if (c->state != S_OPEN)
 		return -EPIPE;
@@ -404,15 +404,15 @@ ws_send(struct ws_conn *c, struct frame *f)
 		/* Keep only a frame already partly written (framing must stay
 		 * intact), then say why and close. */
 		while (ring_len(&c->outq) > (c->out_off ? 1u : 0u)) {
-			struct frame *last = *(struct frame **)ring_at(&c->outq, ring_len(&c->outq) - 1);
+			struct ws_out *last = *(struct ws_out **)ring_at(&c->outq, ring_len(&c->outq) - 1);
 			c->out_bytes -= last->len;
-			frame_unref(last);
+			ws_out_unref(last);
 			ring_pop_back(&c->outq);
 		}
 		ws_close(c, WS_CLOSE_POLICY, "slow consumer");
 		return -ENOBUFS;
 	}
-	ws_enqueue(c, frame_ref(f));
+	ws_enqueue(c, ws_out_ref(f));
 	return 0;
 }
 
@@ -423,7 +423,7 @@ ws_send_close(struct ws_conn *c, uint16_t code, const char *reason)
 	if (c->close_sent)
 		return;
 	c->close_sent = true;
-	ws_enqueue(c, code ? frame_new_close(code, reason) : frame_new(FRAME_CLOSE, NULL, 0));
+	ws_enqueue(c, code ? ws_frame_new_close(code, reason) : ws_frame_new(WS_OP_CLOSE, NULL, 0));
 	if (c->state == S_OPEN) {
 		c->state = S_CLOSING;
 		ws_move(c, L_CLOSING, clock_ms());
@@ -454,7 +454,7 @@ ws_cb_ping(void *arg, const uint8_t *data, size_t len)
 {
 	struct ws_conn *c = arg;
 	if (!c->close_sent)
-		ws_enqueue(c, frame_new(FRAME_PONG, data, len)); /* §5.5.3 */
+		ws_enqueue(c, ws_frame_new(WS_OP_PONG, data, len)); /* §5.5.3 */
 }
 
 static void
@@ -571,7 +571,7 @@ ws_plain_response(struct ws_conn *c, const void *data, size_t len)
 {
 	ws_plain(c);
 	c->close_sent = true; /* nothing may follow the response */
-	ws_enqueue(c, frame_new_raw(data, len));
+	ws_enqueue(c, ws_out_new(data, len));
 }
 
 /* A plain request: the application's response, then the lingering close.
@@ -723,7 +723,7 @@ ws_post_head(struct ws_conn *c, bool eof)
 	c->post_len = (uint32_t)hl + (uint32_t)ar.content_length;
 	if (ar.expect_continue && c->head->len < c->post_len) {
 		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-		ws_enqueue(c, frame_new_raw(cont, sizeof cont - 1));
+		ws_enqueue(c, ws_out_new(cont, sizeof cont - 1));
 	}
 	ws_read_post(c, eof);
 }
@@ -813,7 +813,7 @@ ws_read_head(struct ws_conn *c)
 	}
 	struct buf resp = BUF_INIT;
 	http_upgrade_response_101(&req, &resp);
-	ws_enqueue(c, frame_new_raw(resp.p, resp.len));
+	ws_enqueue(c, ws_out_new(resp.p, resp.len));
 	buf_fini(&resp);
 	ws_parser_init(&c->parser, s->cfg->gateway_max_message);
 	c->state = S_OPEN;
@@ -881,7 +881,7 @@ ws_server_adopt(struct ws_server *s, int fd)
 	struct ws_conn *c = xcalloc(1, sizeof *c);
 	c->srv = s;
 	c->fd = fd;
-	ring_init(&c->outq, sizeof(struct frame *));
+	ring_init(&c->outq, sizeof(struct ws_out *));
 	c->state = S_HANDSHAKE;
 	c->head = xmalloc(sizeof *c->head);
 	buf_init(c->head);
@@ -934,7 +934,7 @@ ws_server_new(struct event_base *base, const struct config *c, int fd, const str
 	s->arg = arg;
 	s->lfd = fd;
 	s->spare_fd = net_spare_fd();
-	s->ping = frame_new(FRAME_PING, NULL, 0);
+	s->ping = ws_frame_new(WS_OP_PING, NULL, 0);
 	s->accept_ev = event_new(base, fd, EV_READ | EV_PERSIST, ws_on_accept, s);
 	event_add(s->accept_ev, NULL);
 	s->sweep_ev = event_new(base, -1, EV_PERSIST, ws_on_sweep, s);
@@ -984,7 +984,7 @@ ws_server_free(struct ws_server *s)
 	event_free(s->turn_ev);
 	if (s->spare_fd >= 0)
 		close(s->spare_fd);
-	frame_unref(s->ping);
+	ws_out_unref(s->ping);
 	free(s->rbuf);
 	free(s->dirty);
 	free(s);

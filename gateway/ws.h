@@ -35,7 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ws/frame.h"
+#include "ws/ws_frame.h"
 #include "ws/http_upgrade.h"
 
 struct buf;
@@ -44,15 +44,8 @@ struct event_base;
 struct ws_server;
 struct ws_conn;
 
-/* Close codes we send (RFC 6455 §7.4.1) and the one we document for slow
- * readers: 1008 with reason "slow consumer". */
-#define WS_CLOSE_NORMAL 1000
-#define WS_CLOSE_GOING_AWAY 1001
-#define WS_CLOSE_PROTOCOL 1002
-#define WS_CLOSE_ABNORMAL 1006
-#define WS_CLOSE_BAD_DATA 1007
-#define WS_CLOSE_POLICY 1008
-#define WS_CLOSE_TOO_BIG 1009
+/* The RFC 6455 close codes are in ws/ws_proto.h; slow readers get
+ * WS_CLOSE_POLICY (1008) with reason "slow consumer". */
 /* Application codes (RFC 6455 §7.4.2: 4000–4999 are ours). */
 #define WS_CLOSE_UNAUTHORIZED 4001   /* bad token, or no login in time */
 #define WS_CLOSE_TOO_MANY_TABS 4008  /* gateway.max_connections_per_uid: oldest closed */
@@ -105,7 +98,7 @@ struct ws_ops {
 };
 
 /* Push→write latency (gatecast_push_write_seconds): for each connection a
- * frame from a push (frame.pushed_us != 0) is written to, the time from the
+ * frame from a push (ws_out.pushed_us != 0) is written to, the time from the
  * push reaching a gateway to the frame's last byte going to the kernel,
  * measured when the writev that completes the frame returns. The start is
  * another process's wall clock when the push came in elsewhere: clock skew
@@ -146,7 +139,7 @@ const struct ws_stats *ws_server_stats(const struct ws_server *s);
 /* Queues f (a reference is taken) to c. Returns 0, -EPIPE when c is closing,
  * or -ENOBUFS when the output bound was passed: then c is being closed as a
  * slow consumer. */
-int ws_send(struct ws_conn *c, struct frame *f);
+int ws_send(struct ws_conn *c, struct ws_out *f);
 /* Starts the close handshake with code and reason (≤ 123 bytes). */
 void ws_close(struct ws_conn *c, uint16_t code, const char *reason);
 

@@ -46,7 +46,7 @@
 #include "common/log.h"
 #include "common/net.h"
 #include "gateway/assets.h"
-#include "ws/frame.h"
+#include "ws/ws_frame.h"
 #include "gateway/ws.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -100,12 +100,12 @@ ws_fuzz_on_message(void *arg, struct ws_conn *c, const void *data, size_t len, b
 	}
 	if (p[0] % 2 != 0)
 		return;
-	struct frame *f = frame_new(binary ? FRAME_BINARY : FRAME_TEXT, data, len);
+	struct ws_out *f = ws_frame_new(binary ? WS_OP_BINARY : WS_OP_TEXT, data, len);
 	int times = p[0] % 8 == 6 ? 64 : 1;
 	for (int i = 0; i < times; i++)
 		if (ws_send(c, f) < 0)
 			break;
-	frame_unref(f);
+	ws_out_unref(f);
 }
 
 static void
