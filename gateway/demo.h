@@ -21,7 +21,7 @@
 
 #include "common/buf.h"
 #include "ws/http_upgrade.h"
-#include "gateway/ws.h"
+#include "gateway/ws_server.h"
 #include "proto/msg.h"
 
 struct config;

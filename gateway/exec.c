@@ -13,7 +13,7 @@
 #include "gateway/client.h"
 #include "gateway/conn_index.h"
 #include "ws/ws_frame.h"
-#include "gateway/ws.h"
+#include "gateway/ws_server.h"
 #include "proto/clientid.h"
 #include "proto/strvec.h"
 

@@ -49,7 +49,7 @@
 #include "ws/http_upgrade.h"
 #include "gateway/presence_watch.h"
 #include "push/push_port.h"
-#include "gateway/ws.h"
+#include "gateway/ws_server.h"
 #include "proto/clientid.h"
 #include "proto/msg.h"
 #include "cluster/member.h"
@@ -276,7 +276,7 @@ gw_client_login(struct gateway *gw, struct client *cl, struct jwt_claims *claims
 	}
 }
 
-/* Before the 101 (ws.h): the door policy. A refused upgrade never becomes
+/* Before the 101 (ws_server.h): the door policy. A refused upgrade never becomes
  * a WebSocket: 403 bad Origin, 401 bad token (or a uid without one in
  * token mode), 429 too many connections from the IP. */
 static int
@@ -480,7 +480,7 @@ gw_plain_new(struct gateway *gw, struct ws_conn *c, struct http_span forwarded_f
 	return p;
 }
 
-/* A plain request (ws.h): it holds one of its IP's slots while it lives, as
+/* A plain request (ws_server.h): it holds one of its IP's slots while it lives, as
  * a WebSocket would, and gets a compiled-in file, the demo's token, or 404. */
 static int
 gw_on_request(void *arg, struct ws_conn *c, const struct http_upgrade *req, struct buf *out)

@@ -16,7 +16,7 @@
 #include "common/buf.h"
 #include "common/ring.h"
 #include "gateway/exec.h"
-#include "gateway/ws.h"
+#include "gateway/ws_server.h"
 #include "proto/msg.h"
 #include "proto/strvec.h"
 

@@ -1,6 +1,6 @@
 /*
  * ws_fuzz — libFuzzer target for WebSocket input: the bytes one client sends
- * down one connection, through the real gateway/ws.c (the head reader,
+ * down one connection, through the real gateway/ws_server.c (the head reader,
  * ws_parser fed from socket reads, pongs and closes, the output queue, the
  * close handshake, the end-of-turn free).
  *
@@ -47,7 +47,7 @@
 #include "common/net.h"
 #include "gateway/assets.h"
 #include "ws/ws_frame.h"
-#include "gateway/ws.h"
+#include "gateway/ws_server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -21,7 +21,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/ct.h"
-#include "http/query.h"
+#include "http/http_query.h"
 #include "common/ring.h"
 #include "common/xmalloc.h"
 #include "http/http_api.h"

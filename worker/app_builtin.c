@@ -26,7 +26,7 @@
 
 #include "common/buf.h"
 #include "common/config.h"
-#include "http/query.h"
+#include "http/http_query.h"
 #include "proto/clientid.h"
 #include "worker/app.h"
 #include "worker/worker.h"

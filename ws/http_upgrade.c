@@ -31,7 +31,7 @@
  */
 #include "ws/http_upgrade.h"
 
-#include "http/query.h"
+#include "http/http_query.h"
 
 #include <errno.h>
 #include <limits.h>

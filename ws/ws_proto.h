@@ -1,7 +1,7 @@
 /*
  * ws_proto — the numbers RFC 6455 defines, once: frame opcodes (§5.2,
  * §11.8) and the close codes gatecast sends or checks (§7.4.1). Codes of
- * gatecast's own (the 4000–4999 range) are the gateway's, in gateway/ws.h.
+ * gatecast's own (the 4000–4999 range) are the gateway's, in gateway/ws_server.h.
  */
 #ifndef GATECAST_WS_WS_PROTO_H
 #define GATECAST_WS_WS_PROTO_H

@@ -1,9 +1,9 @@
 /*
- * query — reads one parameter of a URL query string or form body
+ * http_query — reads one parameter of a URL query string or form body
  * ("uid=42&token=x"), percent-decoding its value. Pure.
  */
-#ifndef GATECAST_HTTP_QUERY_H
-#define GATECAST_HTTP_QUERY_H
+#ifndef GATECAST_HTTP_HTTP_QUERY_H
+#define GATECAST_HTTP_HTTP_QUERY_H
 
 #include <stddef.h>
 

@@ -1,5 +1,5 @@
 /*
- * ws — the gateway's WebSocket side: the listener, the HTTP upgrade, input
+ * ws_server — the gateway's WebSocket side: the listener, the HTTP upgrade, input
  * through ws_parser (framing, fragmentation, control frames — RFC 6455 §5),
  * the close handshake (§7), and an output queue of shared frames per
  * connection, written with one writev per connection per loop turn.
@@ -28,8 +28,8 @@
  *
  * This module knows nothing of uids, groups or workers.
  */
-#ifndef GATECAST_GATEWAY_WS_H
-#define GATECAST_GATEWAY_WS_H
+#ifndef GATECAST_GATEWAY_WS_SERVER_H
+#define GATECAST_GATEWAY_WS_SERVER_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /*
- * ws — see ws.h.
+ * ws_server — see ws_server.h.
  *
  * Life of a connection:
  *   accept → HANDSHAKE (on the handshake list) → 101 → OPEN (active/pinged
@@ -10,7 +10,7 @@
  * Output: frames (application frames shared by reference, pongs and closes
  * of our own) queue per connection and are written in ws_after_turn with one
  * writev per connection. A frame that came from a push is timed (push→write,
- * ws.h) when the writev that hands its last byte to the kernel returns.
+ * ws_server.h) when the writev that hands its last byte to the kernel returns.
  *
  * A plain HTTP request: HANDSHAKE → CLOSING with `plain` set (the response
  * queued like a frame; back on the handshake list, restamped, so the
@@ -29,7 +29,7 @@
  * cue to stop waiting for an answer: it comes from ws_kill, whatever ends
  * the connection first.
  */
-#include "gateway/ws.h"
+#include "gateway/ws_server.h"
 
 #include <errno.h>
 #include <event2/event.h>

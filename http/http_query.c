@@ -1,7 +1,7 @@
 /*
- * query — see query.h.
+ * http_query — see http_query.h.
  */
-#include "http/query.h"
+#include "http/http_query.h"
 
 #include <errno.h>
 #include <limits.h>
