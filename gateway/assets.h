@@ -49,8 +49,10 @@ const struct asset *assets_find(const char *path, size_t len, bool demo);
  * "Connection: close". */
 int assets_respond(const struct http_upgrade *req, bool demo, struct buf *out);
 
-/* Appends a response of one's own to out: status (200, 301, 304, 400, 404,
- * 405, 429, 503; anything else is sent as 500), content_type and
+/* Appends a response of one's own to out in the static files' shape
+ * (X-Content-Type-Options: nosniff, Connection: close; written by
+ * http_reply_write): status (one http_reply_reason knows; anything else is
+ * sent as 500), content_type and
  * cache_control (NULL: none), extra header lines (each ending in CRLF; NULL
  * or "" for none), and the body (len bytes, borrowed; left out when
  * with_body is false, as for HEAD, but still counted in Content-Length). */

@@ -14,6 +14,7 @@
 #include "common/jwt.h"
 #include "gateway/assets.h"
 #include "http/http_api.h"
+#include "http/http_reply.h"
 
 /* ---- /demo/token ---------------------------------------------------------- */
 
@@ -62,14 +63,13 @@ demo_token(const struct config *cfg, bool token_mode, const struct http_upgrade 
 void
 demo_reply(struct buf *out, int status, const char *json, size_t len)
 {
-	const char *reason = status == 403 ? "Forbidden" :
-		status == 415 ? "Unsupported Media Type" :
-		status == 429 ? "Too Many Requests" : http_api_reason(status);
-	buf_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-			"Content-Length: %zu\r\nCache-Control: no-store\r\n"
-			"X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n",
-		status, reason, len);
-	buf_append(out, json, len);
+	struct http_reply h = {
+		.content_type = "application/json",
+		.cache_control = "no-store",
+		.nosniff = true,
+		.connection = "close",
+	};
+	http_reply_write(out, status, &h, json, len);
 }
 
 bool

@@ -56,8 +56,9 @@ int demo_push_filter(void *arg, const struct proto_cmd *cmd, const char **error_
  * optional): the line is the body, and the status is the HTTP API's for its
  * error code (200 when ok), 403 for "forbidden". */
 void demo_push_reply(struct buf *out, const char *line, size_t len);
-/* Appends a complete JSON response: status, Content-Type: application/json,
- * Cache-Control: no-store, Connection: close, the body (borrowed). */
+/* Appends a complete JSON response (http_reply_write): status,
+ * Content-Type: application/json, Cache-Control: no-store,
+ * X-Content-Type-Options: nosniff, Connection: close, the body (borrowed). */
 void demo_reply(struct buf *out, int status, const char *json, size_t len);
 
 #endif

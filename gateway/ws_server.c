@@ -52,6 +52,7 @@
 #include "common/ring.h"
 #include "common/xmalloc.h"
 #include "http/http_api.h"
+#include "http/http_reply.h"
 #include "ws/ws_parser.h"
 
 #define WS_MAX_HEAD 8192
@@ -606,8 +607,10 @@ ws_refuse_post(struct ws_conn *c, int status)
 	const char *message = status == 413 ? "the body is longer than 4096 bytes" :
 		status == 411 ? "a body needs a Content-Length (no chunked bodies)" :
 		"malformed or unsupported HTTP request";
-	http_api_error_body(&body, code, message);
-	http_api_response(&out, status, "application/json", NULL, body.p, body.len, false);
+	http_reply_error_body(&body, code, message);
+	http_reply_write(&out, status,
+		&(struct http_reply){.content_type = "application/json", .connection = "close"},
+		body.p, body.len);
 	c->srv->st.refused_handshake++;
 	ws_plain_response(c, out.p, out.len);
 	buf_fini(&out);
@@ -722,8 +725,10 @@ ws_post_head(struct ws_conn *c, bool eof)
 	}
 	c->post_len = (uint32_t)hl + (uint32_t)ar.content_length;
 	if (ar.expect_continue && c->head->len < c->post_len) {
-		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-		ws_enqueue(c, ws_out_new(cont, sizeof cont - 1));
+		struct buf cont = BUF_INIT;
+		http_reply_write(&cont, 100, NULL, NULL, 0);
+		ws_enqueue(c, ws_out_new(cont.p, cont.len));
+		buf_fini(&cont);
 	}
 	ws_read_post(c, eof);
 }

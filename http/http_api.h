@@ -1,7 +1,7 @@
 /*
  * http_api — the pure parts of the gateway's HTTP port (http.listen): the
- * request head parser, splitting a JSON array body into its elements, the
- * status of a push reply, and response formatting. No sockets, no logging;
+ * request head parser, splitting a JSON array body into its elements and the
+ * status of a push reply (responses are http_reply.h's). No sockets, no logging;
  * push_port.c does the I/O and owns the connections.
  *
  * Deliberately small: HTTP/1.0 and 1.1 requests with a Content-Length body or
@@ -16,7 +16,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/buf.h"
 
 #define HTTP_API_MAX_HEAD 8192   /* longer heads get 431 */
 #define HTTP_API_MAX_BATCH 1000  /* commands in one /api/batch; more get 413 */
@@ -54,18 +53,5 @@ long http_api_split_array(const char *p, size_t n, size_t *off, size_t *len, siz
  * otherwise by its "error" code (400, 401, 404, 409, 413, 503, 504; 500 for
  * anything else). */
 int http_api_reply_status(const char *json, size_t len);
-
-/* The reason phrase of status ("Unknown" for unknown ones). */
-const char *http_api_reason(int status);
-
-/* Appends a whole response: status line, Content-Type (ctype), Content-Length,
- * Connection: close when !keep_alive, extra (raw header lines each ending in
- * "\r\n", or NULL), the blank line and the body (borrowed). */
-void http_api_response(struct buf *out, int status, const char *ctype, const char *extra,
-	const void *body, size_t len, bool keep_alive);
-
-/* Appends the JSON error body {"ok":false,"error":code,"message":message}
- * (both plain ASCII without quotes or backslashes). */
-void http_api_error_body(struct buf *out, const char *code, const char *message);
 
 #endif

@@ -25,6 +25,7 @@
 #include "common/ring.h"
 #include "common/xmalloc.h"
 #include "http/http_api.h"
+#include "http/http_reply.h"
 #include "push/push_cmd.h"
 #include "push/push_port_int.h"
 
@@ -43,8 +44,8 @@ push_http_emit(struct pp_conn *c, const struct pp_frame *fr, const char *text, s
 		len--;
 	int status = http_api_reply_status(text, len);
 	if (fr->kind == PP_HTTP_JSON) {
-		http_api_response(&c->out, status, "application/json", NULL, text, len,
-			fr->keep_alive);
+		http_reply_write(&c->out, status, &(struct http_reply){.content_type = "application/json",
+			.connection = fr->keep_alive ? NULL : "close"}, text, len);
 	} else if (fr->kind == PP_HTTP_BATCH) {
 		if (fr->first) {
 			buf_reset(&c->batch);
@@ -55,8 +56,9 @@ push_http_emit(struct pp_conn *c, const struct pp_frame *fr, const char *text, s
 		buf_append(&c->batch, text, len);
 		if (fr->last) {
 			buf_append_char(&c->batch, ']');
-			http_api_response(&c->out, 200, "application/json", NULL, c->batch.p,
-				c->batch.len, fr->keep_alive);
+			http_reply_write(&c->out, 200, &(struct http_reply){.content_type =
+				"application/json", .connection = fr->keep_alive ? NULL : "close"},
+				c->batch.p, c->batch.len);
 			buf_reset(&c->batch);
 		}
 	} else {
@@ -69,8 +71,9 @@ push_http_emit(struct pp_conn *c, const struct pp_frame *fr, const char *text, s
 			word = n > 0 ? "ok" : "offline";
 			json_decref(root);
 		}
-		http_api_response(&c->out, status, "text/plain; charset=utf-8", NULL, word,
-			strlen(word), fr->keep_alive);
+		http_reply_write(&c->out, status, &(struct http_reply){.content_type =
+			"text/plain; charset=utf-8", .connection = fr->keep_alive ? NULL : "close"},
+			word, strlen(word));
 	}
 }
 
@@ -83,7 +86,8 @@ pp_http_raw(struct pp_conn *c, int status, const char *ctype, const char *extra,
 	const char *body, size_t len, bool keep_alive)
 {
 	struct buf b = BUF_INIT;
-	http_api_response(&b, status, ctype, extra, body, len, keep_alive);
+	http_reply_write(&b, status, &(struct http_reply){.content_type = ctype, .extra = extra,
+		.connection = keep_alive ? NULL : "close"}, body, len);
 	struct pp_entry *e = ring_push(&c->fifo);
 	e->fr.kind = PP_HTTP_RAW;
 	e->line = buf_steal(&b, &e->len);
@@ -96,7 +100,7 @@ pp_http_error(struct pp_conn *c, int status, const char *code, const char *messa
 	bool keep_alive)
 {
 	struct buf b = BUF_INIT;
-	http_api_error_body(&b, code, message);
+	http_reply_error_body(&b, code, message);
 	pp_http_raw(c, status, "application/json", NULL, b.p, b.len, keep_alive);
 	buf_fini(&b);
 	c->pp->st.errors++;

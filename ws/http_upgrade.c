@@ -32,6 +32,7 @@
 #include "ws/http_upgrade.h"
 
 #include "http/http_query.h"
+#include "http/http_reply.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -362,64 +363,32 @@ http_upgrade_response_101(const struct http_upgrade *req, struct buf *out)
 		accept);
 }
 
-/* Reason phrases from RFC 7231 §6.1 and RFC 6585 §5. */
-static const char *
-http_reason(int status)
-{
-	switch (status) {
-	case 400:
-		return "Bad Request";
-	case 401:
-		return "Unauthorized";
-	case 403:
-		return "Forbidden";
-	case 405:
-		return "Method Not Allowed";
-	case 426:
-		return "Upgrade Required";
-	case 429:
-		return "Too Many Requests";
-	case 431:
-		return "Request Header Fields Too Large";
-	case 503:
-		return "Service Unavailable";
-	default:
-		return NULL;
-	}
-}
-
 void
 http_upgrade_response_error(int status, struct buf *out)
 {
-	const char *reason = http_reason(status);
-	const char *extra = "";
-	const char *connection = "close";
+	struct http_reply h = {.content_type = "text/plain", .connection = "close"};
+	const char *reason = http_reply_reason(status);
 
 	/* a status we have no text for is a bug in the caller, but the client
 	 * still deserves a well-formed response */
 	if (reason == NULL) {
 		status = 500;
-		reason = "Internal Server Error";
+		reason = http_reply_reason(500);
 	}
 	if (status == 405) {
 		/* RFC 7231 §6.5.5: a 405 MUST list the allowed methods */
-		extra = "Allow: GET\r\n";
+		h.extra = "Allow: GET\r\n";
 	} else if (status == 426) {
 		/* RFC 6455 §4.2.2 item 4 names the version we speak; RFC 7231
 		 * §6.5.15 requires Upgrade in a 426, and RFC 7230 §6.7 then
 		 * requires the "upgrade" connection option */
-		extra = "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n";
-		connection = "close, Upgrade";
+		h.extra = "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n";
+		h.connection = "close, Upgrade";
 	}
-	buf_printf(out,
-		"HTTP/1.1 %d %s\r\n"
-		"Content-Type: text/plain\r\n"
-		"Content-Length: %zu\r\n"
-		"Connection: %s\r\n"
-		"%s"
-		"\r\n"
-		"%s\n",
-		status, reason, strlen(reason) + 1, connection, extra, reason);
+	struct buf body = BUF_INIT;
+	buf_printf(&body, "%s\n", reason);
+	http_reply_write(out, status, &h, body.p, body.len);
+	buf_fini(&body);
 }
 
 int
