@@ -52,7 +52,7 @@ assets_reply(struct buf *out, int status, const char *content_type, const char *
 /* If-None-Match (RFC 7232 §3.2): "*", or a list of entity tags compared
  * weakly — the quoted tag anywhere in the list is a match. */
 static bool
-assets_not_modified(const struct http_upgrade *req, const struct asset *a)
+assets_not_modified(const struct ws_handshake *req, const struct asset *a)
 {
 	struct http_span v = req->if_none_match;
 	size_t n = strlen(a->etag);
@@ -67,7 +67,7 @@ assets_not_modified(const struct http_upgrade *req, const struct asset *a)
 }
 
 int
-assets_respond(const struct http_upgrade *req, bool demo, struct buf *out)
+assets_respond(const struct ws_handshake *req, bool demo, struct buf *out)
 {
 	static const char missing[] = "Not Found\n";
 	bool body = !assets_span_is(req->method, "HEAD");

@@ -46,7 +46,8 @@
 #include "ws/ws_frame.h"
 #include "gateway/gateway_int.h"
 #include "gateway/guard.h"
-#include "ws/http_upgrade.h"
+#include "http/http_query.h"
+#include "ws/ws_handshake.h"
 #include "gateway/presence_watch.h"
 #include "push/push_port.h"
 #include "gateway/ws_server.h"
@@ -280,7 +281,7 @@ gw_client_login(struct gateway *gw, struct client *cl, struct jwt_claims *claims
  * a WebSocket: 403 bad Origin, 401 bad token (or a uid without one in
  * token mode), 429 too many connections from the IP. */
 static int
-gw_on_upgrade(void *arg, struct ws_conn *c, const struct http_upgrade *req)
+gw_on_upgrade(void *arg, struct ws_conn *c, const struct ws_handshake *req)
 {
 	struct gateway *gw = arg;
 	char ip[64];
@@ -338,7 +339,7 @@ gw_on_upgrade(void *arg, struct ws_conn *c, const struct http_upgrade *req)
 }
 
 static void
-gw_on_open(void *arg, struct ws_conn *c, const struct http_upgrade *req)
+gw_on_open(void *arg, struct ws_conn *c, const struct ws_handshake *req)
 {
 	struct gateway *gw = arg;
 	struct client *cl = ws_user(c);
@@ -483,7 +484,7 @@ gw_plain_new(struct gateway *gw, struct ws_conn *c, struct http_span forwarded_f
 /* A plain request (ws_server.h): it holds one of its IP's slots while it lives, as
  * a WebSocket would, and gets a compiled-in file, the demo's token, or 404. */
 static int
-gw_on_request(void *arg, struct ws_conn *c, const struct http_upgrade *req, struct buf *out)
+gw_on_request(void *arg, struct ws_conn *c, const struct ws_handshake *req, struct buf *out)
 {
 	struct gateway *gw = arg;
 	if (gw_plain_new(gw, c, req->forwarded_for) == NULL)
@@ -526,7 +527,7 @@ gw_on_post(void *arg, struct ws_conn *c, const struct ws_post *req, struct buf *
 				   "\"message\":\"gateway.max_connections_per_ip reached\"}";
 	static const char origin[] = "{\"ok\":false,\"error\":\"forbidden\","
 				     "\"message\":\"Origin is not in gateway.allowed_origins\"}";
-	if (!demo_push_path(req))
+	if (!demo_push_path(req->path))
 		return 405;
 	struct gw_plain *p = gw_plain_new(gw, c, req->forwarded_for);
 	if (p == NULL) {
@@ -538,7 +539,7 @@ gw_on_post(void *arg, struct ws_conn *c, const struct ws_post *req, struct buf *
 		demo_reply(out, 403, origin, sizeof origin - 1);
 		return 0;
 	}
-	if (demo_push_check(req, out) != 0)
+	if (demo_push_check(req->content_type, out) != 0)
 		return 0;
 	struct buf now = BUF_INIT;
 	p->push = push_port_submit(gw->push, req->body, req->body_len, demo_push_filter,

@@ -48,6 +48,7 @@
 #include "gateway/assets.h"
 #include "ws/ws_frame.h"
 #include "gateway/ws_server.h"
+#include "http/http_query.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -71,14 +72,14 @@ static size_t ws_fuzz_opens, ws_fuzz_closes;
 static size_t ws_fuzz_requests, ws_fuzz_request_ends;
 
 static int
-ws_fuzz_on_upgrade(void *arg, struct ws_conn *c, const struct http_upgrade *req)
+ws_fuzz_on_upgrade(void *arg, struct ws_conn *c, const struct ws_handshake *req)
 {
 	/* Refuse some upgrades so the refusal path is fuzzed too. */
 	return req->path.n > 1 && req->path.p[1] == 'x' ? 403 : 0;
 }
 
 static void
-ws_fuzz_on_open(void *arg, struct ws_conn *c, const struct http_upgrade *req)
+ws_fuzz_on_open(void *arg, struct ws_conn *c, const struct ws_handshake *req)
 {
 	char uid[64];
 	(void)http_query_param(req->query, "uid", uid, sizeof uid); /* as the gateway does */
@@ -118,7 +119,7 @@ ws_fuzz_on_close(void *arg, struct ws_conn *c, uint16_t code)
 }
 
 static int
-ws_fuzz_on_request(void *arg, struct ws_conn *c, const struct http_upgrade *req, struct buf *out)
+ws_fuzz_on_request(void *arg, struct ws_conn *c, const struct ws_handshake *req, struct buf *out)
 {
 	if (req->path.n > 1 && req->path.p[1] == 'x')
 		return 429;

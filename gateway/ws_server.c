@@ -19,7 +19,7 @@
  * peer's EOF (a "lingering close") keeps a reset from destroying the
  * response in flight when the peer sent more than we read.
  *
- * A POST (only with on_post): its head is framed by http_api_parse_head
+ * A POST (only with on_post): its head is framed by http1_parse
  * (Content-Length only: chunked gets 411), then the head buffer grows to
  * hold exactly head and body. An answer on_post leaves pending keeps the
  * connection in CLOSING with `plain` and `pending` set and nothing queued:
@@ -39,7 +39,6 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -51,11 +50,11 @@
 #include "common/net.h"
 #include "common/ring.h"
 #include "common/xmalloc.h"
-#include "http/http_api.h"
+#include "http/http1.h"
 #include "http/http_reply.h"
+#include "ws/ws_handshake.h"
 #include "ws/ws_parser.h"
 
-#define WS_MAX_HEAD 8192
 #define WS_CLOSING_GRACE_MS 2000
 #define WS_SWEEP_MS 250
 #define WS_IOV_MAX 64
@@ -502,7 +501,7 @@ static void
 ws_refuse(struct ws_conn *c, int status)
 {
 	struct buf b = BUF_INIT;
-	http_upgrade_response_error(status, &b);
+	ws_handshake_refuse(status, &b);
 	ssize_t w = write(c->fd, b.p, b.len); /* best effort: we close anyway */
 	(void)w;
 	buf_fini(&b);
@@ -578,7 +577,7 @@ ws_plain_response(struct ws_conn *c, const void *data, size_t len)
 /* A plain request: the application's response, then the lingering close.
  * Bytes after the head are ignored. */
 static void
-ws_respond(struct ws_conn *c, const struct http_upgrade *req)
+ws_respond(struct ws_conn *c, const struct ws_handshake *req)
 {
 	struct ws_server *s = c->srv;
 	struct buf out = BUF_INIT;
@@ -617,58 +616,23 @@ ws_refuse_post(struct ws_conn *c, int status)
 	buf_fini(&body);
 }
 
-/* The value of header name (without the colon) in a head that
- * http_api_parse_head accepted, so every line is a well-formed field: the
- * last one when it repeats, *count how many there were. */
-static struct http_span
-ws_header(const char *p, size_t head_len, const char *name, int *count)
-{
-	struct http_span v = {NULL, 0};
-	size_t nn = strlen(name);
-	const char *end = p + head_len;
-	const char *l = memchr(p, '\n', head_len);
-	*count = 0;
-	for (l = l ? l + 1 : end; l < end;) {
-		const char *e = memchr(l, '\n', (size_t)(end - l));
-		size_t n = e ? (size_t)(e - l) : (size_t)(end - l);
-		if (n > 0 && l[n - 1] == '\r')
-			n--;
-		if (n == 0)
-			break;
-		if (n > nn && l[nn] == ':' && strncasecmp(l, name, nn) == 0) {
-			const char *a = l + nn + 1, *b = l + n;
-			while (a < b && (*a == ' ' || *a == '\t'))
-				a++;
-			while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
-				b--;
-			v = (struct http_span){a, (size_t)(b - a)};
-			(*count)++;
-		}
-		if (e == NULL)
-			break;
-		l = e + 1;
-	}
-	return v;
-}
-
 /* A POST whose head and body are in: to on_post. */
 static void
 ws_post(struct ws_conn *c)
 {
 	struct ws_server *s = c->srv;
-	struct http_api_req ar;
-	const char *p = c->head->p;
-	int hl = http_api_parse_head(p, c->head->len, &ar); /* as in ws_post_head */
+	struct http1_req hr;
+	int hl = http1_parse(c->head->p, c->head->len, &hr); /* as in ws_read_head */
 	struct ws_post req;
-	int n_type, n_origin, n_xff;
+	int n_type, n_origin;
 	memset(&req, 0, sizeof req);
-	req.path = (struct http_span){ar.path, ar.path_len};
-	req.query = (struct http_span){ar.query, ar.query_len};
-	req.content_type = ws_header(p, (size_t)hl, "Content-Type", &n_type);
-	req.origin = ws_header(p, (size_t)hl, "Origin", &n_origin);
-	req.forwarded_for = ws_header(p, (size_t)hl, "X-Forwarded-For", &n_xff);
-	req.body = p + hl;
-	req.body_len = (size_t)ar.content_length;
+	req.path = hr.path;
+	req.query = hr.query;
+	req.content_type = http1_header(&hr, "Content-Type", &n_type);
+	req.origin = http1_header(&hr, "Origin", &n_origin);
+	req.forwarded_for = http1_header(&hr, "X-Forwarded-For", NULL);
+	req.body = c->head->p + hl;
+	req.body_len = (size_t)hr.content_length;
 	if (n_type > 1 || n_origin > 1) {
 		ws_refuse_post(c, 400); /* which one would count? */
 		return;
@@ -707,24 +671,22 @@ ws_read_post(struct ws_conn *c, bool eof)
 	}
 }
 
-/* A complete POST head (http_upgrade_parse refused it with 405, as it
- * refuses every method but GET and HEAD): framed by the HTTP API's parser,
- * which knows Content-Length. */
+/* A POST whose request line is good (the handshake refused it with 405,
+ * as it refuses every method but GET and HEAD): hl and hr are
+ * http1_parse's verdict on its head, which knows Content-Length. */
 static void
-ws_post_head(struct ws_conn *c, bool eof)
+ws_post_head(struct ws_conn *c, int hl, const struct http1_req *hr, bool eof)
 {
-	struct http_api_req ar;
-	int hl = http_api_parse_head(c->head->p, c->head->len, &ar);
-	if (hl <= 0) {
-		ws_refuse_post(c, hl < 0 ? ar.error_status : 400);
+	if (hl < 0) {
+		ws_refuse_post(c, hr->status);
 		return;
 	}
-	if (ar.content_length > WS_MAX_BODY) {
+	if (hr->content_length > WS_MAX_BODY) {
 		ws_refuse_post(c, 413);
 		return;
 	}
-	c->post_len = (uint32_t)hl + (uint32_t)ar.content_length;
-	if (ar.expect_continue && c->head->len < c->post_len) {
+	c->post_len = (uint32_t)hl + (uint32_t)hr->content_length;
+	if (hr->expect_continue && c->head->len < c->post_len) {
 		struct buf cont = BUF_INIT;
 		http_reply_write(&cont, 100, NULL, NULL, 0);
 		ws_enqueue(c, ws_out_new(cont.p, cont.len));
@@ -750,7 +712,7 @@ ws_read_head(struct ws_conn *c)
 	struct buf *h = c->head;
 	bool eof = false;
 	/* A head; once a POST's head is known, exactly its head and body. */
-	size_t limit = c->post_len ? c->post_len : WS_MAX_HEAD + 1;
+	size_t limit = c->post_len ? c->post_len : HTTP1_MAX_HEAD + 1;
 	if (h->len < limit)
 		buf_reserve(h, limit - h->len);
 	for (;;) {
@@ -781,9 +743,13 @@ ws_read_head(struct ws_conn *c)
 		ws_read_post(c, eof);
 		return;
 	}
-	struct http_upgrade req;
-	int rc = http_upgrade_parse(h->p, h->len, WS_MAX_HEAD, &req);
-	if (rc == HTTP_UPGRADE_PLAIN) {
+	struct http1_req hr;
+	struct ws_handshake req;
+	int hl = http1_parse(h->p, h->len, &hr);
+	/* The handshake judges a whole head, and the request line of a head
+	 * whose fields failed (target set): a POST then learns it is one. */
+	int rc = hl > 0 || hr.target.p != NULL ? ws_handshake_check(&hr, &req) : 0;
+	if (hl > 0 && rc == 0 && req.plain) {
 		ws_respond(c, &req);
 		if (eof && c->state != S_DEAD) {
 			c->peer_eof = true;
@@ -791,8 +757,8 @@ ws_read_head(struct ws_conn *c)
 		}
 		return;
 	}
-	if (rc == 405 && s->ops->on_post != NULL && h->len > 5 && memcmp(h->p, "POST ", 5) == 0) {
-		ws_post_head(c, eof);
+	if (rc != 0 && req.status == 405 && hr.method == HTTP1_POST && s->ops->on_post != NULL) {
+		ws_post_head(c, hl, &hr, eof);
 		return;
 	}
 	if (eof) {
@@ -801,10 +767,10 @@ ws_read_head(struct ws_conn *c)
 		ws_kill(c, WS_CLOSE_ABNORMAL);
 		return;
 	}
-	if (rc == -EAGAIN)
+	if (hl == 0)
 		return;
-	if (rc != 0) {
-		ws_refuse(c, rc > 0 ? rc : 400);
+	if (hl < 0 || rc != 0) {
+		ws_refuse(c, hl < 0 ? hr.status : req.status);
 		return;
 	}
 	if (s->shutting_down) {
@@ -817,7 +783,7 @@ ws_read_head(struct ws_conn *c)
 		return;
 	}
 	struct buf resp = BUF_INIT;
-	http_upgrade_response_101(&req, &resp);
+	ws_handshake_reply_101(&req, &resp);
 	ws_enqueue(c, ws_out_new(resp.p, resp.len));
 	buf_fini(&resp);
 	ws_parser_init(&c->parser, s->cfg->gateway_max_message);

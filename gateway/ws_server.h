@@ -1,5 +1,6 @@
 /*
- * ws_server — the gateway's WebSocket side: the listener, the HTTP upgrade, input
+ * ws_server — the gateway's WebSocket side: the listener, the HTTP upgrade
+ * (heads parsed by http/http1.h, judged by ws/ws_handshake.h), input
  * through ws_parser (framing, fragmentation, control frames — RFC 6455 §5),
  * the close handshake (§7), and an output queue of shared frames per
  * connection, written with one writev per connection per loop turn.
@@ -13,7 +14,7 @@
  * is called exactly once (when the connection stops being usable), and the
  * memory is freed later from the loop, never under a caller's feet.
  *
- * A plain HTTP GET or HEAD on the same port (static files, http_upgrade.h)
+ * A plain HTTP GET or HEAD on the same port (static files, ws_handshake.h)
  * gets one response from on_request and the connection ends: the response
  * is written, our side shut down, and the socket closed when the peer has
  * read it and closed too — all within handshake_timeout of the response,
@@ -36,7 +37,7 @@
 #include <stdint.h>
 
 #include "ws/ws_frame.h"
-#include "ws/http_upgrade.h"
+#include "ws/ws_handshake.h"
 
 struct buf;
 struct config;
@@ -70,9 +71,9 @@ struct ws_ops {
 	 * that response and never becomes a WebSocket. req is borrowed for the
 	 * call. Whatever the callee attached with ws_set_user is its own to
 	 * free when it refuses. */
-	int (*on_upgrade)(void *arg, struct ws_conn *c, const struct http_upgrade *req);
+	int (*on_upgrade)(void *arg, struct ws_conn *c, const struct ws_handshake *req);
 	/* The 101 was queued; the connection is open. req borrowed. */
-	void (*on_open)(void *arg, struct ws_conn *c, const struct http_upgrade *req);
+	void (*on_open)(void *arg, struct ws_conn *c, const struct ws_handshake *req);
 	/* A complete text (valid UTF-8) or binary message; data borrowed. */
 	void (*on_message)(void *arg, struct ws_conn *c, const void *data, size_t len, bool binary);
 	/* Called once when an opened connection ends; c is still valid during the
@@ -83,7 +84,7 @@ struct ws_ops {
 	 * for the standard refusal. req is borrowed for the call. Whatever the
 	 * callee attached with ws_set_user is its own to free in
 	 * on_request_end, which follows exactly once when it returned 0. */
-	int (*on_request)(void *arg, struct ws_conn *c, const struct http_upgrade *req,
+	int (*on_request)(void *arg, struct ws_conn *c, const struct ws_handshake *req,
 		struct buf *out);
 	/* The connection on_request answered has ended; c is still valid. */
 	void (*on_request_end)(void *arg, struct ws_conn *c);

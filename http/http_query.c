@@ -8,7 +8,7 @@
 #include <string.h>
 
 static int
-query_hex(char c)
+http_query_hex(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -23,7 +23,7 @@ query_hex(char c)
  * decoded NUL is malformed: out is used as a C string and must not lie
  * about its length. */
 static int
-query_decode(const char *p, size_t n, char *out, size_t outlen)
+http_query_decode(const char *p, size_t n, char *out, size_t outlen)
 {
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -33,8 +33,8 @@ query_decode(const char *p, size_t n, char *out, size_t outlen)
 		} else if (c == '%') {
 			if (n - i < 3)
 				return -EINVAL;
-			int hi = query_hex(p[i + 1]);
-			int lo = query_hex(p[i + 2]);
+			int hi = http_query_hex(p[i + 1]);
+			int lo = http_query_hex(p[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return -EINVAL;
 			c = (char)(hi << 4 | lo);
@@ -51,8 +51,10 @@ query_decode(const char *p, size_t n, char *out, size_t outlen)
 }
 
 int
-query_param(const char *q, size_t qlen, const char *name, char *out, size_t outlen)
+http_query_param(struct http_span query, const char *name, char *out, size_t outlen)
 {
+	const char *q = query.p;
+	size_t qlen = query.n;
 	size_t name_len = strlen(name);
 	size_t i = 0;
 	int rc = -ENOENT;
@@ -67,9 +69,9 @@ query_param(const char *q, size_t qlen, const char *name, char *out, size_t outl
 
 		if (pair_len > 0 && key_len == name_len && memcmp(pair, name, name_len) == 0) {
 			if (eq == NULL)
-				rc = query_decode(NULL, 0, out, outlen);
+				rc = http_query_decode(NULL, 0, out, outlen);
 			else
-				rc = query_decode(eq + 1, pair_len - key_len - 1, out, outlen);
+				rc = http_query_decode(eq + 1, pair_len - key_len - 1, out, outlen);
 			break;
 		}
 		i += pair_len + 1;

@@ -7,11 +7,13 @@
 
 #include <stddef.h>
 
-/* Finds name in the qlen bytes at q (names compared as sent; the first match
+#include "http/http1.h"
+
+/* Finds name in query (borrowed; names compared as sent; the first match
  * wins; "name" without '=' has an empty value) and decodes its value ('+' is
  * a space, %XX a byte, %00 refused) into out (size outlen, NUL-terminated).
  * Returns the decoded length, -ENOENT when absent, -EINVAL for malformed
  * percent-encoding, -ENOSPC when it does not fit. out is "" on failure. */
-int query_param(const char *q, size_t qlen, const char *name, char *out, size_t outlen);
+int http_query_param(struct http_span query, const char *name, char *out, size_t outlen);
 
 #endif
