@@ -64,7 +64,7 @@ enum gw_wait_kind { WAIT_REQUEST, WAIT_MESSAGE, WAIT_OTHER, WAIT_PRESENCE };
 
 /* An event or request waiting for a worker. */
 struct gw_wait {
-	nng_msg *msg;
+	struct buf msg; /* a copy: waiting for a worker is the rare path */
 	uint64_t key;
 	uint64_t deadline;
 	uint64_t ref; /* request id or client seq */
@@ -98,39 +98,29 @@ gw_mix(uint64_t x)
 
 /* ---- to the workers ------------------------------------------------------- */
 
-static nng_msg *
-gw_msg(const struct buf *b)
-{
-	nng_msg *m;
-	if (nng_msg_alloc(&m, b->len) != 0)
-		abort();
-	memcpy(nng_msg_body(m), b->p, b->len);
-	return m;
-}
-
 static void
-gw_wait_push(struct gateway *gw, nng_msg *msg, uint64_t key, uint8_t kind, uint64_t ref)
+gw_wait_push(struct gateway *gw, const struct buf *msg, uint64_t key, uint8_t kind, uint64_t ref)
 {
 	struct gw_wait *w = ring_push(&gw->waitq);
-	w->msg = msg;
+	buf_init(&w->msg);
+	buf_append(&w->msg, msg->p, msg->len);
 	w->key = key;
 	w->kind = kind;
 	w->ref = ref;
 	w->deadline = clock_ms() + gw->cfg->gateway_worker_wait_ms;
 }
 
-/* Routes msg (ownership taken) to the worker owning key, or queues it while
- * there is none. Returns 0, or -ENOBUFS when the queue is full. */
+/* Routes the encoded message in msg (borrowed for the call) to the worker
+ * owning key, or queues a copy while there is none. Returns 0, or -ENOBUFS
+ * when the link's or the wait queue is full. */
 static int
-gw_to_worker(struct gateway *gw, uint64_t key, nng_msg *msg, uint8_t kind, uint64_t ref)
+gw_to_worker(struct gateway *gw, uint64_t key, const struct buf *msg, uint8_t kind, uint64_t ref)
 {
 	const struct peer *p;
 	if (ring_len(&gw->waitq) == 0 && (p = peers_pick(gw->workers, key)) != NULL)
-		return outlink_send(p->link, msg);
-	if (ring_len(&gw->waitq) >= gw->cfg->gateway_max_pending) {
-		nng_msg_free(msg);
+		return outlink_send(p->link, msg->p, msg->len);
+	if (ring_len(&gw->waitq) >= gw->cfg->gateway_max_pending)
 		return -ENOBUFS;
-	}
 	gw_wait_push(gw, msg, key, kind, ref);
 	return 0;
 }
@@ -157,7 +147,7 @@ gw_wait_fail(struct gateway *gw, struct gw_wait *w, const char *code)
 		gw->presence_dropped++; /* counted, not logged: they come in bursts */
 	else
 		log_warn("event_dropped", "reason=%s", code);
-	nng_msg_free(w->msg);
+	buf_fini(&w->msg);
 }
 
 static void
@@ -167,11 +157,10 @@ gw_wait_flush(struct gateway *gw)
 		struct gw_wait w = *(struct gw_wait *)ring_front(&gw->waitq);
 		ring_pop(&gw->waitq);
 		const struct peer *p = peers_pick(gw->workers, w.key);
-		if (outlink_send(p->link, w.msg) != 0) {
-			w.msg = NULL;
-			nng_msg_alloc(&w.msg, 0);
+		if (outlink_send(p->link, w.msg.p, w.msg.len) != 0)
 			gw_wait_fail(gw, &w, "overloaded");
-		}
+		else
+			buf_fini(&w.msg);
 	}
 }
 
@@ -204,7 +193,7 @@ gw_event(struct gateway *gw, struct client *cl, uint8_t kind, const void *data, 
 	/* A connect that finds no worker is answered like a message: the client
 	 * learns that its welcome/login did not happen. */
 	uint8_t wk = kind == EVENT_CLOSE ? WAIT_OTHER : WAIT_MESSAGE;
-	if (gw_to_worker(gw, gw_mix(cl->seq), gw_msg(&gw->enc), wk, cl->seq) != 0) {
+	if (gw_to_worker(gw, gw_mix(cl->seq), &gw->enc, wk, cl->seq) != 0) {
 		if (kind != EVENT_CLOSE)
 			ws_send(cl->ws, gw->err_overloaded);
 		else
@@ -229,7 +218,7 @@ gw_presence(void *arg, const char *group, size_t len)
 	pm.u.event.data.n = (uint32_t)len;
 	buf_reset(&gw->enc);
 	proto_encode(&pm, &gw->enc);
-	if (gw_to_worker(gw, presence_watch_key(group, len), gw_msg(&gw->enc), WAIT_PRESENCE, 0) == 0)
+	if (gw_to_worker(gw, presence_watch_key(group, len), &gw->enc, WAIT_PRESENCE, 0) == 0)
 		gw->presence_sent++;
 	else
 		gw->presence_dropped++;
@@ -599,7 +588,7 @@ gw_submit(void *arg, uint64_t req, uint64_t key, const struct proto_cmd *cmd,
 	buf_reset(&gw->enc);
 	proto_encode(&pm, &gw->enc);
 	/* The top bit keeps push connections and clients apart in the hash. */
-	int rc = gw_to_worker(gw, gw_mix(key) | (1ULL << 63), gw_msg(&gw->enc), WAIT_REQUEST, req);
+	int rc = gw_to_worker(gw, gw_mix(key) | (1ULL << 63), &gw->enc, WAIT_REQUEST, req);
 	if (rc != 0) {
 		*error_code = "overloaded";
 		*message = "the worker queue is full";
@@ -645,7 +634,7 @@ gw_on_op(struct gateway *gw, const struct proto_op *op)
 		proto_encode(&pm, &gw->enc);
 		/* A worker that just joined may not be in our view yet: the result
 		 * waits for it (peers_send) instead of being lost. */
-		if (peers_send(gw->workers, op->worker, gw_msg(&gw->enc)) != 0)
+		if (peers_send(gw->workers, op->worker, gw->enc.p, gw->enc.len) != 0)
 			log_warn("result_dropped", "worker=%016llx reason=queue_full",
 				(unsigned long long)op->worker);
 	}
@@ -668,13 +657,12 @@ gw_on_cluster_message(void *arg, struct proto_msg *pm)
 /* One inbox message holds the messages a worker sent in one loop turn
  * (outlink.h), back to back. */
 static void
-gw_on_inbox(void *arg, nng_msg *msg)
+gw_on_inbox(void *arg, const void *msg, size_t n)
 {
 	size_t left;
-	int rc = proto_decode_batch(nng_msg_body(msg), nng_msg_len(msg), gw_on_cluster_message, arg, &left);
+	int rc = proto_decode_batch(msg, n, gw_on_cluster_message, arg, &left);
 	if (rc != 0)
 		log_warn("bad_message", "err=%d len=%zu", rc, left);
-	nng_msg_free(msg);
 }
 
 /* ---- cluster view ---------------------------------------------------------- */
@@ -821,7 +809,7 @@ gateway_new(struct event_base *base, const struct config *c)
 	gw->inbox_url = prog_inbox_url(c, c->gateway_inbox, "gateway", (unsigned long long)gw->id);
 	gw->inbox = inbox_new(base, prog_cluster(), gw->inbox_url, gw_on_inbox, gw, &err);
 	if (gw->inbox == NULL) {
-		log_error("inbox_failed", "url=%s err=\"%s\"", gw->inbox_url, nng_strerror(-err));
+		log_error("inbox_failed", "url=%s err=\"%s\"", gw->inbox_url, strerror(-err));
 		goto fail;
 	}
 	gw->workers = peers_new(base, prog_cluster(), ROLE_WORKER, GW_OUTLINK_QUEUE, gw_on_peer,
@@ -842,7 +830,7 @@ gateway_new(struct event_base *base, const struct config *c)
 	gw->member = member_new(base, prog_cluster(), c, ROLE_GATEWAY, gw->id, gw->inbox_url,
 		gw_on_view, gw, &err);
 	if (gw->member == NULL) {
-		log_error("register_failed", "err=\"%s\"", nng_strerror(-err));
+		log_error("register_failed", "err=\"%s\"", strerror(-err));
 		goto fail;
 	}
 	member_set_stats(gw->member, gateway_metrics_stats, gw);
@@ -890,7 +878,7 @@ gateway_free(struct gateway *gw)
 	ws_server_free(gw->ws);
 	push_port_free(gw->push);
 	for (size_t i = 0; i < ring_len(&gw->waitq); i++)
-		nng_msg_free(((struct gw_wait *)ring_at(&gw->waitq, i))->msg);
+		buf_fini(&((struct gw_wait *)ring_at(&gw->waitq, i))->msg);
 	ring_fini(&gw->waitq);
 	peers_free(gw->workers);
 	inbox_free(gw->inbox);
