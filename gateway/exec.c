@@ -14,6 +14,7 @@
 #include "gateway/conn_index.h"
 #include "ws/ws_frame.h"
 #include "gateway/ws_server.h"
+#include "proto/client_frame.h"
 #include "proto/clientid.h"
 #include "proto/strvec.h"
 
@@ -83,10 +84,10 @@ exec_frame_to(struct client *cl, const void *data, size_t len, bool binary)
 static void
 exec_client_error(struct client *cl, const char *code, const char *message)
 {
-	char text[256];
-	int n = snprintf(text, sizeof text, "{\"type\":\"error\",\"error\":\"%s\",\"message\":\"%s\"}",
-		code, message);
-	exec_frame_to(cl, text, (size_t)n, false);
+	struct buf b = BUF_INIT;
+	client_frame_error(&b, code, message);
+	exec_frame_to(cl, b.p, b.len, false);
+	buf_fini(&b);
 }
 
 struct exec_oldest {

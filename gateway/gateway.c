@@ -31,6 +31,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/hash.h"
 #include "cluster/inbox.h"
 #include "common/log.h"
 #include "common/net.h"
@@ -51,8 +52,10 @@
 #include "gateway/presence_watch.h"
 #include "push/push_port.h"
 #include "gateway/ws_server.h"
+#include "proto/client_frame.h"
 #include "proto/clientid.h"
 #include "proto/msg.h"
+#include "proto/name.h"
 #include "cluster/member.h"
 #include "cluster/peers.h"
 
@@ -76,25 +79,6 @@ struct gw_login {
 	uint64_t seq;
 	uint64_t deadline;
 };
-
-/* Wall-clock µs: a push's start time crosses processes (PROTO_REQUEST's
- * pushed_us), so it cannot be monotonic. */
-static uint64_t
-gw_wall_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static uint64_t
-gw_mix(uint64_t x)
-{
-	x ^= x >> 31;
-	x *= 0x9e3779b97f4a7c15ULL;
-	x ^= x >> 29;
-	return x;
-}
 
 /* ---- to the workers ------------------------------------------------------- */
 
@@ -193,7 +177,7 @@ gw_event(struct gateway *gw, struct client *cl, uint8_t kind, const void *data, 
 	/* A connect that finds no worker is answered like a message: the client
 	 * learns that its welcome/login did not happen. */
 	uint8_t wk = kind == EVENT_CLOSE ? WAIT_OTHER : WAIT_MESSAGE;
-	if (gw_to_worker(gw, gw_mix(cl->seq), &gw->enc, wk, cl->seq) != 0) {
+	if (gw_to_worker(gw, hash_mix64(cl->seq), &gw->enc, wk, cl->seq) != 0) {
 		if (kind != EVENT_CLOSE)
 			ws_send(cl->ws, gw->err_overloaded);
 		else
@@ -237,13 +221,12 @@ gw_presence_all(struct gateway *gw)
 static void
 gw_client_error(struct client *cl, const char *code, const char *message)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s}", "type", "error", "error", code, "message", message);
-	char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	struct ws_out *f = ws_frame_new(WS_OP_TEXT, text, strlen(text));
+	struct buf b = BUF_INIT;
+	client_frame_error(&b, code, message);
+	struct ws_out *f = ws_frame_new(WS_OP_TEXT, b.p, b.len);
 	ws_send(cl->ws, f);
 	ws_out_unref(f);
-	free(text);
-	json_decref(o);
+	buf_fini(&b);
 }
 
 /* Keeps a verified token's claims on the client (only the groups matter
@@ -346,14 +329,9 @@ gw_on_open(void *arg, struct ws_conn *c, const struct ws_handshake *req)
 static bool
 gw_uid_matches(json_t *uid, const char *sub)
 {
-	char num[32];
-	if (json_is_string(uid))
-		return strcmp(json_string_value(uid), sub) == 0;
-	if (json_is_integer(uid)) {
-		snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(uid));
-		return strcmp(num, sub) == 0;
-	}
-	return false;
+	struct name nm;
+	return name_from_json(uid, SIZE_MAX, &nm) == 0 && nm.n == strlen(sub) &&
+	       memcmp(nm.p, sub, nm.n) == 0;
 }
 
 /* auth.mode = token: what a message may do before and besides the worker.
@@ -582,13 +560,13 @@ gw_submit(void *arg, uint64_t req, uint64_t key, const struct proto_cmd *cmd,
 	 * after parsing it), so now is when the push arrived, to within the
 	 * parse: the start of gatecast_push_write_seconds on every gateway
 	 * that writes its frames. */
-	pm.u.request.pushed_us = gw_wall_us();
+	pm.u.request.pushed_us = clock_wall_us(); /* crosses processes: wall time */
 	if (cmd->type < CMD__COUNT)
 		gw->push_commands[cmd->type]++;
 	buf_reset(&gw->enc);
 	proto_encode(&pm, &gw->enc);
 	/* The top bit keeps push connections and clients apart in the hash. */
-	int rc = gw_to_worker(gw, gw_mix(key) | (1ULL << 63), &gw->enc, WAIT_REQUEST, req);
+	int rc = gw_to_worker(gw, hash_mix64(key) | (1ULL << 63), &gw->enc, WAIT_REQUEST, req);
 	if (rc != 0) {
 		*error_code = "overloaded";
 		*message = "the worker queue is full";
@@ -759,7 +737,7 @@ static struct ws_out *
 gw_error_frame(const char *code, const char *message)
 {
 	struct buf b = BUF_INIT;
-	buf_printf(&b, "{\"type\":\"error\",\"error\":\"%s\",\"message\":\"%s\"}", code, message);
+	client_frame_error(&b, code, message);
 	struct ws_out *f = ws_frame_new(WS_OP_TEXT, b.p, b.len);
 	buf_fini(&b);
 	return f;
@@ -779,8 +757,8 @@ gateway_new(struct event_base *base, const struct config *c)
 	gw->exec.ix = gw->ix;
 	gw->exec.self = gw->id;
 	gw->exec.cfg = c;
-	gw->exec.token_mode = strcmp(c->auth_mode, "token") == 0; /* decided once */
-	gw->demo = strcmp(c->demo_enabled, "on") == 0;
+	gw->exec.token_mode = c->auth_mode == CONFIG_AUTH_TOKEN; /* decided once */
+	gw->demo = c->demo_enabled;
 	gw->watch = presence_watch_new(c->gateway_presence_groups);
 	if (presence_watch_any(gw->watch)) {
 		gw->exec.group_changed = gw_presence;

@@ -273,6 +273,12 @@ pp_path_is(const struct http1_req *r, const char *path)
 	return r->path.n == strlen(path) && memcmp(r->path.p, path, r->path.n) == 0;
 }
 
+static const char pp_unauthorized[] =
+	"{\"ok\":false,\"error\":\"unauthorized\",\"message\":"
+	"\"Authorization: Bearer <push.secret> required\"}";
+static const char pp_use_post[] =
+	"{\"ok\":false,\"error\":\"method_not_allowed\",\"message\":\"use POST\"}";
+
 /* One complete request: head r, body borrowed for the call. */
 static void
 pp_http_request(struct pp_conn *c, const struct http1_req *r, const char *body, size_t blen)
@@ -316,10 +322,7 @@ pp_http_request(struct pp_conn *c, const struct http1_req *r, const char *body, 
 				"WWW-Authenticate: Bearer\r\n", "fail", 4, ka);
 		else
 			pp_http_raw(c, 401, "application/json", "WWW-Authenticate: Bearer\r\n",
-				"{\"ok\":false,\"error\":\"unauthorized\",\"message\":"
-				"\"Authorization: Bearer <push.secret> required\"}",
-				sizeof "{\"ok\":false,\"error\":\"unauthorized\",\"message\":"
-				       "\"Authorization: Bearer <push.secret> required\"}" - 1, ka);
+				pp_unauthorized, sizeof pp_unauthorized - 1, ka);
 		goto out;
 	}
 	if (root) {
@@ -331,10 +334,8 @@ pp_http_request(struct pp_conn *c, const struct http1_req *r, const char *body, 
 		goto out;
 	}
 	if (r->method != HTTP1_POST) {
-		pp_http_raw(c, 405, "application/json", "Allow: POST\r\n",
-			"{\"ok\":false,\"error\":\"method_not_allowed\",\"message\":\"use POST\"}",
-			sizeof "{\"ok\":false,\"error\":\"method_not_allowed\",\"message\":\"use POST\"}" - 1,
-			ka);
+		pp_http_raw(c, 405, "application/json", "Allow: POST\r\n", pp_use_post,
+			sizeof pp_use_post - 1, ka);
 		goto out;
 	}
 	const char *name = r->path.p + 5;

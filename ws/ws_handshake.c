@@ -17,10 +17,10 @@
 #include <errno.h>
 #include <string.h>
 
-#include <mbedtls/base64.h>
 #include <mbedtls/sha1.h>
 #include <mbedtls/version.h>
 
+#include "common/base64.h"
 #include "http/http_reply.h"
 
 /* RFC 6455 §1.3 */
@@ -71,22 +71,17 @@ ws_handshake_field(struct http_span k, struct http_span v, struct ws_handshake *
 }
 
 /* Sec-WebSocket-Key must be base64 of 16 bytes (§4.2.1 item 5): 22
- * characters of the alphabet and "==". The alphabet is checked here
- * because mbedtls' decoder skips embedded whitespace. */
+ * characters of the alphabet and "==" (base64_decode refuses anything
+ * else, whitespace included). */
 static bool
 ws_handshake_key_valid(struct http_span key)
 {
-	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	unsigned char raw[18];
+	unsigned char raw[BASE64_DECODED_MAX(WS_KEY_LEN)];
 	size_t olen = 0;
 
 	if (key.n != WS_KEY_LEN || key.p[22] != '=' || key.p[23] != '=')
 		return false;
-	for (size_t i = 0; i < 22; i++)
-		if (key.p[i] == '\0' || strchr(alphabet, key.p[i]) == NULL)
-			return false;
-	if (mbedtls_base64_decode(raw, sizeof raw, &olen, (const unsigned char *)key.p, key.n) != 0)
+	if (base64_decode(key.p, key.n, 0, raw, &olen) != 0)
 		return false;
 	return olen == 16;
 }
@@ -146,7 +141,6 @@ ws_handshake_accept(const char *key, size_t len, char out[WS_HANDSHAKE_ACCEPT_LE
 {
 	mbedtls_sha1_context ctx;
 	unsigned char digest[20];
-	size_t olen = 0;
 
 	/* SHA-1 in software cannot fail; the return values carry nothing */
 	mbedtls_sha1_init(&ctx);
@@ -163,9 +157,7 @@ ws_handshake_accept(const char *key, size_t len, char out[WS_HANDSHAKE_ACCEPT_LE
 #endif
 	mbedtls_sha1_free(&ctx);
 	/* 20 bytes encode to exactly 28 characters; the NUL makes 29 */
-	mbedtls_base64_encode((unsigned char *)out, WS_HANDSHAKE_ACCEPT_LEN + 1, &olen, digest,
-		sizeof digest);
-	out[WS_HANDSHAKE_ACCEPT_LEN] = '\0';
+	base64_encode(digest, sizeof digest, 0, out);
 }
 
 void
