@@ -12,8 +12,8 @@
 #include "common/xmalloc.h"
 #include "gateway/client.h"
 #include "gateway/conn_index.h"
-#include "ws/frame.h"
-#include "gateway/ws.h"
+#include "ws/ws_frame.h"
+#include "gateway/ws_server.h"
 #include "proto/client_frame.h"
 #include "proto/clientid.h"
 #include "proto/strvec.h"
@@ -26,7 +26,7 @@ exec_strs_name(void *arg, const char *name, size_t len)
 
 struct exec_send {
 	struct exec_ctx *x;
-	struct frame *f;
+	struct ws_out *f;
 	int64_t delivered;
 };
 
@@ -76,9 +76,9 @@ exec_fail(struct proto_result *r, const char *code, const char *message)
 static void
 exec_frame_to(struct client *cl, const void *data, size_t len, bool binary)
 {
-	struct frame *f = frame_new(binary ? FRAME_BINARY : FRAME_TEXT, data, len);
+	struct ws_out *f = ws_frame_new(binary ? WS_OP_BINARY : WS_OP_TEXT, data, len);
 	ws_send(cl->ws, f);
-	frame_unref(f);
+	ws_out_unref(f);
 }
 
 static void
@@ -214,7 +214,7 @@ exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, uint64_t pushed_us,
 	case CMD_SEND_TO_GROUP:
 	case CMD_SEND_TO_ALL:
 	case CMD_SEND_TO_CLIENT:
-		es.f = frame_new(cmd->binary ? FRAME_BINARY : FRAME_TEXT, cmd->data.p, cmd->data.n);
+		es.f = ws_frame_new(cmd->binary ? WS_OP_BINARY : WS_OP_TEXT, cmd->data.p, cmd->data.n);
 		es.f->pushed_us = pushed_us;
 		x->stamp++;
 		break;
@@ -256,11 +256,11 @@ exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, uint64_t pushed_us,
 		break;
 	case CMD_CLOSE_CLIENT:
 		if (cmd->has_data) {
-			struct frame *f = frame_new(cmd->binary ? FRAME_BINARY : FRAME_TEXT,
+			struct ws_out *f = ws_frame_new(cmd->binary ? WS_OP_BINARY : WS_OP_TEXT,
 				cmd->data.p, cmd->data.n);
 			f->pushed_us = pushed_us;
 			ws_send(cl->ws, f);
-			frame_unref(f);
+			ws_out_unref(f);
 		}
 		ws_close(cl->ws, WS_CLOSE_NORMAL, "closed by the application");
 		break;
@@ -375,7 +375,7 @@ exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, uint64_t pushed_us,
 	if (es.f != NULL) {
 		r->delivered = es.delivered;
 		x->delivered_total += (uint64_t)es.delivered;
-		frame_unref(es.f);
+		ws_out_unref(es.f);
 	}
 	if (gather) {
 		r->strs = strvec_list(scratch, false);

@@ -55,7 +55,7 @@ void exec_bind(struct exec_ctx *x, struct client *cl, const char *uid, size_t le
  * scratch (an empty strvec the caller owns) and live until it changes;
  * r->strs.v is malloc'ed: free it after encoding. pushed_us (the OP's, 0 when
  * the order did not come from a push) is stamped on the frames of sends and
- * of close_client's final message, so their writes are timed (ws.h). */
+ * of close_client's final message, so their writes are timed (ws_server.h). */
 void exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, uint64_t pushed_us,
 	struct proto_result *r, struct strvec *scratch);
 

@@ -44,15 +44,16 @@
 #include "gateway/conn_index.h"
 #include "gateway/demo.h"
 #include "gateway/exec.h"
-#include "ws/frame.h"
+#include "ws/ws_frame.h"
 #include "gateway/gateway_int.h"
 #include "gateway/guard.h"
-#include "ws/http_upgrade.h"
+#include "http/http_query.h"
+#include "ws/ws_handshake.h"
 #include "gateway/presence_watch.h"
 #include "push/push_http.h"
 #include "push/push_port.h"
 #include "push/push_table.h"
-#include "gateway/ws.h"
+#include "gateway/ws_server.h"
 #include "proto/client_frame.h"
 #include "proto/clientid.h"
 #include "proto/msg.h"
@@ -111,7 +112,7 @@ gw_to_worker(struct gateway *gw, uint64_t key, const struct buf *msg, uint8_t ki
 }
 
 static void
-gw_send_error_frame(struct gateway *gw, uint64_t seq, struct frame *f)
+gw_send_error_frame(struct gateway *gw, uint64_t seq, struct ws_out *f)
 {
 	struct client *cl = conn_index_get(gw->ix, seq);
 	if (cl != NULL)
@@ -224,9 +225,9 @@ gw_client_error(struct client *cl, const char *code, const char *message)
 {
 	struct buf b = BUF_INIT;
 	client_frame_error(&b, code, message);
-	struct frame *f = frame_new(FRAME_TEXT, b.p, b.len);
+	struct ws_out *f = ws_frame_new(WS_OP_TEXT, b.p, b.len);
 	ws_send(cl->ws, f);
-	frame_unref(f);
+	ws_out_unref(f);
 	buf_fini(&b);
 }
 
@@ -250,11 +251,11 @@ gw_client_login(struct gateway *gw, struct client *cl, struct jwt_claims *claims
 	}
 }
 
-/* Before the 101 (ws.h): the door policy. A refused upgrade never becomes
+/* Before the 101 (ws_server.h): the door policy. A refused upgrade never becomes
  * a WebSocket: 403 bad Origin, 401 bad token (or a uid without one in
  * token mode), 429 too many connections from the IP. */
 static int
-gw_on_upgrade(void *arg, struct ws_conn *c, const struct http_upgrade *req)
+gw_on_upgrade(void *arg, struct ws_conn *c, const struct ws_handshake *req)
 {
 	struct gateway *gw = arg;
 	char ip[64];
@@ -312,7 +313,7 @@ gw_on_upgrade(void *arg, struct ws_conn *c, const struct http_upgrade *req)
 }
 
 static void
-gw_on_open(void *arg, struct ws_conn *c, const struct http_upgrade *req)
+gw_on_open(void *arg, struct ws_conn *c, const struct ws_handshake *req)
 {
 	struct gateway *gw = arg;
 	struct client *cl = ws_user(c);
@@ -449,10 +450,10 @@ gw_plain_new(struct gateway *gw, struct ws_conn *c, struct http_span forwarded_f
 	return p;
 }
 
-/* A plain request (ws.h): it holds one of its IP's slots while it lives, as
+/* A plain request (ws_server.h): it holds one of its IP's slots while it lives, as
  * a WebSocket would, and gets a compiled-in file, the demo's token, or 404. */
 static int
-gw_on_request(void *arg, struct ws_conn *c, const struct http_upgrade *req, struct buf *out)
+gw_on_request(void *arg, struct ws_conn *c, const struct ws_handshake *req, struct buf *out)
 {
 	struct gateway *gw = arg;
 	if (gw_plain_new(gw, c, req->forwarded_for) == NULL)
@@ -495,7 +496,7 @@ gw_on_post(void *arg, struct ws_conn *c, const struct ws_post *req, struct buf *
 				   "\"message\":\"gateway.max_connections_per_ip reached\"}";
 	static const char origin[] = "{\"ok\":false,\"error\":\"forbidden\","
 				     "\"message\":\"Origin is not in gateway.allowed_origins\"}";
-	if (!demo_push_path(req))
+	if (!demo_push_path(req->path))
 		return 405;
 	struct gw_plain *p = gw_plain_new(gw, c, req->forwarded_for);
 	if (p == NULL) {
@@ -507,7 +508,7 @@ gw_on_post(void *arg, struct ws_conn *c, const struct ws_post *req, struct buf *
 		demo_reply(out, 403, origin, sizeof origin - 1);
 		return 0;
 	}
-	if (demo_push_check(req, out) != 0)
+	if (demo_push_check(req->content_type, out) != 0)
 		return 0;
 	struct push_table *t = push_port_table(gw->push);
 	struct buf now = BUF_INIT;
@@ -740,12 +741,12 @@ gw_on_sweep(evutil_socket_t fd, short what, void *arg)
 
 /* ---- lifetime ---------------------------------------------------------------- */
 
-static struct frame *
+static struct ws_out *
 gw_error_frame(const char *code, const char *message)
 {
 	struct buf b = BUF_INIT;
 	client_frame_error(&b, code, message);
-	struct frame *f = frame_new(FRAME_TEXT, b.p, b.len);
+	struct ws_out *f = ws_frame_new(WS_OP_TEXT, b.p, b.len);
 	buf_fini(&b);
 	return f;
 }
@@ -870,9 +871,9 @@ gateway_free(struct gateway *gw)
 	if (gw->sweep_ev)
 		event_free(gw->sweep_ev);
 	conn_index_free(gw->ix);
-	frame_unref(gw->err_no_worker);
-	frame_unref(gw->err_overloaded);
-	frame_unref(gw->err_rate_limited);
+	ws_out_unref(gw->err_no_worker);
+	ws_out_unref(gw->err_overloaded);
+	ws_out_unref(gw->err_rate_limited);
 	guard_free(gw->guard);
 	ring_fini(&gw->logins);
 	presence_watch_free(gw->watch);

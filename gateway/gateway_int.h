@@ -16,7 +16,7 @@
 #include "common/buf.h"
 #include "common/ring.h"
 #include "gateway/exec.h"
-#include "gateway/ws.h"
+#include "gateway/ws_server.h"
 #include "proto/msg.h"
 #include "proto/strvec.h"
 
@@ -24,7 +24,7 @@ struct config;
 struct conn_index;
 struct event;
 struct event_base;
-struct frame;
+struct ws_out;
 struct guard;
 struct inbox;
 struct member;
@@ -53,7 +53,7 @@ struct gateway {
 	struct buf enc;
 	bool stopping;
 	uint64_t stop_deadline;
-	struct frame *err_no_worker, *err_overloaded, *err_rate_limited;
+	struct ws_out *err_no_worker, *err_overloaded, *err_rate_limited;
 	struct guard *guard;
 	struct ring logins; /* struct gw_login: token mode, not logged in yet */
 	uint64_t refused_origin, refused_token, refused_ip, rate_limited;

@@ -16,7 +16,7 @@
 #include "common/ring.h"
 #include "gateway/conn_index.h"
 #include "push/push_port.h"
-#include "gateway/ws.h"
+#include "gateway/ws_server.h"
 #include "proto/msg.h"
 #include "cluster/peers.h"
 
