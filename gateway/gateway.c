@@ -777,7 +777,7 @@ gw_error_frame(const char *code, const char *message)
 }
 
 struct gateway *
-gateway_new(struct event_base *base, const struct config *c)
+gateway_new(struct event_base *base, const struct config *c, struct cluster *cluster)
 {
 	struct gateway *gw = xcalloc(1, sizeof *gw);
 	int err = 0, wfd = -1, pfd = -1, hfd = -1;
@@ -818,12 +818,12 @@ gateway_new(struct event_base *base, const struct config *c)
 		goto fail;
 	}
 	gw->inbox_url = prog_inbox_url(c, c->gateway_inbox, "gateway", (unsigned long long)gw->id);
-	gw->inbox = inbox_new(base, prog_cluster(), gw->inbox_url, gw_on_inbox, gw, &err);
+	gw->inbox = inbox_new(base, cluster, gw->inbox_url, gw_on_inbox, gw, &err);
 	if (gw->inbox == NULL) {
 		log_error("inbox_failed", "url=%s err=\"%s\"", gw->inbox_url, nng_strerror(-err));
 		goto fail;
 	}
-	gw->workers = peers_new(base, prog_cluster(), ROLE_WORKER, GW_OUTLINK_QUEUE, gw_on_peer,
+	gw->workers = peers_new(base, cluster, ROLE_WORKER, GW_OUTLINK_QUEUE, gw_on_peer,
 		gw);
 	gw->ws_ops = gw_ws_ops;
 	if (gw->demo)
@@ -838,7 +838,7 @@ gateway_new(struct event_base *base, const struct config *c)
 	gw->sweep_ev = event_new(base, -1, EV_PERSIST, gw_on_sweep, gw);
 	struct timeval tv = {0, GW_SWEEP_MS * 1000};
 	event_add(gw->sweep_ev, &tv);
-	gw->member = member_new(base, prog_cluster(), c, ROLE_GATEWAY, gw->id, gw->inbox_url,
+	gw->member = member_new(base, cluster, c, ROLE_GATEWAY, gw->id, gw->inbox_url,
 		gw_on_view, gw, &err);
 	if (gw->member == NULL) {
 		log_error("register_failed", "err=\"%s\"", nng_strerror(-err));
