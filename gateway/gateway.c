@@ -1,9 +1,9 @@
 /*
  * gateway — see gateway.h. This file is the wiring: WebSocket events become
  * PROTO_EVENTs, push requests become PROTO_REQUESTs, both routed to the
- * worker that owns the client (rendezvous hash, so when a worker leaves only
- * its clients move); PROTO_OPs from workers go to exec; PROTO_REPLYs to the
- * push port.
+ * worker that owns the client (route.h); PROTO_OPs from workers go to exec;
+ * PROTO_REPLYs to the push port. The door policy is guard.h and, with
+ * auth.mode = token, login.h; a connection's state is client.h.
  *
  * Also here: plain HTTP requests on the WebSocket port (the compiled-in
  * files, assets.h, and the demo's endpoints, demo.h: its token, and its
@@ -36,7 +36,6 @@
 #include "common/net.h"
 #include "cluster/outlink.h"
 #include "cluster/prog.h"
-#include "common/ring.h"
 #include "common/xmalloc.h"
 #include "gateway/assets.h"
 #include "gateway/client.h"
@@ -46,8 +45,10 @@
 #include "ws/frame.h"
 #include "gateway/gateway_int.h"
 #include "gateway/guard.h"
+#include "gateway/login.h"
 #include "ws/http_upgrade.h"
 #include "gateway/presence_watch.h"
+#include "gateway/route.h"
 #include "push/push_port.h"
 #include "gateway/ws.h"
 #include "proto/clientid.h"
@@ -59,23 +60,6 @@
 #define GW_STOP_GRACE_MS 3000
 #define GW_OUTLINK_QUEUE 65536
 
-enum gw_wait_kind { WAIT_REQUEST, WAIT_MESSAGE, WAIT_OTHER, WAIT_PRESENCE };
-
-/* An event or request waiting for a worker. */
-struct gw_wait {
-	nng_msg *msg;
-	uint64_t key;
-	uint64_t deadline;
-	uint64_t ref; /* request id or client seq */
-	uint8_t kind;
-};
-
-/* A connection that must log in by its deadline (auth.login_timeout). */
-struct gw_login {
-	uint64_t seq;
-	uint64_t deadline;
-};
-
 /* Wall-clock µs: a push's start time crosses processes (PROTO_REQUEST's
  * pushed_us), so it cannot be monotonic. */
 static uint64_t
@@ -84,15 +68,6 @@ gw_wall_us(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static uint64_t
-gw_mix(uint64_t x)
-{
-	x ^= x >> 31;
-	x *= 0x9e3779b97f4a7c15ULL;
-	x ^= x >> 29;
-	return x;
 }
 
 /* ---- to the workers ------------------------------------------------------- */
@@ -108,33 +83,6 @@ gw_msg(const struct buf *b)
 }
 
 static void
-gw_wait_push(struct gateway *gw, nng_msg *msg, uint64_t key, uint8_t kind, uint64_t ref)
-{
-	struct gw_wait *w = ring_push(&gw->waitq);
-	w->msg = msg;
-	w->key = key;
-	w->kind = kind;
-	w->ref = ref;
-	w->deadline = clock_ms() + gw->cfg->gateway_worker_wait_ms;
-}
-
-/* Routes msg (ownership taken) to the worker owning key, or queues it while
- * there is none. Returns 0, or -ENOBUFS when the queue is full. */
-static int
-gw_to_worker(struct gateway *gw, uint64_t key, nng_msg *msg, uint8_t kind, uint64_t ref)
-{
-	const struct peer *p;
-	if (ring_len(&gw->waitq) == 0 && (p = peers_pick(gw->workers, key)) != NULL)
-		return outlink_send(p->link, msg);
-	if (ring_len(&gw->waitq) >= gw->cfg->gateway_max_pending) {
-		nng_msg_free(msg);
-		return -ENOBUFS;
-	}
-	gw_wait_push(gw, msg, key, kind, ref);
-	return 0;
-}
-
-static void
 gw_send_error_frame(struct gateway *gw, uint64_t seq, struct frame *f)
 {
 	struct client *cl = conn_index_get(gw->ix, seq);
@@ -142,37 +90,44 @@ gw_send_error_frame(struct gateway *gw, uint64_t seq, struct frame *f)
 		ws_send(cl->ws, f);
 }
 
-/* A queued entry could not be delivered: answer it. */
-static void
-gw_wait_fail(struct gateway *gw, struct gw_wait *w, const char *code)
+/* The live worker that owns key (route_ops). */
+static void *
+gw_route_pick(void *arg, uint64_t key)
 {
-	bool overloaded = strcmp(code, "overloaded") == 0;
-	if (w->kind == WAIT_REQUEST)
-		push_port_fail(gw->push, w->ref, code,
+	struct gateway *gw = arg;
+	const struct peer *p = peers_pick(gw->workers, key);
+	return p != NULL ? p->link : NULL;
+}
+
+static int
+gw_route_send(void *arg, void *worker, nng_msg *msg)
+{
+	return outlink_send(worker, msg);
+}
+
+/* A queued message could not be delivered (route_ops): answer it. */
+static void
+gw_route_fail(void *arg, enum route_kind kind, uint64_t ref, int err)
+{
+	struct gateway *gw = arg;
+	bool overloaded = err == -ENOBUFS;
+	const char *code = overloaded ? "overloaded" : "no_worker";
+	if (kind == ROUTE_REQUEST)
+		push_port_fail(gw->push, ref, code,
 			overloaded ? "the worker queue is full" : "no worker available within gateway.worker_wait");
-	else if (w->kind == WAIT_MESSAGE)
-		gw_send_error_frame(gw, w->ref, overloaded ? gw->err_overloaded : gw->err_no_worker);
-	else if (w->kind == WAIT_PRESENCE)
+	else if (kind == ROUTE_MESSAGE)
+		gw_send_error_frame(gw, ref, overloaded ? gw->err_overloaded : gw->err_no_worker);
+	else if (kind == ROUTE_PRESENCE)
 		gw->presence_dropped++; /* counted, not logged: they come in bursts */
 	else
 		log_warn("event_dropped", "reason=%s", code);
-	nng_msg_free(w->msg);
 }
 
-static void
-gw_wait_flush(struct gateway *gw)
-{
-	while (ring_len(&gw->waitq) > 0 && peers_live(gw->workers) > 0) {
-		struct gw_wait w = *(struct gw_wait *)ring_front(&gw->waitq);
-		ring_pop(&gw->waitq);
-		const struct peer *p = peers_pick(gw->workers, w.key);
-		if (outlink_send(p->link, w.msg) != 0) {
-			w.msg = NULL;
-			nng_msg_alloc(&w.msg, 0);
-			gw_wait_fail(gw, &w, "overloaded");
-		}
-	}
-}
+static const struct route_ops gw_route_ops = {
+	.pick = gw_route_pick,
+	.send = gw_route_send,
+	.fail = gw_route_fail,
+};
 
 /* ---- WebSocket events ------------------------------------------------------ */
 
@@ -202,8 +157,8 @@ gw_event(struct gateway *gw, struct client *cl, uint8_t kind, const void *data, 
 	proto_encode(&pm, &gw->enc);
 	/* A connect that finds no worker is answered like a message: the client
 	 * learns that its welcome/login did not happen. */
-	uint8_t wk = kind == EVENT_CLOSE ? WAIT_OTHER : WAIT_MESSAGE;
-	if (gw_to_worker(gw, gw_mix(cl->seq), gw_msg(&gw->enc), wk, cl->seq) != 0) {
+	enum route_kind rk = kind == EVENT_CLOSE ? ROUTE_OTHER : ROUTE_MESSAGE;
+	if (route_send(gw->route, route_key_client(cl->seq), gw_msg(&gw->enc), rk, cl->seq) != 0) {
 		if (kind != EVENT_CLOSE)
 			ws_send(cl->ws, gw->err_overloaded);
 		else
@@ -228,7 +183,8 @@ gw_presence(void *arg, const char *group, size_t len)
 	pm.u.event.data.n = (uint32_t)len;
 	buf_reset(&gw->enc);
 	proto_encode(&pm, &gw->enc);
-	if (gw_to_worker(gw, presence_watch_key(group, len), gw_msg(&gw->enc), WAIT_PRESENCE, 0) == 0)
+	if (route_send(gw->route, presence_watch_key(group, len), gw_msg(&gw->enc), ROUTE_PRESENCE,
+		    0) == 0)
 		gw->presence_sent++;
 	else
 		gw->presence_dropped++;
@@ -243,39 +199,6 @@ gw_presence_all(struct gateway *gw)
 		conn_index_each_group_name(gw->ix, gw_presence, gw);
 }
 
-/* An error frame to one client: {"type":"error","error":code,"message":…}. */
-static void
-gw_client_error(struct client *cl, const char *code, const char *message)
-{
-	json_t *o = json_pack("{s:s, s:s, s:s}", "type", "error", "error", code, "message", message);
-	char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	struct frame *f = frame_new(FRAME_TEXT, text, strlen(text));
-	ws_send(cl->ws, f);
-	frame_unref(f);
-	free(text);
-	json_decref(o);
-}
-
-/* Keeps a verified token's claims on the client (only the groups matter
- * after the uid is bound) and binds its uid. */
-static void
-gw_client_login(struct gateway *gw, struct client *cl, struct jwt_claims *claims)
-{
-	cl->authed = true;
-	if (cl->claims != NULL) {
-		jwt_claims_fini(cl->claims);
-		free(cl->claims);
-		cl->claims = NULL;
-	}
-	exec_bind(&gw->exec, cl, claims->sub, strlen(claims->sub));
-	if (claims->groups != NULL) {
-		cl->claims = xmalloc(sizeof *cl->claims);
-		*cl->claims = *claims; /* takes the groups list */
-	} else {
-		jwt_claims_fini(claims);
-	}
-}
-
 /* Before the 101 (ws.h): the door policy. A refused upgrade never becomes
  * a WebSocket: 403 bad Origin, 401 bad token (or a uid without one in
  * token mode), 429 too many connections from the IP. */
@@ -283,58 +206,37 @@ static int
 gw_on_upgrade(void *arg, struct ws_conn *c, const struct http_upgrade *req)
 {
 	struct gateway *gw = arg;
-	char ip[64];
-	if (!guard_origin_ok(gw->guard, req->origin)) {
-		gw->refused_origin++;
-		return 403;
-	}
-	struct client *cl = xcalloc(1, sizeof *cl);
 	struct jwt_claims claims;
 	bool have_token = false;
-	if (gw->exec.token_mode) {
-		char *token = xmalloc(JWT_MAX_LEN + 1);
-		int n = http_query_param(req->query, "token", token, JWT_MAX_LEN + 1);
-		const char *why = "";
-		int rc = n > 0 ? guard_token(gw->guard, token, (size_t)n, &claims, &why) : 0;
-		free(token);
-		if (n > 0 && rc == 0) {
-			char uid[JWT_MAX_SUB + 1];
-			int u = http_query_param(req->query, "uid", uid, sizeof uid);
-			if (u >= 0 && strcmp(uid, claims.sub) != 0) {
-				jwt_claims_fini(&claims);
-				rc = -EPERM;
-				why = "uid does not match the token";
-			}
-		}
-		/* Any token parameter — empty, undecodable or too long included —
-		 * must verify; a uid without one is a claim nobody vouches for. */
-		if ((n != -ENOENT && (n <= 0 || rc != 0)) ||
-			(n == -ENOENT && http_query_param(req->query, "uid", ip, sizeof ip) != -ENOENT)) {
-			gw->refused_token++;
-			log_info("upgrade_refused", "status=401 why=\"%s\"",
-				n > 0 ? why : n == -ENOENT ? "a uid needs a token" : "malformed token parameter");
-			free(cl);
-			return 401;
-		}
-		have_token = n > 0;
+	char peer[64];
+	int status;
+	if (!guard_origin_ok(gw->guard, req->origin)) {
+		gw->refused_origin++;
+		status = 403;
+		goto refuse;
 	}
-	cl->ip = guard_client_ip(gw->guard, ws_peer_ip(c, ip, sizeof ip), req->forwarded_for);
-	if (!guard_ip_acquire(gw->guard, cl->ip)) {
+	if (gw->exec.token_mode && login_upgrade(gw->login, req->query, &claims, &have_token) != 0) {
+		status = 401;
+		goto refuse;
+	}
+	uint64_t ip = guard_client_ip(gw->guard, ws_peer_ip(c, peer, sizeof peer), req->forwarded_for);
+	if (!guard_ip_acquire(gw->guard, ip)) {
 		gw->refused_ip++;
-		if (have_token)
-			jwt_claims_fini(&claims);
-		free(cl);
-		return 429;
+		status = 429;
+		goto refuse;
 	}
 	/* Accepted: the client exists from here on (the 101 follows at once,
 	 * with no loop turn in between). */
-	cl->ws = c;
-	cl->seq = ++gw->next_seq;
+	struct client *cl = client_new(c, ++gw->next_seq, ip);
 	conn_index_add(gw->ix, cl->seq, cl);
 	ws_set_user(c, cl);
 	if (have_token)
-		gw_client_login(gw, cl, &claims);
+		login_bind(gw->login, cl, &claims);
 	return 0;
+refuse:
+	if (have_token)
+		jwt_claims_fini(&claims);
+	return status;
 }
 
 static void
@@ -343,71 +245,9 @@ gw_on_open(void *arg, struct ws_conn *c, const struct http_upgrade *req)
 	struct gateway *gw = arg;
 	struct client *cl = ws_user(c);
 	guard_bucket_init(gw->guard, &cl->bucket, clock_ms());
-	if (!cl->authed && gw->exec.token_mode) {
-		struct gw_login *l = ring_push(&gw->logins);
-		l->seq = cl->seq;
-		l->deadline = clock_ms() + gw->cfg->auth_login_timeout_ms;
-	}
+	if (gw->exec.token_mode)
+		login_start(gw->login, cl, clock_ms());
 	gw_event(gw, cl, EVENT_CONNECT, req->query.p, req->query.n, false, 0);
-}
-
-/* Does a uid given in a message (a string, or an integer as everywhere
- * else in the protocol) name the token's subject? */
-static bool
-gw_uid_matches(json_t *uid, const char *sub)
-{
-	char num[32];
-	if (json_is_string(uid))
-		return strcmp(json_string_value(uid), sub) == 0;
-	if (json_is_integer(uid)) {
-		snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(uid));
-		return strcmp(num, sub) == 0;
-	}
-	return false;
-}
-
-/* auth.mode = token: what a message may do before and besides the worker.
- * Returns true when it goes on to the worker. Login messages are checked
- * here (tokens are the gateway's business); a connection that has not
- * logged in may do nothing else. */
-static bool
-gw_auth_message(struct gateway *gw, struct client *cl, const void *data, size_t len, bool binary)
-{
-	if (cl->authed && (binary || memmem(data, len, "login", 5) == NULL))
-		return true;
-	json_t *root = binary ? NULL : json_loadb(data, len, 0, NULL);
-	const char *type = json_string_value(json_object_get(root, "type"));
-	bool pass = false;
-	if (type == NULL || strcmp(type, "login") != 0) {
-		pass = cl->authed;
-		if (!pass)
-			gw_client_error(cl, "unauthorized", "log in first: {\"type\":\"login\",\"token\":…}");
-	} else {
-		json_t *tok = json_object_get(root, "token");
-		json_t *uid = json_object_get(root, "uid");
-		struct jwt_claims claims;
-		const char *why = "a login needs \"token\"";
-		int rc = -EINVAL;
-		if (json_is_string(tok))
-			rc = guard_token(gw->guard, json_string_value(tok), json_string_length(tok),
-				&claims, &why);
-		if (rc == 0 && uid != NULL && !gw_uid_matches(uid, claims.sub)) {
-			jwt_claims_fini(&claims);
-			rc = -EPERM;
-			why = "uid does not match the token";
-		}
-		if (rc != 0) {
-			gw->refused_token++;
-			gw->closed_unauthorized++;
-			gw_client_error(cl, "unauthorized", why);
-			ws_close(cl->ws, WS_CLOSE_UNAUTHORIZED, "unauthorized");
-		} else {
-			gw_client_login(gw, cl, &claims);
-			pass = true; /* the worker answers the login */
-		}
-	}
-	json_decref(root);
-	return pass;
 }
 
 static void
@@ -426,7 +266,7 @@ gw_on_message(void *arg, struct ws_conn *c, const void *data, size_t len, bool b
 		return;
 	}
 	cl->limited = 0;
-	if (gw->exec.token_mode && !gw_auth_message(gw, cl, data, len, binary))
+	if (gw->exec.token_mode && !login_message(gw->login, cl, data, len, binary))
 		return;
 	gw_event(gw, cl, EVENT_MESSAGE, data, len, binary, 0);
 }
@@ -445,13 +285,7 @@ gw_on_close(void *arg, struct ws_conn *c, uint16_t code)
 			conn_index_each_group_of(gw->ix, cl->seq, gw_presence, gw);
 	}
 	conn_index_remove(gw->ix, cl->seq);
-	guard_ip_release(gw->guard, cl->ip);
-	json_decref(cl->session);
-	if (cl->claims != NULL) {
-		jwt_claims_fini(cl->claims);
-		free(cl->claims);
-	}
-	free(cl);
+	client_free(cl, gw->guard);
 	ws_set_user(c, NULL);
 }
 
@@ -597,8 +431,7 @@ gw_submit(void *arg, uint64_t req, uint64_t key, const struct proto_cmd *cmd,
 		gw->push_commands[cmd->type]++;
 	buf_reset(&gw->enc);
 	proto_encode(&pm, &gw->enc);
-	/* The top bit keeps push connections and clients apart in the hash. */
-	int rc = gw_to_worker(gw, gw_mix(key) | (1ULL << 63), gw_msg(&gw->enc), WAIT_REQUEST, req);
+	int rc = route_send(gw->route, route_key_push(key), gw_msg(&gw->enc), ROUTE_REQUEST, req);
 	if (rc != 0) {
 		*error_code = "overloaded";
 		*message = "the worker queue is full";
@@ -686,7 +519,7 @@ gw_on_peer(void *arg, const struct peer *p, enum peers_change what)
 		log_info(what == PEER_JOINED ? "worker_joined" : "worker_left", "worker=%016llx",
 			(unsigned long long)p->id);
 	if (what == PEER_UP)
-		gw_wait_flush(gw);
+		route_flush(gw->route);
 	if (what == PEER_UNKNOWN)
 		member_poke(gw->member);
 	/* The groups it owned have new owners, and what it had not counted
@@ -732,7 +565,7 @@ gw_on_view(void *arg, const struct member_view *view)
 	gw->gateways_live = gateways;
 	bool gateway_gone = gw_gateways_update(gw, view);
 	peers_update(gw->workers, view);
-	gw_wait_flush(gw);
+	route_flush(gw->route);
 	if (gateway_gone)
 		gw_presence_all(gw);
 }
@@ -742,24 +575,9 @@ gw_on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct gateway *gw = arg;
 	uint64_t now = clock_ms();
-	struct gw_wait *front;
-	while ((front = ring_front(&gw->waitq)) != NULL && front->deadline <= now) {
-		struct gw_wait w = *front;
-		ring_pop(&gw->waitq);
-		gw_wait_fail(gw, &w, "no_worker");
-	}
-	/* Connections that did not log in within auth.login_timeout. */
-	struct gw_login *l;
-	while ((l = ring_front(&gw->logins)) != NULL && l->deadline <= now) {
-		struct client *cl = conn_index_get(gw->ix, l->seq);
-		ring_pop(&gw->logins);
-		if (cl != NULL && !cl->authed) {
-			if (ws_is_open(cl->ws))
-				gw->closed_unauthorized++;
-			gw_client_error(cl, "unauthorized", "no login within auth.login_timeout");
-			ws_close(cl->ws, WS_CLOSE_UNAUTHORIZED, "login timeout");
-		}
-	}
+	route_expire(gw->route, now);
+	if (gw->exec.token_mode)
+		login_expire(gw->login, now);
 	if (gw->stopping && (ws_server_count(gw->ws) == 0 || now >= gw->stop_deadline))
 		event_base_loopbreak(gw->base);
 }
@@ -785,7 +603,7 @@ gateway_new(struct event_base *base, const struct config *c, struct cluster *clu
 	gw->base = base;
 	gw->cfg = c;
 	gw->id = clientid_new_instance();
-	ring_init(&gw->waitq, sizeof(struct gw_wait));
+	gw->route = route_new(c, &gw_route_ops, gw);
 	gw->ix = conn_index_new();
 	gw->exec.ix = gw->ix;
 	gw->exec.self = gw->id;
@@ -798,7 +616,7 @@ gateway_new(struct event_base *base, const struct config *c, struct cluster *clu
 		gw->exec.group_arg = gw;
 	}
 	gw->guard = guard_new(c);
-	ring_init(&gw->logins, sizeof(struct gw_login));
+	gw->login = login_new(c, gw->guard, &gw->exec, gw->ix);
 	buf_init(&gw->enc);
 	gw->err_no_worker = gw_error_frame("no_worker", "no worker available, try again");
 	gw->err_overloaded = gw_error_frame("overloaded", "the gateway is overloaded, try again");
@@ -888,9 +706,7 @@ gateway_free(struct gateway *gw)
 	member_free(gw->member);
 	ws_server_free(gw->ws);
 	push_port_free(gw->push);
-	for (size_t i = 0; i < ring_len(&gw->waitq); i++)
-		nng_msg_free(((struct gw_wait *)ring_at(&gw->waitq, i))->msg);
-	ring_fini(&gw->waitq);
+	route_free(gw->route);
 	peers_free(gw->workers);
 	inbox_free(gw->inbox);
 	if (gw->sweep_ev)
@@ -899,8 +715,8 @@ gateway_free(struct gateway *gw)
 	frame_unref(gw->err_no_worker);
 	frame_unref(gw->err_overloaded);
 	frame_unref(gw->err_rate_limited);
+	login_free(gw->login);
 	guard_free(gw->guard);
-	ring_fini(&gw->logins);
 	presence_watch_free(gw->watch);
 	free(gw->peer_gateways);
 	strvec_fini(&gw->scratch);

@@ -3,8 +3,7 @@
  * those two files only. gateway.c is the wiring and owns struct gateway: it
  * creates, updates and frees every field. gateway_metrics.c only reads it,
  * to report on the gateway: the HTTP port's GET /metrics and the stats that
- * `gatecast status` shows. The queues' entries (struct gw_wait, struct
- * gw_login) stay private to gateway.c.
+ * `gatecast status` shows.
  */
 #ifndef GATECAST_GATEWAY_GATEWAY_INT_H
 #define GATECAST_GATEWAY_GATEWAY_INT_H
@@ -27,10 +26,12 @@ struct event_base;
 struct frame;
 struct guard;
 struct inbox;
+struct login;
 struct member;
 struct peers;
 struct presence_watch;
 struct push_port;
+struct route;
 struct ws_server;
 
 struct gateway {
@@ -47,7 +48,7 @@ struct gateway {
 	struct conn_index *ix;
 	struct exec_ctx exec;
 	uint64_t next_seq;
-	struct ring waitq;     /* struct gw_wait, oldest first */
+	struct route *route;   /* to the workers, and the queue while there is none */
 	struct event *sweep_ev;
 	struct strvec scratch;
 	struct buf enc;
@@ -55,9 +56,9 @@ struct gateway {
 	uint64_t stop_deadline;
 	struct frame *err_no_worker, *err_overloaded, *err_rate_limited;
 	struct guard *guard;
-	struct ring logins; /* struct gw_login: token mode, not logged in yet */
-	uint64_t refused_origin, refused_token, refused_ip, rate_limited;
-	uint64_t closed_rate_limit, closed_unauthorized;
+	struct login *login; /* auth.mode = token */
+	uint64_t refused_origin, refused_ip, rate_limited;
+	uint64_t closed_rate_limit;
 	uint64_t push_commands[CMD__COUNT]; /* submitted to the cluster, by type */
 	size_t gateways_live;               /* other gateways in the member view */
 	uint64_t ops_expired;               /* OPs that arrived after their expiry */

@@ -15,6 +15,8 @@
 #include "common/buf.h"
 #include "common/ring.h"
 #include "gateway/conn_index.h"
+#include "gateway/login.h"
+#include "gateway/route.h"
 #include "push/push_port.h"
 #include "gateway/ws.h"
 #include "proto/msg.h"
@@ -130,7 +132,7 @@ gateway_metrics_render(void *arg, struct buf *out)
 		(unsigned long long)ws->closed_idle, (unsigned long long)ws->closed_slow,
 		(unsigned long long)ws->closed_protocol, (unsigned long long)ws->closed_too_big,
 		(unsigned long long)gw->closed_rate_limit, (unsigned long long)gw->exec.closed_too_many,
-		(unsigned long long)gw->closed_unauthorized);
+		(unsigned long long)login_stats(gw->login).closed_unauthorized);
 	gw_metric(out, "gatecast_push_requests_total", "counter",
 		"Push commands received (push port and HTTP API).", ps->requests);
 	buf_printf(out, "# HELP gatecast_push_commands_total Push commands handed to a worker, by "
@@ -173,7 +175,7 @@ gateway_metrics_render(void *arg, struct buf *out)
 			"gatecast_worker_queued_messages{queue=\"no_worker\"} %llu\n"
 			"gatecast_worker_queued_messages{queue=\"joining\"} %llu\n",
 		(unsigned long long)peers_queued(gw->workers),
-		(unsigned long long)ring_len(&gw->waitq),
+		(unsigned long long)route_pending(gw->route),
 		(unsigned long long)peers_waiting(gw->workers));
 	buf_printf(out, "# HELP gatecast_refused_total WebSocket upgrades and messages refused, by "
 			"reason.\n# TYPE gatecast_refused_total counter\n"
@@ -181,6 +183,6 @@ gateway_metrics_render(void *arg, struct buf *out)
 			"gatecast_refused_total{reason=\"token\"} %llu\n"
 			"gatecast_refused_total{reason=\"ip\"} %llu\n"
 			"gatecast_refused_total{reason=\"rate_limited\"} %llu\n",
-		(unsigned long long)gw->refused_origin, (unsigned long long)gw->refused_token,
+		(unsigned long long)gw->refused_origin, (unsigned long long)login_stats(gw->login).refused_token,
 		(unsigned long long)gw->refused_ip, (unsigned long long)gw->rate_limited);
 }

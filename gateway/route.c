@@ -1,0 +1,122 @@
+/*
+ * route — see route.h.
+ */
+#include "gateway/route.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/ring.h"
+#include "common/xmalloc.h"
+
+/* A message waiting for a worker. */
+struct route_wait {
+	nng_msg *msg;
+	uint64_t key;
+	uint64_t deadline;
+	uint64_t ref; /* request id or client seq */
+	uint8_t kind;
+};
+
+struct route {
+	const struct config *cfg;
+	const struct route_ops *ops;
+	void *arg;
+	struct ring waitq; /* struct route_wait, oldest first */
+};
+
+static uint64_t
+route_mix(uint64_t x)
+{
+	x ^= x >> 31;
+	x *= 0x9e3779b97f4a7c15ULL;
+	x ^= x >> 29;
+	return x;
+}
+
+uint64_t
+route_key_client(uint64_t seq)
+{
+	return route_mix(seq);
+}
+
+uint64_t
+route_key_push(uint64_t key)
+{
+	return route_mix(key) | (1ULL << 63);
+}
+
+struct route *
+route_new(const struct config *cfg, const struct route_ops *ops, void *arg)
+{
+	struct route *rt = xcalloc(1, sizeof *rt);
+	rt->cfg = cfg;
+	rt->ops = ops;
+	rt->arg = arg;
+	ring_init(&rt->waitq, sizeof(struct route_wait));
+	return rt;
+}
+
+void
+route_free(struct route *rt)
+{
+	if (rt == NULL)
+		return;
+	for (size_t i = 0; i < ring_len(&rt->waitq); i++)
+		nng_msg_free(((struct route_wait *)ring_at(&rt->waitq, i))->msg);
+	ring_fini(&rt->waitq);
+	free(rt);
+}
+
+int
+route_send(struct route *rt, uint64_t key, nng_msg *msg, enum route_kind kind, uint64_t ref)
+{
+	void *worker;
+	if (ring_len(&rt->waitq) == 0 && (worker = rt->ops->pick(rt->arg, key)) != NULL)
+		return rt->ops->send(rt->arg, worker, msg);
+	if (ring_len(&rt->waitq) >= rt->cfg->gateway_max_pending) {
+		nng_msg_free(msg);
+		return -ENOBUFS;
+	}
+	struct route_wait *w = ring_push(&rt->waitq);
+	w->msg = msg;
+	w->key = key;
+	w->kind = (uint8_t)kind;
+	w->ref = ref;
+	w->deadline = clock_ms() + rt->cfg->gateway_worker_wait_ms;
+	return 0;
+}
+
+void
+route_flush(struct route *rt)
+{
+	struct route_wait *front;
+	void *worker;
+	while ((front = ring_front(&rt->waitq)) != NULL &&
+		(worker = rt->ops->pick(rt->arg, front->key)) != NULL) {
+		struct route_wait w = *front;
+		ring_pop(&rt->waitq);
+		if (rt->ops->send(rt->arg, worker, w.msg) != 0)
+			rt->ops->fail(rt->arg, (enum route_kind)w.kind, w.ref, -ENOBUFS);
+	}
+}
+
+void
+route_expire(struct route *rt, uint64_t now)
+{
+	struct route_wait *front;
+	while ((front = ring_front(&rt->waitq)) != NULL && front->deadline <= now) {
+		struct route_wait w = *front;
+		ring_pop(&rt->waitq);
+		nng_msg_free(w.msg);
+		rt->ops->fail(rt->arg, (enum route_kind)w.kind, w.ref, -ETIMEDOUT);
+	}
+}
+
+size_t
+route_pending(const struct route *rt)
+{
+	return ring_len(&rt->waitq);
+}
