@@ -215,7 +215,7 @@ gw_on_upgrade(void *arg, struct ws_conn *c, const struct http_upgrade *req)
 		status = 403;
 		goto refuse;
 	}
-	if (gw->exec.token_mode && login_upgrade(gw->login, req->query, &claims, &have_token) != 0) {
+	if (gw->token_mode && login_upgrade(gw->login, req->query, &claims, &have_token) != 0) {
 		status = 401;
 		goto refuse;
 	}
@@ -245,7 +245,7 @@ gw_on_open(void *arg, struct ws_conn *c, const struct http_upgrade *req)
 	struct gateway *gw = arg;
 	struct client *cl = ws_user(c);
 	guard_bucket_init(gw->guard, &cl->bucket, clock_ms());
-	if (gw->exec.token_mode)
+	if (gw->token_mode)
 		login_start(gw->login, cl, clock_ms());
 	gw_event(gw, cl, EVENT_CONNECT, req->query.p, req->query.n, false, 0);
 }
@@ -266,7 +266,7 @@ gw_on_message(void *arg, struct ws_conn *c, const void *data, size_t len, bool b
 		return;
 	}
 	cl->limited = 0;
-	if (gw->exec.token_mode && !login_message(gw->login, cl, data, len, binary))
+	if (gw->token_mode && !login_message(gw->login, cl, data, len, binary))
 		return;
 	gw_event(gw, cl, EVENT_MESSAGE, data, len, binary, 0);
 }
@@ -323,7 +323,7 @@ gw_on_request(void *arg, struct ws_conn *c, const struct http_upgrade *req, stru
 	if (gw_plain_new(gw, c, req->forwarded_for) == NULL)
 		return 429;
 	if (gw->demo && req->path.n == 11 && memcmp(req->path.p, "/demo/token", 11) == 0)
-		demo_token(gw->cfg, gw->exec.token_mode, req, out);
+		demo_token(gw->cfg, gw->token_mode, req, out);
 	else if (gw->demo && req->path.n == 10 && memcmp(req->path.p, "/demo/push", 10) == 0)
 		assets_reply(out, 405, "text/plain; charset=utf-8", NULL, "Allow: POST\r\n",
 			"use POST\n", 9, req->method.n == 3);
@@ -452,6 +452,34 @@ gw_ready(void *arg)
 
 /* ---- the inbox: orders and replies from workers ---------------------------- */
 
+/* exec's way to the connections (exec_ops). */
+static int
+gw_exec_send(void *arg, struct client *cl, struct frame *f)
+{
+	return ws_send(cl->ws, f);
+}
+
+static void
+gw_exec_close(void *arg, struct client *cl, enum exec_close why)
+{
+	if (why == EXEC_CLOSE_TOO_MANY_TABS)
+		ws_close(cl->ws, WS_CLOSE_TOO_MANY_TABS, "too many connections for this uid");
+	else
+		ws_close(cl->ws, WS_CLOSE_NORMAL, "closed by the application");
+}
+
+static bool
+gw_exec_is_open(void *arg, const struct client *cl)
+{
+	return ws_is_open(cl->ws);
+}
+
+static const struct exec_ops gw_exec_ops = {
+	.send = gw_exec_send,
+	.close = gw_exec_close,
+	.is_open = gw_exec_is_open,
+};
+
 static void
 gw_on_op(struct gateway *gw, const struct proto_op *op)
 {
@@ -466,7 +494,7 @@ gw_on_op(struct gateway *gw, const struct proto_op *op)
 		return;
 	}
 	memset(&r, 0, sizeof r);
-	exec_op(&gw->exec, &op->cmd, op->pushed_us, &r, &gw->scratch);
+	exec_op(gw->exec, &op->cmd, op->pushed_us, &r, &gw->scratch);
 	if (op->op != 0) {
 		struct proto_msg pm;
 		memset(&pm, 0, sizeof pm);
@@ -576,7 +604,7 @@ gw_on_sweep(evutil_socket_t fd, short what, void *arg)
 	struct gateway *gw = arg;
 	uint64_t now = clock_ms();
 	route_expire(gw->route, now);
-	if (gw->exec.token_mode)
+	if (gw->token_mode)
 		login_expire(gw->login, now);
 	if (gw->stopping && (ws_server_count(gw->ws) == 0 || now >= gw->stop_deadline))
 		event_base_loopbreak(gw->base);
@@ -605,18 +633,15 @@ gateway_new(struct event_base *base, const struct config *c, struct cluster *clu
 	gw->id = clientid_new_instance();
 	gw->route = route_new(c, &gw_route_ops, gw);
 	gw->ix = conn_index_new();
-	gw->exec.ix = gw->ix;
-	gw->exec.self = gw->id;
-	gw->exec.cfg = c;
-	gw->exec.token_mode = strcmp(c->auth_mode, "token") == 0; /* decided once */
+	gw->token_mode = strcmp(c->auth_mode, "token") == 0; /* decided once */
+	gw->exec = exec_new(gw->ix, c, gw->id, gw->token_mode, &gw_exec_ops, gw);
 	gw->demo = strcmp(c->demo_enabled, "on") == 0;
 	gw->watch = presence_watch_new(c->gateway_presence_groups);
 	if (presence_watch_any(gw->watch)) {
-		gw->exec.group_changed = gw_presence;
-		gw->exec.group_arg = gw;
+		exec_on_group_change(gw->exec, gw_presence, gw);
 	}
 	gw->guard = guard_new(c);
-	gw->login = login_new(c, gw->guard, &gw->exec, gw->ix);
+	gw->login = login_new(c, gw->guard, gw->exec, gw->ix);
 	buf_init(&gw->enc);
 	gw->err_no_worker = gw_error_frame("no_worker", "no worker available, try again");
 	gw->err_overloaded = gw_error_frame("overloaded", "the gateway is overloaded, try again");
@@ -665,8 +690,8 @@ gateway_new(struct event_base *base, const struct config *c, struct cluster *clu
 	member_set_stats(gw->member, gateway_metrics_stats, gw);
 	if (gw->demo)
 		log_warn("demo_enabled", "token=%s why=\"%s\"",
-			gw->exec.token_mode ? "any_uid" : "none",
-			gw->exec.token_mode ? "anyone can get a token for any uid at /demo/token and push "
+			gw->token_mode ? "any_uid" : "none",
+			gw->token_mode ? "anyone can get a token for any uid at /demo/token and push "
 					      "at /demo/push - never in production"
 					    : "the demo page is served at /demo/, and anyone can push at "
 					      "/demo/push");
@@ -711,6 +736,7 @@ gateway_free(struct gateway *gw)
 	inbox_free(gw->inbox);
 	if (gw->sweep_ev)
 		event_free(gw->sweep_ev);
+	exec_free(gw->exec);
 	conn_index_free(gw->ix);
 	frame_unref(gw->err_no_worker);
 	frame_unref(gw->err_overloaded);

@@ -14,7 +14,6 @@
 
 #include "common/buf.h"
 #include "common/ring.h"
-#include "gateway/exec.h"
 #include "gateway/ws.h"
 #include "proto/msg.h"
 #include "proto/strvec.h"
@@ -23,6 +22,7 @@ struct config;
 struct conn_index;
 struct event;
 struct event_base;
+struct exec_ctx;
 struct frame;
 struct guard;
 struct inbox;
@@ -46,7 +46,8 @@ struct gateway {
 	struct ws_ops ws_ops;               /* gw_ws_ops, and on_post with the demo */
 	struct push_port *push;
 	struct conn_index *ix;
-	struct exec_ctx exec;
+	struct exec_ctx *exec;
+	bool token_mode; /* auth.mode = token (login is used only then) */
 	uint64_t next_seq;
 	struct route *route;   /* to the workers, and the queue while there is none */
 	struct event *sweep_ev;

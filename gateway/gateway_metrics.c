@@ -15,6 +15,7 @@
 #include "common/buf.h"
 #include "common/ring.h"
 #include "gateway/conn_index.h"
+#include "gateway/exec.h"
 #include "gateway/login.h"
 #include "gateway/route.h"
 #include "push/push_port.h"
@@ -98,7 +99,7 @@ gateway_metrics_render(void *arg, struct buf *out)
 		"WebSocket connections accepted.", ws->accepted);
 	gw_metric(out, "gatecast_logins_total", "counter",
 		"Connections bound to a uid (token login, login handled by the worker, bind_uid).",
-		gw->exec.logins);
+		exec_stats(gw->exec).logins);
 	gw_metric(out, "gatecast_messages_in_total", "counter",
 		"WebSocket messages received from clients.", ws->messages_in);
 	gw_metric(out, "gatecast_bytes_in_total", "counter",
@@ -131,7 +132,7 @@ gateway_metrics_render(void *arg, struct buf *out)
 			"gatecast_closes_total{reason=\"unauthorized\"} %llu\n",
 		(unsigned long long)ws->closed_idle, (unsigned long long)ws->closed_slow,
 		(unsigned long long)ws->closed_protocol, (unsigned long long)ws->closed_too_big,
-		(unsigned long long)gw->closed_rate_limit, (unsigned long long)gw->exec.closed_too_many,
+		(unsigned long long)gw->closed_rate_limit, (unsigned long long)exec_stats(gw->exec).closed_too_many,
 		(unsigned long long)login_stats(gw->login).closed_unauthorized);
 	gw_metric(out, "gatecast_push_requests_total", "counter",
 		"Push commands received (push port and HTTP API).", ps->requests);
