@@ -16,8 +16,8 @@
  * (another gateway left), every watched group with members here is
  * reported again, so the counts heal.
  *
- * struct gateway is in gateway_int.h, shared with gateway_metrics.c, which
- * renders /metrics and the stats of `gatecast status` from it.
+ * What it reports about itself is gathered here (gw_figures) and rendered by
+ * gateway_metrics.h.
  */
 #include "gateway/gateway.h"
 
@@ -42,8 +42,9 @@
 #include "gateway/conn_index.h"
 #include "gateway/demo.h"
 #include "gateway/exec.h"
+#include "proto/strvec.h"
 #include "ws/frame.h"
-#include "gateway/gateway_int.h"
+#include "gateway/gateway_metrics.h"
 #include "gateway/guard.h"
 #include "gateway/login.h"
 #include "ws/http_upgrade.h"
@@ -59,6 +60,42 @@
 #define GW_SWEEP_MS 100
 #define GW_STOP_GRACE_MS 3000
 #define GW_OUTLINK_QUEUE 65536
+
+struct gateway {
+	struct event_base *base;
+	const struct config *cfg;
+	uint64_t id;
+	char *inbox_url;
+	struct inbox *inbox;
+	struct member *member;
+	struct peers *workers;
+	struct ws_server *ws;
+	struct ws_ops ws_ops;               /* gw_ws_ops, and on_post with the demo */
+	struct push_port *push;
+	struct conn_index *ix;
+	struct exec_ctx *exec;
+	bool token_mode; /* auth.mode = token (login is used only then) */
+	uint64_t next_seq;
+	struct route *route;   /* to the workers, and the queue while there is none */
+	struct event *sweep_ev;
+	struct strvec scratch;
+	struct buf enc;
+	bool stopping;
+	uint64_t stop_deadline;
+	struct frame *err_no_worker, *err_overloaded, *err_rate_limited;
+	struct guard *guard;
+	struct login *login; /* auth.mode = token */
+	uint64_t refused_origin, refused_ip, rate_limited;
+	uint64_t closed_rate_limit;
+	uint64_t push_commands[CMD__COUNT]; /* submitted to the cluster, by type */
+	size_t gateways_live;               /* other gateways in the member view */
+	uint64_t ops_expired;               /* OPs that arrived after their expiry */
+	bool demo;                          /* demo.enabled = on */
+	struct presence_watch *watch;       /* gateway.presence_groups */
+	uint64_t presence_sent, presence_dropped;
+	uint64_t *peer_gateways;            /* the other gateways in the last view, sorted */
+	size_t npeer_gateways;
+};
 
 /* Wall-clock µs: a push's start time crosses processes (PROTO_REQUEST's
  * pushed_us), so it cannot be monotonic. */
@@ -439,7 +476,54 @@ gw_submit(void *arg, uint64_t req, uint64_t key, const struct proto_cmd *cmd,
 	return rc;
 }
 
-/* ---- the HTTP port's health (its metrics: gateway_metrics.c) ----------------- */
+/* ---- the HTTP port's health and metrics, `gatecast status` ------------------ */
+
+/* This gateway's figures now, for gateway_metrics.h. */
+static void
+gw_figures(const struct gateway *gw, struct gateway_figures *f)
+{
+	memset(f, 0, sizeof *f);
+	f->connections = ws_server_count(gw->ws);
+	f->ws = *ws_server_stats(gw->ws);
+	f->push = *push_port_stats(gw->push);
+	f->pending_requests = push_port_pending(gw->push);
+	f->exec = exec_stats(gw->exec);
+	f->login = login_stats(gw->login);
+	f->refused_origin = gw->refused_origin;
+	f->refused_ip = gw->refused_ip;
+	f->rate_limited = gw->rate_limited;
+	f->closed_rate_limit = gw->closed_rate_limit;
+	f->presence_sent = gw->presence_sent;
+	f->presence_dropped = gw->presence_dropped;
+	f->ops_expired = gw->ops_expired;
+	memcpy(f->push_commands, gw->push_commands, sizeof f->push_commands);
+	f->uids = conn_index_uid_total(gw->ix);
+	f->groups = conn_index_group_total(gw->ix);
+	f->workers_live = peers_live(gw->workers);
+	f->gateways_live = gw->gateways_live;
+	f->queued_link = peers_queued(gw->workers);
+	f->queued_no_worker = route_pending(gw->route);
+	f->queued_joining = peers_waiting(gw->workers);
+	f->draining = gw->stopping;
+}
+
+/* GET /metrics on the HTTP port (push_metrics_fn). */
+static void
+gw_metrics(void *arg, struct buf *out)
+{
+	struct gateway_figures f;
+	gw_figures(arg, &f);
+	gateway_metrics_render(&f, out);
+}
+
+/* What `gatecast status` shows for us (member_stats_fn). */
+static void
+gw_stats(void *arg, struct proto_stats *st)
+{
+	struct gateway_figures f;
+	gw_figures(arg, &f);
+	gateway_metrics_stats(&f, st);
+}
 
 /* Ready when a worker is live: we got a view from a register that lists one,
  * so requests can be served now. */
@@ -676,7 +760,7 @@ gateway_new(struct event_base *base, const struct config *c, struct cluster *clu
 	gw->push = push_port_new(base, c, pfd, gw_submit, gw);
 	pfd = -1;
 	if (hfd >= 0)
-		push_port_listen_http(gw->push, hfd, gateway_metrics_render, gw_ready);
+		push_port_listen_http(gw->push, hfd, gw_metrics, gw_ready);
 	hfd = -1;
 	gw->sweep_ev = event_new(base, -1, EV_PERSIST, gw_on_sweep, gw);
 	struct timeval tv = {0, GW_SWEEP_MS * 1000};
@@ -687,7 +771,7 @@ gateway_new(struct event_base *base, const struct config *c, struct cluster *clu
 		log_error("register_failed", "err=\"%s\"", nng_strerror(-err));
 		goto fail;
 	}
-	member_set_stats(gw->member, gateway_metrics_stats, gw);
+	member_set_stats(gw->member, gw_stats, gw);
 	if (gw->demo)
 		log_warn("demo_enabled", "token=%s why=\"%s\"",
 			gw->token_mode ? "any_uid" : "none",
