@@ -203,7 +203,7 @@ exec_join(struct exec_ctx *x, struct client *cl, const struct proto_cmd *cmd,
 {
 	const char *code = NULL, *message = NULL;
 	bool member = false;
-	if (x->token_mode && cmd->has_data &&
+	if (x->token_mode && cmd->from_client &&
 		(cl->claims == NULL || !jwt_group_allowed(cl->claims, group->p, group->n))) {
 		code = "forbidden";
 		message = "the token does not allow this group";
@@ -219,7 +219,7 @@ exec_join(struct exec_ctx *x, struct client *cl, const struct proto_cmd *cmd,
 	}
 	if (code != NULL) {
 		exec_fail(r, code, message);
-		if (cmd->has_data)
+		if (cmd->from_client)
 			exec_client_error(x, cl, code, message);
 		return false;
 	}

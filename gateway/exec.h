@@ -6,11 +6,11 @@
  * Client ids in an order that name another gateway are not ours: they count
  * as not found.
  *
- * A join_group that carries data is a client's own request (the app passes
+ * A join_group marked from_client is a client's own request (the app passes
  * its reply as data): it is subject to the client's token (auth.mode =
  * token: only groups its "groups" claim allows) and gateway.max_groups, and
- * the client gets either data or an error frame. A join from the push port
- * (no data) is the backend's and only bounded by max_groups.
+ * the client gets either the data or an error frame. A join from the push
+ * port is the backend's and only bounded by max_groups.
  *
  * Every change to a group's members — a join, a leave, an ungroup, a uid
  * bound to or unbound from a member — is reported to the function given to

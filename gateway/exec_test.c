@@ -261,6 +261,7 @@ test_join(struct conn_index *ix, const struct config *cfg)
 	cmd.groups = LIST(P("room:1"));
 	cmd.data = P("{\"joined\":1}");
 	cmd.has_data = true;
+	cmd.from_client = true;
 
 	fake_reset();
 	group_changes = 0;
@@ -309,6 +310,18 @@ test_join(struct conn_index *ix, const struct config *cfg)
 	r = run(x, &cmd);
 	tap_ok(!r.ok && r.error.n == 9 && memcmp(r.error.p, "not_found", 9) == 0,
 		"a join for another gateway's client is not found here");
+
+	memset(&cmd, 0, sizeof cmd);
+	cmd.type = CMD_JOIN_GROUP;
+	cmd.clients = LIST(cid(SELF, 6));
+	cmd.groups = LIST(P("other:1"));
+	cmd.data = P("{\"by\":\"backend\"}");
+	cmd.has_data = true;
+	fake_reset();
+	r = run(x, &cmd);
+	tap_ok(r.ok && conn_index_group_count_of(ix, 6) == 2,
+		"a join with data that is not from the client needs no token");
+	tap_eq_str(fk.last[6], "{\"by\":\"backend\"}", "  ... and still sends its data");
 	clients[6].claims = NULL;
 	exec_free(x);
 }
