@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/ring.h"
@@ -17,7 +18,7 @@
 /* A message for a peer that is not in the view yet. */
 struct peers_wait {
 	uint64_t id;
-	nng_msg *msg;
+	struct buf msg; /* a copy: waiting is rare, so it may cost one */
 	uint64_t deadline;
 };
 
@@ -69,7 +70,7 @@ peers_on_expire(evutil_socket_t fd, short what, void *arg)
 		ring_pop(&ps->retired);
 	}
 	while ((w = ring_front(&ps->waiting)) != NULL && w->deadline <= now) {
-		nng_msg_free(w->msg);
+		buf_fini(&w->msg);
 		ring_pop(&ps->waiting);
 		dropped++;
 	}
@@ -88,7 +89,10 @@ peers_release(struct peers *ps, const struct peer *p)
 		struct peers_wait w = *(struct peers_wait *)ring_front(&ps->waiting);
 		ring_pop(&ps->waiting);
 		if (w.id == p->id) {
-			outlink_send(p->link, w.msg);
+			/* A full link refuses it: the request it carried times
+			 * out at its sender, as one refused directly would. */
+			(void)outlink_send(p->link, w.msg.p, w.msg.len);
+			buf_fini(&w.msg);
 		} else {
 			*(struct peers_wait *)ring_push(&ps->waiting) = w;
 		}
@@ -96,26 +100,25 @@ peers_release(struct peers *ps, const struct peer *p)
 }
 
 int
-peers_send(struct peers *ps, uint64_t id, nng_msg *msg)
+peers_send(struct peers *ps, uint64_t id, const void *msg, size_t n)
 {
 	const struct peer *p = peers_find(ps, id);
 	if (p != NULL)
-		return outlink_send(p->link, msg);
+		return outlink_send(p->link, msg, n);
 	/* A peer that just left (it is draining) still gets answers to what
 	 * it asked before it left: a worker's OP, answered after our view
 	 * dropped it, must reach it, or its request ends "partial". */
 	for (size_t i = ring_len(&ps->retired); i-- > 0;) {
 		struct peers_retired *r = ring_at(&ps->retired, i);
 		if (r->id == id)
-			return outlink_send(r->link, msg);
+			return outlink_send(r->link, msg, n);
 	}
-	if (ring_len(&ps->waiting) >= PEERS_WAIT_MAX) {
-		nng_msg_free(msg);
+	if (ring_len(&ps->waiting) >= PEERS_WAIT_MAX)
 		return -ENOBUFS;
-	}
 	struct peers_wait *w = ring_push(&ps->waiting);
 	w->id = id;
-	w->msg = msg;
+	buf_init(&w->msg);
+	buf_append(&w->msg, msg, n);
 	w->deadline = clock_ms() + PEERS_WAIT_MS;
 	struct peer unknown = {id, NULL, false};
 	ps->fn(ps->arg, &unknown, PEER_UNKNOWN);
@@ -149,7 +152,7 @@ peers_free(struct peers *ps)
 	for (size_t i = 0; i < ps->n; i++)
 		outlink_free(ps->v[i].link);
 	for (size_t i = 0; i < ring_len(&ps->waiting); i++)
-		nng_msg_free(((struct peers_wait *)ring_at(&ps->waiting, i))->msg);
+		buf_fini(&((struct peers_wait *)ring_at(&ps->waiting, i))->msg);
 	ring_fini(&ps->waiting);
 	for (size_t i = 0; i < ring_len(&ps->retired); i++)
 		outlink_free(((struct peers_retired *)ring_at(&ps->retired, i))->link);

@@ -109,16 +109,6 @@ gw_wall_us(void)
 
 /* ---- to the workers ------------------------------------------------------- */
 
-static nng_msg *
-gw_msg(const struct buf *b)
-{
-	nng_msg *m;
-	if (nng_msg_alloc(&m, b->len) != 0)
-		abort();
-	memcpy(nng_msg_body(m), b->p, b->len);
-	return m;
-}
-
 static void
 gw_send_error_frame(struct gateway *gw, uint64_t seq, struct frame *f)
 {
@@ -137,9 +127,9 @@ gw_route_pick(void *arg, uint64_t key)
 }
 
 static int
-gw_route_send(void *arg, void *worker, nng_msg *msg)
+gw_route_send(void *arg, void *worker, const void *p, size_t n)
 {
-	return outlink_send(worker, msg);
+	return outlink_send(worker, p, n);
 }
 
 /* A queued message could not be delivered (route_ops): answer it. */
@@ -195,7 +185,8 @@ gw_event(struct gateway *gw, struct client *cl, uint8_t kind, const void *data, 
 	/* A connect that finds no worker is answered like a message: the client
 	 * learns that its welcome/login did not happen. */
 	enum route_kind rk = kind == EVENT_CLOSE ? ROUTE_OTHER : ROUTE_MESSAGE;
-	if (route_send(gw->route, route_key_client(cl->seq), gw_msg(&gw->enc), rk, cl->seq) != 0) {
+	if (route_send(gw->route, route_key_client(cl->seq), gw->enc.p, gw->enc.len, rk,
+		    cl->seq) != 0) {
 		if (kind != EVENT_CLOSE)
 			ws_send(cl->ws, gw->err_overloaded);
 		else
@@ -220,8 +211,8 @@ gw_presence(void *arg, const char *group, size_t len)
 	pm.u.event.data.n = (uint32_t)len;
 	buf_reset(&gw->enc);
 	proto_encode(&pm, &gw->enc);
-	if (route_send(gw->route, presence_watch_key(group, len), gw_msg(&gw->enc), ROUTE_PRESENCE,
-		    0) == 0)
+	if (route_send(gw->route, presence_watch_key(group, len), gw->enc.p, gw->enc.len,
+		    ROUTE_PRESENCE, 0) == 0)
 		gw->presence_sent++;
 	else
 		gw->presence_dropped++;
@@ -468,7 +459,7 @@ gw_submit(void *arg, uint64_t req, uint64_t key, const struct proto_cmd *cmd,
 		gw->push_commands[cmd->type]++;
 	buf_reset(&gw->enc);
 	proto_encode(&pm, &gw->enc);
-	int rc = route_send(gw->route, route_key_push(key), gw_msg(&gw->enc), ROUTE_REQUEST, req);
+	int rc = route_send(gw->route, route_key_push(key), gw->enc.p, gw->enc.len, ROUTE_REQUEST, req);
 	if (rc != 0) {
 		*error_code = "overloaded";
 		*message = "the worker queue is full";
@@ -589,7 +580,7 @@ gw_on_op(struct gateway *gw, const struct proto_op *op)
 		proto_encode(&pm, &gw->enc);
 		/* A worker that just joined may not be in our view yet: the result
 		 * waits for it (peers_send) instead of being lost. */
-		if (peers_send(gw->workers, op->worker, gw_msg(&gw->enc)) != 0)
+		if (peers_send(gw->workers, op->worker, gw->enc.p, gw->enc.len) != 0)
 			log_warn("result_dropped", "worker=%016llx reason=queue_full",
 				(unsigned long long)op->worker);
 	}
@@ -612,13 +603,12 @@ gw_on_cluster_message(void *arg, struct proto_msg *pm)
 /* One inbox message holds the messages a worker sent in one loop turn
  * (outlink.h), back to back. */
 static void
-gw_on_inbox(void *arg, nng_msg *msg)
+gw_on_inbox(void *arg, const void *msg, size_t n)
 {
 	size_t left;
-	int rc = proto_decode_batch(nng_msg_body(msg), nng_msg_len(msg), gw_on_cluster_message, arg, &left);
+	int rc = proto_decode_batch(msg, n, gw_on_cluster_message, arg, &left);
 	if (rc != 0)
 		log_warn("bad_message", "err=%d len=%zu", rc, left);
-	nng_msg_free(msg);
 }
 
 /* ---- cluster view ---------------------------------------------------------- */
@@ -747,7 +737,7 @@ gateway_new(struct event_base *base, const struct config *c, struct cluster *clu
 	gw->inbox_url = prog_inbox_url(c, c->gateway_inbox, "gateway", (unsigned long long)gw->id);
 	gw->inbox = inbox_new(base, cluster, gw->inbox_url, gw_on_inbox, gw, &err);
 	if (gw->inbox == NULL) {
-		log_error("inbox_failed", "url=%s err=\"%s\"", gw->inbox_url, nng_strerror(-err));
+		log_error("inbox_failed", "url=%s err=\"%s\"", gw->inbox_url, strerror(-err));
 		goto fail;
 	}
 	gw->workers = peers_new(base, cluster, ROLE_WORKER, GW_OUTLINK_QUEUE, gw_on_peer,
@@ -768,7 +758,7 @@ gateway_new(struct event_base *base, const struct config *c, struct cluster *clu
 	gw->member = member_new(base, cluster, c, ROLE_GATEWAY, gw->id, gw->inbox_url,
 		gw_on_view, gw, &err);
 	if (gw->member == NULL) {
-		log_error("register_failed", "err=\"%s\"", nng_strerror(-err));
+		log_error("register_failed", "err=\"%s\"", strerror(-err));
 		goto fail;
 	}
 	member_set_stats(gw->member, gw_stats, gw);

@@ -150,7 +150,7 @@ gateway_metrics_render(const struct gateway_figures *f, struct buf *out)
 		"Push commands waiting for an answer.", f->pending_requests);
 	buf_printf(out, "# HELP gatecast_worker_queued_messages Messages to workers queued in this "
 			"gateway, by queue: link = batches (the messages of one loop turn) in the links "
-			"to live workers, beyond nng's own buffer; no_worker = events and requests waiting for a live worker, joining = "
+			"to live workers, beyond the transport's own buffer; no_worker = events and requests waiting for a live worker, joining = "
 			"results for a worker not in the view yet.\n"
 			"# TYPE gatecast_worker_queued_messages gauge\n"
 			"gatecast_worker_queued_messages{queue=\"link\"} %llu\n"

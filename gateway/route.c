@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "common/buf.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/ring.h"
@@ -13,7 +14,7 @@
 
 /* A message waiting for a worker. */
 struct route_wait {
-	nng_msg *msg;
+	struct buf msg; /* a copy */
 	uint64_t key;
 	uint64_t deadline;
 	uint64_t ref; /* request id or client seq */
@@ -65,23 +66,23 @@ route_free(struct route *rt)
 	if (rt == NULL)
 		return;
 	for (size_t i = 0; i < ring_len(&rt->waitq); i++)
-		nng_msg_free(((struct route_wait *)ring_at(&rt->waitq, i))->msg);
+		buf_fini(&((struct route_wait *)ring_at(&rt->waitq, i))->msg);
 	ring_fini(&rt->waitq);
 	free(rt);
 }
 
 int
-route_send(struct route *rt, uint64_t key, nng_msg *msg, enum route_kind kind, uint64_t ref)
+route_send(struct route *rt, uint64_t key, const void *p, size_t n, enum route_kind kind,
+	uint64_t ref)
 {
 	void *worker;
 	if (ring_len(&rt->waitq) == 0 && (worker = rt->ops->pick(rt->arg, key)) != NULL)
-		return rt->ops->send(rt->arg, worker, msg);
-	if (ring_len(&rt->waitq) >= rt->cfg->gateway_max_pending) {
-		nng_msg_free(msg);
+		return rt->ops->send(rt->arg, worker, p, n);
+	if (ring_len(&rt->waitq) >= rt->cfg->gateway_max_pending)
 		return -ENOBUFS;
-	}
 	struct route_wait *w = ring_push(&rt->waitq);
-	w->msg = msg;
+	buf_init(&w->msg);
+	buf_append(&w->msg, p, n);
 	w->key = key;
 	w->kind = (uint8_t)kind;
 	w->ref = ref;
@@ -98,7 +99,9 @@ route_flush(struct route *rt)
 		(worker = rt->ops->pick(rt->arg, front->key)) != NULL) {
 		struct route_wait w = *front;
 		ring_pop(&rt->waitq);
-		if (rt->ops->send(rt->arg, worker, w.msg) != 0)
+		int rc = rt->ops->send(rt->arg, worker, w.msg.p, w.msg.len);
+		buf_fini(&w.msg);
+		if (rc != 0)
 			rt->ops->fail(rt->arg, (enum route_kind)w.kind, w.ref, -ENOBUFS);
 	}
 }
@@ -110,7 +113,7 @@ route_expire(struct route *rt, uint64_t now)
 	while ((front = ring_front(&rt->waitq)) != NULL && front->deadline <= now) {
 		struct route_wait w = *front;
 		ring_pop(&rt->waitq);
-		nng_msg_free(w.msg);
+		buf_fini(&w.msg);
 		rt->ops->fail(rt->arg, (enum route_kind)w.kind, w.ref, -ETIMEDOUT);
 	}
 }

@@ -15,13 +15,11 @@
  * order.
  *
  * Deliberately not here: encoding the messages, the links (the ops' send)
- * and what a failure means to a client or a push (the ops' fail). The
- * messages are nng_msg until the cluster links carry their own type.
+ * and what a failure means to a client or a push (the ops' fail).
  */
 #ifndef GATECAST_GATEWAY_ROUTE_H
 #define GATECAST_GATEWAY_ROUTE_H
 
-#include <nng/nng.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,9 +38,10 @@ struct route_ops {
 	/* The up worker that owns key, or NULL when no worker is up. Borrowed
 	 * until the next call into the ops' owner. */
 	void *(*pick)(void *arg, uint64_t key);
-	/* Hands msg (ownership taken, even on failure) to worker (from pick).
-	 * Returns 0, or a negative errno when the worker's link refused it. */
-	int (*send)(void *arg, void *worker, nng_msg *msg);
+	/* Hands the n bytes at p (an encoded message, borrowed for the call)
+	 * to worker (from pick). Returns 0, or a negative errno when the
+	 * worker's link refused them. */
+	int (*send)(void *arg, void *worker, const void *p, size_t n);
 	/* A queued message was not delivered: err is -ETIMEDOUT (no worker
 	 * within gateway.worker_wait) or -ENOBUFS (the worker's link refused
 	 * it). The message is already gone; kind and ref say whose it was. */
@@ -53,15 +52,17 @@ struct route_ops {
  * each use (they are reloadable). cfg, ops and arg are borrowed for the
  * route's life. Never fails. */
 struct route *route_new(const struct config *cfg, const struct route_ops *ops, void *arg);
-/* Frees the queued messages (without calling fail) and rt; NULL is fine. */
+/* Drops the queued messages (without calling fail) and frees rt; NULL is
+ * fine. */
 void route_free(struct route *rt);
 
-/* Routes msg (ownership taken, even on failure) to the worker owning key,
- * or queues it (deadline now + gateway.worker_wait, clock_ms) while none
- * is up or others wait. kind and ref are kept for fail. Returns 0 when sent
- * or queued; the send's error when the worker's link refused it; -ENOBUFS
- * when the queue holds gateway.max_pending entries already. */
-int route_send(struct route *rt, uint64_t key, nng_msg *msg, enum route_kind kind,
+/* Routes the encoded message (n bytes at p, borrowed for the call) to the
+ * worker owning key, or queues a copy (deadline now + gateway.worker_wait,
+ * clock_ms) while none is up or others wait: waiting is the rare path.
+ * kind and ref are kept for fail. Returns 0 when sent or queued; the send's
+ * error when the worker's link refused it; -ENOBUFS when the queue holds
+ * gateway.max_pending entries already. */
+int route_send(struct route *rt, uint64_t key, const void *p, size_t n, enum route_kind kind,
 	uint64_t ref);
 /* Sends what waits, oldest first, while a worker is up (call when workers
  * come up); one the link refuses is failed with -ENOBUFS. */

@@ -86,14 +86,10 @@ struct worker {
 static int
 wk_send(struct worker *w, uint64_t gateway, const struct proto_msg *pm)
 {
-	nng_msg *msg;
 	buf_reset(&w->enc);
 	proto_encode(pm, &w->enc);
-	if (nng_msg_alloc(&msg, w->enc.len) != 0)
-		abort();
-	memcpy(nng_msg_body(msg), w->enc.p, w->enc.len);
 	w->msgs_out++;
-	return peers_send(w->gateways, gateway, msg);
+	return peers_send(w->gateways, gateway, w->enc.p, w->enc.len);
 }
 
 /* pushed_us: the REQUEST's, so the gateways can time the writes of the
@@ -465,16 +461,15 @@ wk_on_cluster_message(void *arg, struct proto_msg *pm)
 /* One inbox message holds what a gateway sent in one loop turn (outlink.h),
  * back to back. msgs_in counts the messages, not the batches. */
 static void
-wk_on_inbox(void *arg, nng_msg *msg)
+wk_on_inbox(void *arg, const void *msg, size_t n)
 {
 	struct worker *w = arg;
 	size_t left;
 	if (w->draining)
 		w->last_rx = clock_ms();
-	int rc = proto_decode_batch(nng_msg_body(msg), nng_msg_len(msg), wk_on_cluster_message, w, &left);
+	int rc = proto_decode_batch(msg, n, wk_on_cluster_message, w, &left);
 	if (rc != 0)
 		log_warn("bad_message", "err=%d len=%zu", rc, left);
-	nng_msg_free(msg);
 }
 
 static void
@@ -575,7 +570,7 @@ worker_new(struct event_base *base, const struct config *c, struct cluster *cl)
 	w->inbox_url = prog_inbox_url(c, c->worker_inbox, "worker", (unsigned long long)w->id);
 	w->inbox = inbox_new(base, cl, w->inbox_url, wk_on_inbox, w, &err);
 	if (w->inbox == NULL) {
-		log_error("inbox_failed", "url=%s err=\"%s\"", w->inbox_url, nng_strerror(-err));
+		log_error("inbox_failed", "url=%s err=\"%s\"", w->inbox_url, strerror(-err));
 		goto fail;
 	}
 	w->gateways = peers_new(base, cl, ROLE_GATEWAY, WK_OUTLINK_QUEUE,
@@ -586,7 +581,7 @@ worker_new(struct event_base *base, const struct config *c, struct cluster *cl)
 	w->member = member_new(base, cl, c, ROLE_WORKER, w->id, w->inbox_url, wk_on_view,
 		w, &err);
 	if (w->member == NULL) {
-		log_error("register_failed", "err=\"%s\"", nng_strerror(-err));
+		log_error("register_failed", "err=\"%s\"", strerror(-err));
 		goto fail;
 	}
 	member_set_stats(w->member, wk_stats, w);
