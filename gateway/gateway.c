@@ -711,9 +711,8 @@ gateway_new(struct event_base *base, const struct config *c, struct cluster *clu
 	gw->exec = exec_new(gw->ix, c, gw->id, gw->token_mode, &gw_exec_ops, gw);
 	gw->demo = strcmp(c->demo_enabled, "on") == 0;
 	gw->watch = presence_watch_new(c->gateway_presence_groups);
-	if (presence_watch_any(gw->watch)) {
+	if (presence_watch_any(gw->watch))
 		exec_on_group_change(gw->exec, gw_presence, gw);
-	}
 	gw->guard = guard_new(c);
 	gw->login = login_new(c, gw->guard, gw->exec, gw->ix);
 	buf_init(&gw->enc);
