@@ -14,6 +14,8 @@
 #ifndef GATECAST_CLUSTER_CLUSTER_H
 #define GATECAST_CLUSTER_CLUSTER_H
 
+#include "common/attr.h"
+
 #include <nng/nng.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,7 +32,7 @@ struct cluster;
 /* Is secret (cluster.secret) usable? 0, or -EINVAL with err (size errlen)
  * saying what is wrong and naming the key and GATECAST_CLUSTER_SECRET. The
  * secret is never quoted. */
-int cluster_check_secret(const char *secret, char *err, size_t errlen);
+MUST_CHECK int cluster_check_secret(const char *secret, char *err, size_t errlen);
 
 /* Reads cluster.secret, max_clock_skew and the TLS files' names from c
  * (copied); checks that the secret is usable and that the TLS files, when
@@ -49,8 +51,8 @@ uint64_t cluster_id(const struct cluster *cl);
  * to name the URL's host, and presents its own certificate when it has one.
  * A missing or unreadable TLS file is logged (naming the key and file) and
  * fails. Returns 0 or a negative errno (cluster_errno). url is borrowed. */
-int cluster_listen(struct cluster *cl, nng_socket s, const char *url);
-int cluster_dial(struct cluster *cl, nng_socket s, const char *url, int flags);
+MUST_CHECK int cluster_listen(struct cluster *cl, nng_socket s, const char *url);
+MUST_CHECK int cluster_dial(struct cluster *cl, nng_socket s, const char *url, int flags);
 
 /* nng's error code (positive, as nng returns it) as a negative errno, so
  * that nng's codes never leave the files that call nng: NNG_ESYSERR | e
@@ -67,11 +69,11 @@ void cluster_seal_buf(struct cluster *cl, struct buf *b, const char *to);
  * and logged at most once a second (event=cluster_message_refused, with
  * `where` — the socket's URL — and the reason, never the bytes); the caller
  * then drops m and answers nothing. Strings are borrowed. */
-int cluster_open(struct cluster *cl, nng_msg *m, const char *to, const char *where,
+MUST_CHECK int cluster_open(struct cluster *cl, nng_msg *m, const char *to, const char *where,
 	uint64_t *from);
 /* The same for the n bytes at p (borrowed): on 0 the body is the first
  * n - SEAL_TRAILER of them (seal.h). */
-int cluster_open_bytes(struct cluster *cl, const void *p, size_t n, const char *to,
+MUST_CHECK int cluster_open_bytes(struct cluster *cl, const void *p, size_t n, const char *to,
 	const char *where, uint64_t *from);
 
 /* The receiver name of the register's answer to the member whose sender id

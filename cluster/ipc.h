@@ -42,6 +42,8 @@
 #ifndef GATECAST_CLUSTER_IPC_H
 #define GATECAST_CLUSTER_IPC_H
 
+#include "common/attr.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -85,7 +87,7 @@ void ipc_dialer_free(struct ipc_dialer *d);
 /* Sends n bytes (n <= IPC_FRAME_MAX) as one frame: 0, or -EAGAIN when not
  * connected or the output buffer is full (nothing was taken). Bytes are
  * borrowed for the call. */
-int ipc_dialer_send(struct ipc_dialer *d, const void *p, size_t n);
+MUST_CHECK int ipc_dialer_send(struct ipc_dialer *d, const void *p, size_t n);
 /* Connected right now. */
 bool ipc_dialer_connected(const struct ipc_dialer *d);
 

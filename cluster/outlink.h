@@ -36,6 +36,8 @@
 #ifndef GATECAST_CLUSTER_OUTLINK_H
 #define GATECAST_CLUSTER_OUTLINK_H
 
+#include "common/attr.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -67,7 +69,7 @@ void outlink_free(struct outlink *ol);
  * the transport needs one, is added here) with the others of this loop
  * turn. The bytes are copied: borrowed for the call. Returns 0, or
  * -ENOBUFS when the FIFO is full (it counts batches; nothing was taken). */
-int outlink_send(struct outlink *ol, const void *p, size_t n);
+MUST_CHECK int outlink_send(struct outlink *ol, const void *p, size_t n);
 /* Batches waiting in the outlink's own FIFO (not counting the transport's
  * buffer). */
 size_t outlink_queued(const struct outlink *ol);

@@ -10,6 +10,7 @@
 
 #include "common/buf.h"
 #include "common/clock.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/ring.h"
 #include "cluster/outlink.h"
@@ -91,7 +92,8 @@ peers_release(struct peers *ps, const struct peer *p)
 		if (w.id == p->id) {
 			/* A full link refuses it: the request it carried times
 			 * out at its sender, as one refused directly would. */
-			(void)outlink_send(p->link, w.msg.p, w.msg.len);
+			if (outlink_send(p->link, w.msg.p, w.msg.len) != 0)
+				ps->dropped++;
 			buf_fini(&w.msg);
 		} else {
 			*(struct peers_wait *)ring_push(&ps->waiting) = w;
@@ -263,17 +265,6 @@ peers_find(const struct peers *ps, uint64_t id)
 	return NULL;
 }
 
-static uint64_t
-peers_mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 size_t
 peers_live(const struct peers *ps)
 {
@@ -316,7 +307,7 @@ peers_pick(const struct peers *ps, uint64_t key)
 	for (size_t i = 0; i < ps->n; i++) {
 		if (!ps->v[i].up)
 			continue;
-		uint64_t w = peers_mix(key ^ peers_mix(ps->v[i].id));
+		uint64_t w = hash_mix64(key ^ hash_mix64(ps->v[i].id));
 		if (best == NULL || w > best_w) {
 			best = &ps->v[i];
 			best_w = w;

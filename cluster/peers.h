@@ -9,6 +9,8 @@
 #ifndef GATECAST_CLUSTER_PEERS_H
 #define GATECAST_CLUSTER_PEERS_H
 
+#include "common/attr.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,7 +58,7 @@ void peers_update(struct peers *ps, const struct member_view *view);
  * message waits up to PEERS_WAIT_MS for it (PEER_UNKNOWN is reported),
  * then is dropped and logged. Returns 0 or -ENOBUFS when the link's queue
  * or the wait list is full (nothing was taken). */
-int peers_send(struct peers *ps, uint64_t id, const void *msg, size_t n);
+MUST_CHECK int peers_send(struct peers *ps, uint64_t id, const void *msg, size_t n);
 
 #define PEERS_WAIT_MS 3000
 #define PEERS_LINGER_MS 2000

@@ -91,7 +91,7 @@ prog_config_file(int argc, char **argv)
 void
 prog_warn_insecure(const struct config *c, int argc, char **argv)
 {
-	if (strcmp(c->auth_mode, "none") == 0)
+	if (c->auth_mode == CONFIG_AUTH_NONE)
 		log_warn("auth_disabled", "detail=\"auth.mode = none: any client may claim any uid; "
 					  "set auth.secret for token authentication\"");
 	const char *file = prog_config_file(argc, argv);

@@ -4,10 +4,11 @@
 #include "gateway/client.h"
 
 #include <stdlib.h>
-#include <string.h>
 
+#include "common/buf.h"
 #include "common/xmalloc.h"
 #include "gateway/ws.h"
+#include "proto/client_frame.h"
 #include "ws/frame.h"
 
 struct client *
@@ -56,11 +57,10 @@ client_set_claims(struct client *cl, struct jwt_claims *claims)
 void
 client_send_error(struct client *cl, const char *code, const char *message)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s}", "type", "error", "error", code, "message", message);
-	char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	struct frame *f = frame_new(FRAME_TEXT, text, strlen(text));
+	struct buf b = BUF_INIT;
+	client_frame_error(&b, code, message);
+	struct frame *f = frame_new(FRAME_TEXT, b.p, b.len);
 	ws_send(cl->ws, f);
 	frame_unref(f);
-	free(text);
-	json_decref(o);
+	buf_fini(&b);
 }

@@ -13,6 +13,7 @@
 #include "gateway/client.h"
 #include "gateway/conn_index.h"
 #include "ws/frame.h"
+#include "proto/client_frame.h"
 #include "proto/clientid.h"
 #include "proto/strvec.h"
 
@@ -131,10 +132,10 @@ exec_frame_to(struct exec_ctx *x, struct client *cl, const void *data, size_t le
 static void
 exec_client_error(struct exec_ctx *x, struct client *cl, const char *code, const char *message)
 {
-	char text[256];
-	int n = snprintf(text, sizeof text, "{\"type\":\"error\",\"error\":\"%s\",\"message\":\"%s\"}",
-		code, message);
-	exec_frame_to(x, cl, text, (size_t)n, false, 0);
+	struct buf b = BUF_INIT;
+	client_frame_error(&b, code, message);
+	exec_frame_to(x, cl, b.p, b.len, false, 0);
+	buf_fini(&b);
 }
 
 struct exec_oldest {

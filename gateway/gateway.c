@@ -52,6 +52,7 @@
 #include "gateway/route.h"
 #include "push/push_port.h"
 #include "gateway/ws.h"
+#include "proto/client_frame.h"
 #include "proto/clientid.h"
 #include "proto/msg.h"
 #include "cluster/member.h"
@@ -96,16 +97,6 @@ struct gateway {
 	uint64_t *peer_gateways;            /* the other gateways in the last view, sorted */
 	size_t npeer_gateways;
 };
-
-/* Wall-clock µs: a push's start time crosses processes (PROTO_REQUEST's
- * pushed_us), so it cannot be monotonic. */
-static uint64_t
-gw_wall_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* ---- to the workers ------------------------------------------------------- */
 
@@ -454,12 +445,13 @@ gw_submit(void *arg, uint64_t req, uint64_t key, const struct proto_cmd *cmd,
 	 * after parsing it), so now is when the push arrived, to within the
 	 * parse: the start of gatecast_push_write_seconds on every gateway
 	 * that writes its frames. */
-	pm.u.request.pushed_us = gw_wall_us();
+	pm.u.request.pushed_us = clock_wall_us(); /* crosses processes: wall time */
 	if (cmd->type < CMD__COUNT)
 		gw->push_commands[cmd->type]++;
 	buf_reset(&gw->enc);
 	proto_encode(&pm, &gw->enc);
-	int rc = route_send(gw->route, route_key_push(key), gw->enc.p, gw->enc.len, ROUTE_REQUEST, req);
+	int rc = route_send(gw->route, route_key_push(key), gw->enc.p, gw->enc.len, ROUTE_REQUEST,
+		req);
 	if (rc != 0) {
 		*error_code = "overloaded";
 		*message = "the worker queue is full";
@@ -690,7 +682,7 @@ static struct frame *
 gw_error_frame(const char *code, const char *message)
 {
 	struct buf b = BUF_INIT;
-	buf_printf(&b, "{\"type\":\"error\",\"error\":\"%s\",\"message\":\"%s\"}", code, message);
+	client_frame_error(&b, code, message);
 	struct frame *f = frame_new(FRAME_TEXT, b.p, b.len);
 	buf_fini(&b);
 	return f;
@@ -707,9 +699,9 @@ gateway_new(struct event_base *base, const struct config *c, struct cluster *clu
 	gw->id = clientid_new_instance();
 	gw->route = route_new(c, &gw_route_ops, gw);
 	gw->ix = conn_index_new();
-	gw->token_mode = strcmp(c->auth_mode, "token") == 0; /* decided once */
+	gw->token_mode = c->auth_mode == CONFIG_AUTH_TOKEN; /* decided once */
 	gw->exec = exec_new(gw->ix, c, gw->id, gw->token_mode, &gw_exec_ops, gw);
-	gw->demo = strcmp(c->demo_enabled, "on") == 0;
+	gw->demo = c->demo_enabled;
 	gw->watch = presence_watch_new(c->gateway_presence_groups);
 	if (presence_watch_any(gw->watch))
 		exec_on_group_change(gw->exec, gw_presence, gw);

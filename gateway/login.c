@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +17,7 @@
 #include "gateway/exec.h"
 #include "gateway/guard.h"
 #include "gateway/ws.h"
+#include "proto/name.h"
 
 /* A connection that must log in by its deadline (auth.login_timeout). */
 struct login_deadline {
@@ -119,14 +119,9 @@ login_start(struct login *lg, const struct client *cl, uint64_t now)
 static bool
 login_uid_matches(json_t *uid, const char *sub)
 {
-	char num[32];
-	if (json_is_string(uid))
-		return strcmp(json_string_value(uid), sub) == 0;
-	if (json_is_integer(uid)) {
-		snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(uid));
-		return strcmp(num, sub) == 0;
-	}
-	return false;
+	struct name nm;
+	return name_from_json(uid, SIZE_MAX, &nm) == 0 && nm.n == strlen(sub) &&
+	       memcmp(nm.p, sub, nm.n) == 0;
 }
 
 bool

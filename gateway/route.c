@@ -9,6 +9,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/hash.h"
 #include "common/ring.h"
 #include "common/xmalloc.h"
 
@@ -28,25 +29,16 @@ struct route {
 	struct ring waitq; /* struct route_wait, oldest first */
 };
 
-static uint64_t
-route_mix(uint64_t x)
-{
-	x ^= x >> 31;
-	x *= 0x9e3779b97f4a7c15ULL;
-	x ^= x >> 29;
-	return x;
-}
-
 uint64_t
 route_key_client(uint64_t seq)
 {
-	return route_mix(seq);
+	return hash_mix64(seq);
 }
 
 uint64_t
 route_key_push(uint64_t key)
 {
-	return route_mix(key) | (1ULL << 63);
+	return hash_mix64(key) | (1ULL << 63);
 }
 
 struct route *

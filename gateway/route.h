@@ -74,7 +74,8 @@ void route_expire(struct route *rt, uint64_t now);
 size_t route_pending(const struct route *rt);
 
 /* The key of a client (by its seq) and of a push connection (by its key):
- * the top bit keeps the two apart. */
+ * a mix of the number, with the top bit set for push connections (so a push
+ * key never equals the key of a client whose mix has the bit clear). */
 uint64_t route_key_client(uint64_t seq);
 uint64_t route_key_push(uint64_t key);
 

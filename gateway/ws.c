@@ -152,15 +152,6 @@ const uint64_t ws_push_write_bounds_us[WS_PUSH_WRITE_BUCKETS] = {
 	100000, 250000, 500000, 1000000, 2500000, 5000000,
 };
 
-/* Wall clock, because pushed_us may come from another process (or host). */
-static uint64_t
-ws_wall_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* The first bucket whose bound is >= us (WS_PUSH_WRITE_BUCKETS: over all of
  * them), by binary search: four comparisons for sixteen bounds. */
 static unsigned
@@ -236,8 +227,11 @@ ws_after_turn(evutil_socket_t fd, short what, void *arg)
 {
 	struct ws_server *s = arg;
 	s->turn_armed = false;
-	/* ws_flush may mark others dirty? No: it only writes. Iterate by index
-	 * since nothing appends during the loop. */
+	/* Invariant: a connection is in s->dirty at most once (c->dirty) and
+	 * never once dead (ws_mark_dirty). ws_flush may kill its connection,
+	 * and on_close may then send to others, appending them to s->dirty;
+	 * the loop re-reads s->ndirty (and s->dirty, which may move), so they
+	 * are flushed in this same turn. When it ends, no connection is dirty. */
 	for (size_t i = 0; i < s->ndirty; i++) {
 		struct ws_conn *c = s->dirty[i];
 		c->dirty = false;
@@ -247,7 +241,7 @@ ws_after_turn(evutil_socket_t fd, short what, void *arg)
 	s->ndirty = 0;
 	struct ws_conn *c;
 	while ((c = s->lists[L_DEAD].head) != NULL) {
-		if (c->dirty) /* marked again during the flush above; next turn */
+		if (c->dirty) /* never, by the invariant above; a dirty one is never freed */
 			break;
 		ws_unlink(c);
 		ws_free_conn(c);
@@ -382,7 +376,7 @@ ws_flush(struct ws_conn *c)
 			s->st.frames_out++;
 			if (f->pushed_us != 0) {
 				if (now_us == 0)
-					now_us = ws_wall_us();
+					now_us = clock_wall_us();
 				ws_observe_push_write(&s->st, now_us, f->pushed_us);
 			}
 			frame_unref(f);
@@ -851,12 +845,13 @@ ws_on_accept(evutil_socket_t lfd, short what, void *arg)
 	for (int i = 0; i < 128; i++) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE)
+			int err = errno; /* net_shed's own calls would overwrite it */
+			if (err == EMFILE || err == ENFILE) {
 				net_shed(lfd, &s->spare_fd);
-			else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				log_warn("accept_failed", "errno=%d", errno);
-			if (errno == EMFILE || errno == ENFILE)
 				s->st.refused_full++;
+			} else if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR) {
+				log_warn("accept_failed", "errno=%d", err);
+			}
 			return;
 		}
 		ws_server_adopt(s, fd);

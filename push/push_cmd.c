@@ -28,9 +28,10 @@
  * is "data" (a string is sent as its text, any other value as its compact
  * JSON) or "data_base64" (decoded, sent as a binary frame), never both.
  *
- * JSON is written by hand rather than with json_dumps: jansson prints reals
- * with 17 significant digits (0.1 becomes 0.10000000000000001), and an
- * application's payload should reach the browser as it was written.
+ * JSON is written by hand (common/json_out.h) rather than with json_dumps:
+ * jansson prints reals with 17 significant digits (0.1 becomes
+ * 0.10000000000000001), and an application's payload should reach the
+ * browser as it was written.
  */
 #include "push/push_cmd.h"
 
@@ -44,8 +45,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/base64.h"
+#include "common/json_out.h"
 #include "common/xmalloc.h"
 #include "proto/clientid.h"
+#include "proto/name.h"
 
 /* Everything a parsed command points into: the parsed document (strings
  * point into its values) and the buffers made for converted values. */
@@ -108,168 +112,12 @@ struct parse {
 	size_t max_list;
 };
 
-/* ---- JSON writing ---- */
-
-/* Length of the well-formed UTF-8 sequence at p (at most n bytes), or 0 when
- * it is not one (Unicode 15 Table 3-7: no overlongs, surrogates or code
- * points above U+10FFFF). p[0] >= 0x80. */
-static size_t
-utf8_seq_len(const unsigned char *p, size_t n)
-{
-	unsigned char c = p[0];
-	size_t len;
-	unsigned char lo = 0x80, hi = 0xbf; /* range of the second byte */
-
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (n < len || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return len;
-}
-
-/* Appends s as a JSON string. s may hold any bytes: control characters are
- * escaped and each byte that is not part of well-formed UTF-8 becomes
- * \ufffd, so the result is always valid JSON (and never holds a newline). */
-static void
-json_put_str(struct buf *b, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s;
-	size_t run = 0; /* start of the bytes not yet appended */
-
-	buf_append_char(b, '"');
-	for (size_t i = 0; i < n;) {
-		unsigned char c = p[i];
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0x80) {
-			size_t k = utf8_seq_len(p + i, n - i);
-			if (k > 0) {
-				i += k;
-				continue;
-			}
-		}
-		buf_append(b, s + run, i - run);
-		switch (c) {
-		case '"': buf_append_str(b, "\\\""); break;
-		case '\\': buf_append_str(b, "\\\\"); break;
-		case '\b': buf_append_str(b, "\\b"); break;
-		case '\f': buf_append_str(b, "\\f"); break;
-		case '\n': buf_append_str(b, "\\n"); break;
-		case '\r': buf_append_str(b, "\\r"); break;
-		case '\t': buf_append_str(b, "\\t"); break;
-		default:
-			if (c >= 0x80) {
-				buf_append_str(b, "\\ufffd");
-			} else {
-				char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-				buf_append(b, e, sizeof e);
-			}
-		}
-		run = ++i;
-	}
-	buf_append(b, s + run, n - run);
-	buf_append_char(b, '"');
-}
+/* ---- JSON writing (common/json_out.h) ---- */
 
 static void
-json_put_pstr(struct buf *b, struct pstr s)
+put_pstr(struct buf *b, struct pstr s)
 {
-	json_put_str(b, s.p != NULL ? s.p : "", s.p != NULL ? s.n : 0);
-}
-
-/* The shortest text that reads back as the same double, with ".0" added
- * when it would otherwise look like an integer (as jansson does). */
-static void
-json_put_real(struct buf *b, double d)
-{
-	char s[40];
-
-	if (!isfinite(d)) {
-		buf_append_str(b, "null");
-		return;
-	}
-	for (int prec = 1; prec <= 17; prec++) {
-		snprintf(s, sizeof s, "%.*g", prec, d);
-		if (strtod(s, NULL) == d)
-			break;
-	}
-	buf_append_str(b, s);
-	if (strpbrk(s, ".eE") == NULL)
-		buf_append_str(b, ".0");
-}
-
-/* Appends v as compact JSON, object keys in the order they were parsed. */
-static void
-json_put(struct buf *b, const json_t *cv)
-{
-	json_t *v = (json_t *)cv; /* jansson's getters take non-const */
-	const char *key;
-	json_t *val;
-	size_t i;
-	bool first = true;
-
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		buf_append_char(b, '{');
-		json_object_foreach(v, key, val) {
-			if (!first)
-				buf_append_char(b, ',');
-			first = false;
-			json_put_str(b, key, strlen(key));
-			buf_append_char(b, ':');
-			json_put(b, val);
-		}
-		buf_append_char(b, '}');
-		break;
-	case JSON_ARRAY:
-		buf_append_char(b, '[');
-		json_array_foreach(v, i, val) {
-			if (i > 0)
-				buf_append_char(b, ',');
-			json_put(b, val);
-		}
-		buf_append_char(b, ']');
-		break;
-	case JSON_STRING:
-		json_put_str(b, json_string_value(v), json_string_length(v));
-		break;
-	case JSON_INTEGER:
-		buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		break;
-	case JSON_REAL:
-		json_put_real(b, json_real_value(v));
-		break;
-	case JSON_TRUE:
-		buf_append_str(b, "true");
-		break;
-	case JSON_FALSE:
-		buf_append_str(b, "false");
-		break;
-	case JSON_NULL:
-	default:
-		buf_append_str(b, "null");
-		break;
-	}
+	json_out_str(b, s.p != NULL ? s.p : "", s.p != NULL ? s.n : 0);
 }
 
 /* ---- parsing ---- */
@@ -361,27 +209,24 @@ parse_item(struct parse *ps, const char *field, enum item_kind kind, size_t max_
 		return 0;
 	}
 
-	if (json_is_string(v)) {
-		p = json_string_value(v);
-		n = json_string_length(v);
-	} else if (json_is_integer(v)) {
-		char num[32];
-		int k = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		n = (size_t)k;
-		p = store_keep(ps->st, xstrndup(num, n));
-	} else if (json_is_real(v)) {
+	struct name nm;
+	size_t max = max_len < UINT32_MAX ? max_len : (size_t)UINT32_MAX;
+	switch (name_from_json(v, max, &nm)) {
+	case 0:
+		break;
+	case -EDOM:
 		return fail(ps->err, "bad_request", "%s: a number must be an integer", at);
-	} else {
+	case -ENODATA:
+		return fail(ps->err, "bad_request", "%s: must not be empty", at);
+	case -ENAMETOOLONG:
+		return fail(ps->err, "bad_request", "%s: longer than %zu bytes", at, max);
+	default:
 		return fail(ps->err, "bad_request", "%s: must be a %s", at,
 			many && idx < 0 ? "string, number or array" : "string or number");
 	}
-	if (n == 0)
-		return fail(ps->err, "bad_request", "%s: must not be empty", at);
-	if (n > max_len || n > UINT32_MAX)
-		return fail(ps->err, "bad_request", "%s: longer than %zu bytes", at,
-			max_len < UINT32_MAX ? max_len : (size_t)UINT32_MAX);
+	p = nm.p == nm.num ? store_keep(ps->st, xstrndup(nm.num, nm.n)) : nm.p;
 	out->p = p;
-	out->n = (uint32_t)n;
+	out->n = (uint32_t)nm.n;
 	return 0;
 }
 
@@ -429,45 +274,6 @@ parse_field(struct parse *ps, const char *field, enum arity ar, enum item_kind k
 	return 0;
 }
 
-/* RFC 4648 §4 base64; the '=' padding may be left out. Returns the decoded
- * length, or -1 when s is not base64. out has room for n / 4 * 3 + 3. */
-static long
-base64_decode(const char *s, size_t n, unsigned char *out)
-{
-	size_t pad = 0, o = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-
-	while (pad < 2 && n - pad > 0 && s[n - pad - 1] == '=')
-		pad++;
-	if ((pad > 0 && n % 4 != 0) || (n - pad) % 4 == 1)
-		return -1;
-	for (size_t i = 0; i < n - pad; i++) {
-		unsigned char c = (unsigned char)s[i];
-		int d;
-		if (c >= 'A' && c <= 'Z')
-			d = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			d = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			d = c - '0' + 52;
-		else if (c == '+')
-			d = 62;
-		else if (c == '/')
-			d = 63;
-		else
-			return -1;
-		acc = (acc << 6) | (uint32_t)d;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	return (long)o;
-}
-
 static int
 parse_data(struct parse *ps, enum arity ar, struct proto_cmd *c)
 {
@@ -495,7 +301,7 @@ parse_data(struct parse *ps, enum arity ar, struct proto_cmd *c)
 	}
 	if (d != NULL) {
 		struct buf b = BUF_INIT;
-		json_put(&b, d);
+		json_out_value(&b, d);
 		return store_text(ps, "data", &b, &c->data);
 	}
 
@@ -505,9 +311,9 @@ parse_data(struct parse *ps, enum arity ar, struct proto_cmd *c)
 	size_t n = json_string_length(b64);
 	if (n / 4 * 3 > UINT32_MAX)
 		return fail(ps->err, "too_large", "field \"data_base64\": larger than 4 GiB");
-	unsigned char *out = store_keep(ps->st, xmalloc(n / 4 * 3 + 3));
-	long k = base64_decode(s, n, out);
-	if (k < 0)
+	unsigned char *out = store_keep(ps->st, xmalloc(BASE64_DECODED_MAX(n)));
+	size_t k;
+	if (base64_decode(s, n, 0, out, &k) != 0)
 		return fail(ps->err, "bad_request", "field \"data_base64\": not base64");
 	c->data.p = (const char *)out;
 	c->data.n = (uint32_t)k;
@@ -528,7 +334,7 @@ parse_session(struct parse *ps, enum arity ar, struct proto_cmd *c)
 	if (!json_is_object(v))
 		return fail(ps->err, "bad_request", "field \"session\": must be a JSON object");
 	struct buf b = BUF_INIT;
-	json_put(&b, v);
+	json_out_value(&b, v);
 	return store_text(ps, "session", &b, &c->session);
 }
 
@@ -619,7 +425,7 @@ reply_begin(struct buf *out, const json_t *id)
 	buf_append_char(out, '{');
 	if (id != NULL) {
 		buf_append_str(out, "\"id\":");
-		json_put(out, id);
+		json_out_value(out, id);
 		buf_append_char(out, ',');
 	}
 }
@@ -631,7 +437,7 @@ reply_strs(struct buf *out, const char *key, const struct pstr_list *l)
 	for (uint32_t i = 0; i < l->n; i++) {
 		if (i > 0)
 			buf_append_char(out, ',');
-		json_put_pstr(out, l->v[i]);
+		put_pstr(out, l->v[i]);
 	}
 	buf_append_char(out, ']');
 }
@@ -652,7 +458,7 @@ reply_session(struct buf *out, struct pstr s)
 	else if (memchr(s.p, '\n', s.n) == NULL && memchr(s.p, '\r', s.n) == NULL)
 		buf_append(out, s.p, s.n);
 	else
-		json_put(out, v);
+		json_out_value(out, v);
 	json_decref(v);
 }
 
@@ -663,9 +469,9 @@ push_reply_render(enum cmd_type type, const json_t *id, const struct proto_resul
 	reply_begin(out, id);
 	if (!r->ok) {
 		buf_append_str(out, "\"ok\":false,\"error\":");
-		json_put_pstr(out, r->error);
+		put_pstr(out, r->error);
 		buf_append_str(out, ",\"message\":");
-		json_put_pstr(out, r->message);
+		put_pstr(out, r->message);
 	} else {
 		buf_append_str(out, "\"ok\":true");
 		switch (type) {
@@ -687,7 +493,7 @@ push_reply_render(enum cmd_type type, const json_t *id, const struct proto_resul
 		case CMD_GET_UID_BY_CLIENT_ID:
 			buf_append_str(out, ",\"uid\":");
 			if (r->strs.n > 0)
-				json_put_pstr(out, r->strs.v[0]);
+				put_pstr(out, r->strs.v[0]);
 			else
 				buf_append_str(out, "null");
 			break;
@@ -721,8 +527,8 @@ push_reply_error(const json_t *id, const char *code, const char *message, struct
 {
 	reply_begin(out, id);
 	buf_append_str(out, "\"ok\":false,\"error\":");
-	json_put_str(out, code != NULL ? code : "", code != NULL ? strlen(code) : 0);
+	json_out_str(out, code != NULL ? code : "", code != NULL ? strlen(code) : 0);
 	buf_append_str(out, ",\"message\":");
-	json_put_str(out, message != NULL ? message : "", message != NULL ? strlen(message) : 0);
+	json_out_str(out, message != NULL ? message : "", message != NULL ? strlen(message) : 0);
 	buf_append_str(out, "}\n");
 }

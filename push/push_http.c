@@ -267,6 +267,12 @@ pp_path_is(const struct http_api_req *r, const char *path)
 	return r->path_len == strlen(path) && memcmp(r->path, path, r->path_len) == 0;
 }
 
+static const char pp_unauthorized[] =
+	"{\"ok\":false,\"error\":\"unauthorized\",\"message\":"
+	"\"Authorization: Bearer <push.secret> required\"}";
+static const char pp_use_post[] =
+	"{\"ok\":false,\"error\":\"method_not_allowed\",\"message\":\"use POST\"}";
+
 /* One complete request: head r, body borrowed for the call. */
 static void
 pp_http_request(struct pp_conn *c, const struct http_api_req *r, const char *body, size_t blen)
@@ -310,10 +316,7 @@ pp_http_request(struct pp_conn *c, const struct http_api_req *r, const char *bod
 				"WWW-Authenticate: Bearer\r\n", "fail", 4, ka);
 		else
 			pp_http_raw(c, 401, "application/json", "WWW-Authenticate: Bearer\r\n",
-				"{\"ok\":false,\"error\":\"unauthorized\",\"message\":"
-				"\"Authorization: Bearer <push.secret> required\"}",
-				sizeof "{\"ok\":false,\"error\":\"unauthorized\",\"message\":"
-				       "\"Authorization: Bearer <push.secret> required\"}" - 1, ka);
+				pp_unauthorized, sizeof pp_unauthorized - 1, ka);
 		goto out;
 	}
 	if (root) {
@@ -325,10 +328,8 @@ pp_http_request(struct pp_conn *c, const struct http_api_req *r, const char *bod
 		goto out;
 	}
 	if (r->method != HTTP_API_POST) {
-		pp_http_raw(c, 405, "application/json", "Allow: POST\r\n",
-			"{\"ok\":false,\"error\":\"method_not_allowed\",\"message\":\"use POST\"}",
-			sizeof "{\"ok\":false,\"error\":\"method_not_allowed\",\"message\":\"use POST\"}" - 1,
-			ka);
+		pp_http_raw(c, 405, "application/json", "Allow: POST\r\n", pp_use_post,
+			sizeof pp_use_post - 1, ka);
 		goto out;
 	}
 	const char *name = r->path + 5;

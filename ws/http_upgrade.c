@@ -31,6 +31,7 @@
  */
 #include "ws/http_upgrade.h"
 
+#include "common/base64.h"
 #include "http/query.h"
 
 #include <errno.h>
@@ -38,7 +39,6 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include <mbedtls/base64.h>
 #include <mbedtls/sha1.h>
 #include <mbedtls/version.h>
 
@@ -237,22 +237,17 @@ http_parse_header(const char *p, size_t n, struct http_upgrade *req, struct http
 }
 
 /* Sec-WebSocket-Key must be base64 of 16 bytes (RFC 6455 §4.2.1 item 5):
- * 22 characters of the alphabet and "==". The alphabet is checked here
- * because mbedtls' decoder skips embedded whitespace. */
+ * 22 characters of the alphabet and "==" (base64_decode refuses anything
+ * else, whitespace included). */
 static bool
 http_key_valid(struct http_span key)
 {
-	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	unsigned char raw[18];
+	unsigned char raw[BASE64_DECODED_MAX(WS_KEY_LEN)];
 	size_t olen = 0;
 
 	if (key.n != WS_KEY_LEN || key.p[22] != '=' || key.p[23] != '=')
 		return false;
-	for (size_t i = 0; i < 22; i++)
-		if (key.p[i] == '\0' || strchr(alphabet, key.p[i]) == NULL)
-			return false;
-	if (mbedtls_base64_decode(raw, sizeof raw, &olen, (const unsigned char *)key.p, key.n) != 0)
+	if (base64_decode(key.p, key.n, 0, raw, &olen) != 0)
 		return false;
 	return olen == 16;
 }
@@ -324,7 +319,6 @@ http_upgrade_accept(const char *key, size_t len, char out[HTTP_UPGRADE_ACCEPT_LE
 {
 	mbedtls_sha1_context ctx;
 	unsigned char digest[20];
-	size_t olen = 0;
 
 	/* SHA-1 in software cannot fail; the return values carry nothing */
 	mbedtls_sha1_init(&ctx);
@@ -341,9 +335,7 @@ http_upgrade_accept(const char *key, size_t len, char out[HTTP_UPGRADE_ACCEPT_LE
 #endif
 	mbedtls_sha1_free(&ctx);
 	/* 20 bytes encode to exactly 28 characters; the NUL makes 29 */
-	mbedtls_base64_encode((unsigned char *)out, HTTP_UPGRADE_ACCEPT_LEN + 1, &olen, digest,
-		sizeof digest);
-	out[HTTP_UPGRADE_ACCEPT_LEN] = '\0';
+	base64_encode(digest, sizeof digest, 0, out);
 }
 
 void

@@ -202,7 +202,7 @@ class PresenceFaultTest(PresenceCase):
                 downs = gw1.log_text().count("event=peer_down")
                 self.cluster.kill("worker", victim)
                 # A client event already on its way to a SIGKILLed worker is
-                # lost (README "Known limits"); connect once gateway 1 has
+                # lost (docs/limits.md); connect once gateway 1 has
                 # seen the link break, as any later client would.
                 deadline = time.monotonic() + 10
                 while gw1.log_text().count("event=peer_down") == downs:

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""log events: deploy/LOG_EVENTS.md must list exactly the events the programs log.
+"""log events: docs/log-events.md must list exactly the events the programs log.
 
 Usage: log_events.py SOURCE_ROOT [CATALOGUE]   (CATALOGUE defaults to
-SOURCE_ROOT/deploy/LOG_EVENTS.md). Exit 0 when they agree, 1 with the list
+SOURCE_ROOT/docs/log-events.md). Exit 0 when they agree, 1 with the list
 of differences, 2 on a usage error.
 
 Operators grep and alert on event names (common/log.h calls them stable), so
@@ -405,7 +405,7 @@ def main(argv):
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
     root = argv[1]
-    catalogue = argv[2] if len(argv) == 3 else os.path.join(root, "deploy", "LOG_EVENTS.md")
+    catalogue = argv[2] if len(argv) == 3 else os.path.join(root, "docs", "log-events.md")
     rel = os.path.relpath(catalogue, root)
     cat_name = catalogue if rel.startswith("..") else rel
     sc = scan(root)
