@@ -7,9 +7,9 @@
 
 #include "common/buf.h"
 #include "common/xmalloc.h"
-#include "gateway/ws.h"
+#include "gateway/ws_server.h"
 #include "proto/client_frame.h"
-#include "ws/frame.h"
+#include "ws/ws_frame.h"
 
 struct client *
 client_new(struct ws_conn *ws, uint64_t seq, uint64_t ip)
@@ -59,8 +59,8 @@ client_send_error(struct client *cl, const char *code, const char *message)
 {
 	struct buf b = BUF_INIT;
 	client_frame_error(&b, code, message);
-	struct frame *f = frame_new(FRAME_TEXT, b.p, b.len);
+	struct ws_out *f = ws_frame_new(WS_OP_TEXT, b.p, b.len);
 	ws_send(cl->ws, f);
-	frame_unref(f);
+	ws_out_unref(f);
 	buf_fini(&b);
 }

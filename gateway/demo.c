@@ -14,6 +14,8 @@
 #include "common/jwt.h"
 #include "gateway/assets.h"
 #include "http/http_api.h"
+#include "http/http_query.h"
+#include "http/http_reply.h"
 
 /* ---- /demo/token ---------------------------------------------------------- */
 
@@ -28,7 +30,7 @@ demo_json(struct buf *out, int status, json_t *o, bool body)
 }
 
 void
-demo_token(const struct config *cfg, bool token_mode, const struct http_upgrade *req,
+demo_token(const struct config *cfg, bool token_mode, const struct ws_handshake *req,
 	struct buf *out)
 {
 	bool body = req->method.n == 3; /* GET, not HEAD */
@@ -62,20 +64,19 @@ demo_token(const struct config *cfg, bool token_mode, const struct http_upgrade 
 void
 demo_reply(struct buf *out, int status, const char *json, size_t len)
 {
-	const char *reason = status == 403 ? "Forbidden" :
-		status == 415 ? "Unsupported Media Type" :
-		status == 429 ? "Too Many Requests" : http_api_reason(status);
-	buf_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-			"Content-Length: %zu\r\nCache-Control: no-store\r\n"
-			"X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n",
-		status, reason, len);
-	buf_append(out, json, len);
+	struct http_reply h = {
+		.content_type = "application/json",
+		.cache_control = "no-store",
+		.nosniff = true,
+		.connection = "close",
+	};
+	http_reply_write(out, status, &h, json, len);
 }
 
 bool
-demo_push_path(const struct ws_post *req)
+demo_push_path(struct http_span path)
 {
-	return req->path.n == 10 && memcmp(req->path.p, "/demo/push", 10) == 0;
+	return path.n == 10 && memcmp(path.p, "/demo/push", 10) == 0;
 }
 
 /* "application/json", any case, alone or before parameters (RFC 9110
@@ -98,12 +99,12 @@ demo_is_json(struct http_span ct)
 }
 
 int
-demo_push_check(const struct ws_post *req, struct buf *out)
+demo_push_check(struct http_span content_type, struct buf *out)
 {
 	static const char body[] = "{\"ok\":false,\"error\":\"unsupported_media_type\","
 				   "\"message\":\"the body must be a JSON command with "
 				   "Content-Type: application/json\"}";
-	if (demo_is_json(req->content_type))
+	if (demo_is_json(content_type))
 		return 0;
 	demo_reply(out, 415, body, sizeof body - 1);
 	return 415;

@@ -12,7 +12,7 @@
 #include "common/xmalloc.h"
 #include "gateway/client.h"
 #include "gateway/conn_index.h"
-#include "ws/frame.h"
+#include "ws/ws_frame.h"
 #include "proto/client_frame.h"
 #include "proto/clientid.h"
 #include "proto/strvec.h"
@@ -71,7 +71,7 @@ exec_strs_name(void *arg, const char *name, size_t len)
 
 struct exec_send {
 	struct exec_ctx *x;
-	struct frame *f;
+	struct ws_out *f;
 	int64_t delivered;
 };
 
@@ -123,10 +123,10 @@ static void
 exec_frame_to(struct exec_ctx *x, struct client *cl, const void *data, size_t len, bool binary,
 	uint64_t pushed_us)
 {
-	struct frame *f = frame_new(binary ? FRAME_BINARY : FRAME_TEXT, data, len);
+	struct ws_out *f = ws_frame_new(binary ? WS_OP_BINARY : WS_OP_TEXT, data, len);
 	f->pushed_us = pushed_us;
 	x->ops->send(x->ops_arg, cl, f);
-	frame_unref(f);
+	ws_out_unref(f);
 }
 
 static void
@@ -263,7 +263,7 @@ exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, uint64_t pushed_us,
 	case CMD_SEND_TO_GROUP:
 	case CMD_SEND_TO_ALL:
 	case CMD_SEND_TO_CLIENT:
-		es.f = frame_new(cmd->binary ? FRAME_BINARY : FRAME_TEXT, cmd->data.p, cmd->data.n);
+		es.f = ws_frame_new(cmd->binary ? WS_OP_BINARY : WS_OP_TEXT, cmd->data.p, cmd->data.n);
 		es.f->pushed_us = pushed_us;
 		x->stamp++;
 		break;
@@ -419,7 +419,7 @@ exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, uint64_t pushed_us,
 	if (es.f != NULL) {
 		r->delivered = es.delivered;
 		x->stats.delivered += (uint64_t)es.delivered;
-		frame_unref(es.f);
+		ws_out_unref(es.f);
 	}
 	if (gather) {
 		r->strs = strvec_list(scratch, false);

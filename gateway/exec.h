@@ -32,7 +32,7 @@ struct client;
 struct config;
 struct conn_index;
 struct exec_ctx;
-struct frame;
+struct ws_out;
 
 /* The members of group (len bytes, borrowed for the call) changed. It must
  * not change the index. */
@@ -49,7 +49,7 @@ struct exec_ops {
 	/* Queues f (borrowed: the callee takes its own reference) to cl's
 	 * connection. Returns 0, or a negative errno when it was not queued
 	 * (closing, output bound passed): it does not count as delivered. */
-	int (*send)(void *arg, struct client *cl, struct frame *f);
+	int (*send)(void *arg, struct client *cl, struct ws_out *f);
 	/* Starts closing cl's connection (cl stays valid: it is freed later,
 	 * from the loop). */
 	void (*close)(void *arg, struct client *cl, enum exec_close why);
@@ -88,7 +88,7 @@ void exec_bind(struct exec_ctx *x, struct client *cl, const char *uid, size_t le
  * scratch (an empty strvec the caller owns) and live until it changes;
  * r->strs.v is malloc'ed: free it after encoding. pushed_us (the OP's, 0 when
  * the order did not come from a push) is stamped on the frames of sends and
- * of close_client's final message, so their writes are timed (ws.h). */
+ * of close_client's final message, so their writes are timed (ws_server.h). */
 void exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, uint64_t pushed_us,
 	struct proto_result *r, struct strvec *scratch);
 

@@ -16,7 +16,7 @@
 #include "gateway/conn_index.h"
 #include "proto/clientid.h"
 #include "tests/tap.h"
-#include "ws/frame.h"
+#include "ws/ws_frame.h"
 
 #define SELF 0x1111222233334444ULL
 #define OTHER 0x5555666677778888ULL
@@ -34,7 +34,7 @@ static struct fake fk;
 static struct client clients[NCLIENTS + 1];
 
 static int
-fake_send(void *arg, struct client *cl, struct frame *f)
+fake_send(void *arg, struct client *cl, struct ws_out *f)
 {
 	struct fake *k = arg;
 	if ((int)cl->seq == k->refuse)

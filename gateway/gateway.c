@@ -43,15 +43,15 @@
 #include "gateway/demo.h"
 #include "gateway/exec.h"
 #include "proto/strvec.h"
-#include "ws/frame.h"
+#include "ws/ws_frame.h"
 #include "gateway/gateway_metrics.h"
 #include "gateway/guard.h"
 #include "gateway/login.h"
-#include "ws/http_upgrade.h"
+#include "ws/ws_handshake.h"
 #include "gateway/presence_watch.h"
 #include "gateway/route.h"
 #include "push/push_port.h"
-#include "gateway/ws.h"
+#include "gateway/ws_server.h"
 #include "proto/client_frame.h"
 #include "proto/clientid.h"
 #include "proto/msg.h"
@@ -83,7 +83,7 @@ struct gateway {
 	struct buf enc;
 	bool stopping;
 	uint64_t stop_deadline;
-	struct frame *err_no_worker, *err_overloaded, *err_rate_limited;
+	struct ws_out *err_no_worker, *err_overloaded, *err_rate_limited;
 	struct guard *guard;
 	struct login *login; /* auth.mode = token */
 	uint64_t refused_origin, refused_ip, rate_limited;
@@ -101,7 +101,7 @@ struct gateway {
 /* ---- to the workers ------------------------------------------------------- */
 
 static void
-gw_send_error_frame(struct gateway *gw, uint64_t seq, struct frame *f)
+gw_send_error_frame(struct gateway *gw, uint64_t seq, struct ws_out *f)
 {
 	struct client *cl = conn_index_get(gw->ix, seq);
 	if (cl != NULL)
@@ -218,11 +218,11 @@ gw_presence_all(struct gateway *gw)
 		conn_index_each_group_name(gw->ix, gw_presence, gw);
 }
 
-/* Before the 101 (ws.h): the door policy. A refused upgrade never becomes
+/* Before the 101 (ws_server.h): the door policy. A refused upgrade never becomes
  * a WebSocket: 403 bad Origin, 401 bad token (or a uid without one in
  * token mode), 429 too many connections from the IP. */
 static int
-gw_on_upgrade(void *arg, struct ws_conn *c, const struct http_upgrade *req)
+gw_on_upgrade(void *arg, struct ws_conn *c, const struct ws_handshake *req)
 {
 	struct gateway *gw = arg;
 	struct jwt_claims claims;
@@ -259,7 +259,7 @@ refuse:
 }
 
 static void
-gw_on_open(void *arg, struct ws_conn *c, const struct http_upgrade *req)
+gw_on_open(void *arg, struct ws_conn *c, const struct ws_handshake *req)
 {
 	struct gateway *gw = arg;
 	struct client *cl = ws_user(c);
@@ -333,10 +333,10 @@ gw_plain_new(struct gateway *gw, struct ws_conn *c, struct http_span forwarded_f
 	return p;
 }
 
-/* A plain request (ws.h): it holds one of its IP's slots while it lives, as
+/* A plain request (ws_server.h): it holds one of its IP's slots while it lives, as
  * a WebSocket would, and gets a compiled-in file, the demo's token, or 404. */
 static int
-gw_on_request(void *arg, struct ws_conn *c, const struct http_upgrade *req, struct buf *out)
+gw_on_request(void *arg, struct ws_conn *c, const struct ws_handshake *req, struct buf *out)
 {
 	struct gateway *gw = arg;
 	if (gw_plain_new(gw, c, req->forwarded_for) == NULL)
@@ -379,7 +379,7 @@ gw_on_post(void *arg, struct ws_conn *c, const struct ws_post *req, struct buf *
 				   "\"message\":\"gateway.max_connections_per_ip reached\"}";
 	static const char origin[] = "{\"ok\":false,\"error\":\"forbidden\","
 				     "\"message\":\"Origin is not in gateway.allowed_origins\"}";
-	if (!demo_push_path(req))
+	if (!demo_push_path(req->path))
 		return 405;
 	struct gw_plain *p = gw_plain_new(gw, c, req->forwarded_for);
 	if (p == NULL) {
@@ -391,7 +391,7 @@ gw_on_post(void *arg, struct ws_conn *c, const struct ws_post *req, struct buf *
 		demo_reply(out, 403, origin, sizeof origin - 1);
 		return 0;
 	}
-	if (demo_push_check(req, out) != 0)
+	if (demo_push_check(req->content_type, out) != 0)
 		return 0;
 	struct buf now = BUF_INIT;
 	p->push = push_port_submit(gw->push, req->body, req->body_len, demo_push_filter,
@@ -521,7 +521,7 @@ gw_ready(void *arg)
 
 /* exec's way to the connections (exec_ops). */
 static int
-gw_exec_send(void *arg, struct client *cl, struct frame *f)
+gw_exec_send(void *arg, struct client *cl, struct ws_out *f)
 {
 	return ws_send(cl->ws, f);
 }
@@ -678,12 +678,12 @@ gw_on_sweep(evutil_socket_t fd, short what, void *arg)
 
 /* ---- lifetime ---------------------------------------------------------------- */
 
-static struct frame *
+static struct ws_out *
 gw_error_frame(const char *code, const char *message)
 {
 	struct buf b = BUF_INIT;
 	client_frame_error(&b, code, message);
-	struct frame *f = frame_new(FRAME_TEXT, b.p, b.len);
+	struct ws_out *f = ws_frame_new(WS_OP_TEXT, b.p, b.len);
 	buf_fini(&b);
 	return f;
 }
@@ -803,9 +803,9 @@ gateway_free(struct gateway *gw)
 		event_free(gw->sweep_ev);
 	exec_free(gw->exec);
 	conn_index_free(gw->ix);
-	frame_unref(gw->err_no_worker);
-	frame_unref(gw->err_overloaded);
-	frame_unref(gw->err_rate_limited);
+	ws_out_unref(gw->err_no_worker);
+	ws_out_unref(gw->err_overloaded);
+	ws_out_unref(gw->err_rate_limited);
 	login_free(gw->login);
 	guard_free(gw->guard);
 	presence_watch_free(gw->watch);

@@ -17,7 +17,7 @@
 
 #include "gateway/exec.h"
 #include "gateway/login.h"
-#include "gateway/ws.h"
+#include "gateway/ws_server.h"
 #include "proto/msg.h"
 #include "push/push_port.h"
 

@@ -16,7 +16,8 @@
 #include "gateway/conn_index.h"
 #include "gateway/exec.h"
 #include "gateway/guard.h"
-#include "gateway/ws.h"
+#include "gateway/ws_server.h"
+#include "http/http_query.h"
 #include "proto/name.h"
 
 /* A connection that must log in by its deadline (auth.login_timeout). */

@@ -8,7 +8,7 @@
  * push_http_emit writes the response, so pipelined requests are answered in
  * order.
  *
- * Deliberately not here: parsing HTTP bytes (http_api.c, pure and fuzzed),
+ * Deliberately not here: parsing HTTP bytes (http1.c, pure and fuzzed),
  * and sockets, reading, writing and connection lifetime (push_port.c).
  */
 #include <errno.h>
@@ -21,10 +21,12 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/ct.h"
-#include "http/query.h"
 #include "common/ring.h"
 #include "common/xmalloc.h"
+#include "http/http1.h"
 #include "http/http_api.h"
+#include "http/http_query.h"
+#include "http/http_reply.h"
 #include "push/push_cmd.h"
 #include "push/push_port_int.h"
 
@@ -43,8 +45,8 @@ push_http_emit(struct pp_conn *c, const struct pp_frame *fr, const char *text, s
 		len--;
 	int status = http_api_reply_status(text, len);
 	if (fr->kind == PP_HTTP_JSON) {
-		http_api_response(&c->out, status, "application/json", NULL, text, len,
-			fr->keep_alive);
+		http_reply_write(&c->out, status, &(struct http_reply){.content_type = "application/json",
+			.connection = fr->keep_alive ? NULL : "close"}, text, len);
 	} else if (fr->kind == PP_HTTP_BATCH) {
 		if (fr->first) {
 			buf_reset(&c->batch);
@@ -55,8 +57,9 @@ push_http_emit(struct pp_conn *c, const struct pp_frame *fr, const char *text, s
 		buf_append(&c->batch, text, len);
 		if (fr->last) {
 			buf_append_char(&c->batch, ']');
-			http_api_response(&c->out, 200, "application/json", NULL, c->batch.p,
-				c->batch.len, fr->keep_alive);
+			http_reply_write(&c->out, 200, &(struct http_reply){.content_type =
+				"application/json", .connection = fr->keep_alive ? NULL : "close"},
+				c->batch.p, c->batch.len);
 			buf_reset(&c->batch);
 		}
 	} else {
@@ -69,8 +72,9 @@ push_http_emit(struct pp_conn *c, const struct pp_frame *fr, const char *text, s
 			word = n > 0 ? "ok" : "offline";
 			json_decref(root);
 		}
-		http_api_response(&c->out, status, "text/plain; charset=utf-8", NULL, word,
-			strlen(word), fr->keep_alive);
+		http_reply_write(&c->out, status, &(struct http_reply){.content_type =
+			"text/plain; charset=utf-8", .connection = fr->keep_alive ? NULL : "close"},
+			word, strlen(word));
 	}
 }
 
@@ -83,7 +87,8 @@ pp_http_raw(struct pp_conn *c, int status, const char *ctype, const char *extra,
 	const char *body, size_t len, bool keep_alive)
 {
 	struct buf b = BUF_INIT;
-	http_api_response(&b, status, ctype, extra, body, len, keep_alive);
+	http_reply_write(&b, status, &(struct http_reply){.content_type = ctype, .extra = extra,
+		.connection = keep_alive ? NULL : "close"}, body, len);
 	struct pp_entry *e = ring_push(&c->fifo);
 	e->fr.kind = PP_HTTP_RAW;
 	e->line = buf_steal(&b, &e->len);
@@ -96,7 +101,7 @@ pp_http_error(struct pp_conn *c, int status, const char *code, const char *messa
 	bool keep_alive)
 {
 	struct buf b = BUF_INIT;
-	http_api_error_body(&b, code, message);
+	http_reply_error_body(&b, code, message);
 	pp_http_raw(c, status, "application/json", NULL, b.p, b.len, keep_alive);
 	buf_fini(&b);
 	c->pp->st.errors++;
@@ -110,16 +115,16 @@ pp_http_text(struct pp_conn *c, int status, const char *text, bool keep_alive)
 
 /* "Authorization: Bearer <push.secret>", compared in constant time. */
 static bool
-pp_http_authed(const struct pp_conn *c, const struct http_api_req *r)
+pp_http_authed(const struct pp_conn *c, const struct http1_req *r)
 {
 	const char *secret = c->pp->cfg->push_secret;
 	size_t sn = strlen(secret);
 	if (sn == 0)
 		return true;
-	if (r->authorization == NULL || r->authorization_len != 7 + sn ||
-		strncasecmp(r->authorization, "Bearer ", 7) != 0)
+	if (r->authorization.p == NULL || r->authorization.n != 7 + sn ||
+		strncasecmp(r->authorization.p, "Bearer ", 7) != 0)
 		return false;
-	return ct_equal(r->authorization + 7, secret, sn);
+	return ct_equal(r->authorization.p + 7, secret, sn);
 }
 
 /* POST /api/<name>: the body (a JSON object, or nothing) with "type" = name
@@ -212,12 +217,12 @@ pp_http_batch(struct pp_conn *c, const char *body, size_t blen)
  * type=publish&to=<uid>&content=<text> sends {"type":"new_msg","content":…}
  * to uid `to`, or to everyone when `to` is empty or absent. */
 static void
-pp_http_wms(struct pp_conn *c, const struct http_api_req *r, const char *body, size_t blen)
+pp_http_wms(struct pp_conn *c, const struct http1_req *r, const char *body, size_t blen)
 {
 	bool ka = c->fr.keep_alive;
-	const char *q = r->query;
-	size_t qn = r->query_len;
-	if (r->method == HTTP_API_POST && blen > 0) {
+	const char *q = r->query.p;
+	size_t qn = r->query.n;
+	if (r->method == HTTP1_POST && blen > 0) {
 		q = body;
 		qn = blen;
 	}
@@ -225,16 +230,17 @@ pp_http_wms(struct pp_conn *c, const struct http_api_req *r, const char *body, s
 	char type[16];
 	json_t *msg = NULL, *cmd = NULL;
 	char *data = NULL, *line = NULL;
-	if (query_param(q, qn, "type", type, sizeof type) < 0 || strcmp(type, "publish") != 0)
+	if (http_query_param((struct http_span){q, qn}, "type", type, sizeof type) < 0 ||
+		strcmp(type, "publish") != 0)
 		goto fail;
-	int cl = query_param(q, qn, "content", tmp, qn + 1);
+	int cl = http_query_param((struct http_span){q, qn}, "content", tmp, qn + 1);
 	if (cl == -ENOENT)
 		cl = 0;
 	if (cl < 0 || (msg = json_pack("{s:s, s:s%}", "type", "new_msg", "content", tmp,
 			       (size_t)cl)) == NULL)
 		goto fail;
 	data = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII);
-	int tl = query_param(q, qn, "to", tmp, qn + 1);
+	int tl = http_query_param((struct http_span){q, qn}, "to", tmp, qn + 1);
 	if (tl == -ENOENT)
 		tl = 0;
 	if (tl < 0)
@@ -262,9 +268,9 @@ done:
 }
 
 static bool
-pp_path_is(const struct http_api_req *r, const char *path)
+pp_path_is(const struct http1_req *r, const char *path)
 {
-	return r->path_len == strlen(path) && memcmp(r->path, path, r->path_len) == 0;
+	return r->path.n == strlen(path) && memcmp(r->path.p, path, r->path.n) == 0;
 }
 
 static const char pp_unauthorized[] =
@@ -275,7 +281,7 @@ static const char pp_use_post[] =
 
 /* One complete request: head r, body borrowed for the call. */
 static void
-pp_http_request(struct pp_conn *c, const struct http_api_req *r, const char *body, size_t blen)
+pp_http_request(struct pp_conn *c, const struct http1_req *r, const char *body, size_t blen)
 {
 	struct push_port *pp = c->pp;
 	bool ka = r->keep_alive;
@@ -285,7 +291,7 @@ pp_http_request(struct pp_conn *c, const struct http_api_req *r, const char *bod
 	bool health = pp_path_is(r, "/healthz"), ready = pp_path_is(r, "/readyz"),
 	     metrics = pp_path_is(r, "/metrics");
 	if (health || ready || metrics) {
-		if (r->method != HTTP_API_GET) {
+		if (r->method != HTTP1_GET) {
 			pp_http_raw(c, 405, "text/plain; charset=utf-8", "Allow: GET\r\n",
 				"method not allowed\n", 19, ka);
 		} else if (health) {
@@ -304,7 +310,7 @@ pp_http_request(struct pp_conn *c, const struct http_api_req *r, const char *bod
 	}
 
 	bool root = pp_path_is(r, "/");
-	bool api = r->path_len > 5 && memcmp(r->path, "/api/", 5) == 0;
+	bool api = r->path.n > 5 && memcmp(r->path.p, "/api/", 5) == 0;
 	if (!root && !api) {
 		pp_http_error(c, 404, "not_found", "no such route", ka);
 		goto out;
@@ -320,20 +326,20 @@ pp_http_request(struct pp_conn *c, const struct http_api_req *r, const char *bod
 		goto out;
 	}
 	if (root) {
-		if (r->method != HTTP_API_GET && r->method != HTTP_API_POST)
+		if (r->method != HTTP1_GET && r->method != HTTP1_POST)
 			pp_http_raw(c, 405, "text/plain; charset=utf-8", "Allow: GET, POST\r\n",
 				"fail", 4, ka);
 		else
 			pp_http_wms(c, r, body, blen);
 		goto out;
 	}
-	if (r->method != HTTP_API_POST) {
+	if (r->method != HTTP1_POST) {
 		pp_http_raw(c, 405, "application/json", "Allow: POST\r\n", pp_use_post,
 			sizeof pp_use_post - 1, ka);
 		goto out;
 	}
-	const char *name = r->path + 5;
-	size_t nlen = r->path_len - 5;
+	const char *name = r->path.p + 5;
+	size_t nlen = r->path.n - 5;
 	if (nlen == 5 && memcmp(name, "batch", 5) == 0) {
 		c->fr.kind = PP_HTTP_BATCH;
 		pp_http_batch(c, body, blen);
@@ -354,13 +360,13 @@ push_http_parse(struct pp_conn *c)
 	uint64_t max_body = c->pp->cfg->gateway_max_line;
 	while (!c->dead && !c->close_after_flush && ring_len(&c->fifo) < PUSH_PORT_MAX_INFLIGHT &&
 		c->in.len > 0) {
-		struct http_api_req r;
-		int hl = http_api_parse_head(c->in.p, c->in.len, &r);
+		struct http1_req r;
+		int hl = http1_parse(c->in.p, c->in.len, &r);
 		if (hl == 0)
 			return;
 		if (hl < 0) {
-			pp_http_error(c, r.error_status, r.error_status == 411 ? "length_required" :
-				r.error_status == 431 ? "too_large" : "bad_request",
+			pp_http_error(c, r.status, r.status == 411 ? "length_required" :
+				r.status == 431 ? "too_large" : "bad_request",
 				"malformed or unsupported HTTP request", false);
 			return;
 		}

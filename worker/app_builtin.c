@@ -26,7 +26,7 @@
 
 #include "common/buf.h"
 #include "common/config.h"
-#include "http/query.h"
+#include "http/http_query.h"
 #include "proto/client_frame.h"
 #include "proto/clientid.h"
 #include "proto/name.h"
@@ -135,7 +135,7 @@ builtin_on_connect(struct worker *w, const struct proto_event *ev)
 		}
 		return;
 	}
-	int n = query_param(ev->data.p, ev->data.n, "uid", uid, sizeof uid);
+	int n = http_query_param((struct http_span){ev->data.p, ev->data.n}, "uid", uid, sizeof uid);
 	if (n > 0 && (size_t)n <= c->gateway_max_uid_len) {
 		struct buf b = BUF_INIT;
 		buf_append(&b, uid, (size_t)n);
