@@ -8,7 +8,7 @@
  * message is counted and logged the same way (rate-limited, never its
  * content). Threat model: SECURITY.md.
  *
- * Each program makes one in prog_init (prog_cluster() returns it); the
+ * Each program makes one in prog_init (struct prog's cluster); the
  * launcher, which speaks no cluster protocol, makes none.
  */
 #ifndef GATECAST_CLUSTER_CLUSTER_H

@@ -178,6 +178,9 @@ enum cmd_type {
  *            message; binary selects a binary frame; has_data tells an empty
  *            payload from none
  *   session  set/update_session: a JSON object's text
+ *   from_client  the command is a client's own request, answered by the app
+ *            (a join_group it asked for: the gateway holds it to the
+ *            client's token and sends it an error frame when refused)
  */
 struct proto_cmd {
 	uint8_t type; /* enum cmd_type */
@@ -189,6 +192,8 @@ struct proto_cmd {
 	bool has_data;
 	bool binary;
 	struct pstr session;
+	bool from_client; /* appended later: absent, it is read as has_data (the
+	                   * rule it replaces), so older workers' joins keep it */
 };
 
 struct proto_request {

@@ -90,6 +90,7 @@ builtin_order(struct worker *w, const struct proto_event *ev, uint8_t type, cons
 	cmd.type = type;
 	cmd.clients.v = &cid;
 	cmd.clients.n = 1;
+	cmd.from_client = true; /* the client asked for it (exec.h: joins) */
 	if (type == CMD_BIND_UID) {
 		cmd.uids.v = &n;
 		cmd.uids.n = 1;

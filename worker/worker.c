@@ -449,7 +449,7 @@ wk_stats(void *arg, struct proto_stats *st)
 /* ---- lifetime -------------------------------------------------------------------------- */
 
 struct worker *
-worker_new(struct event_base *base, const struct config *c)
+worker_new(struct event_base *base, const struct config *c, struct cluster *cl)
 {
 	struct worker *w = xcalloc(1, sizeof *w);
 	int err = 0;
@@ -465,17 +465,17 @@ worker_new(struct event_base *base, const struct config *c)
 		goto fail;
 	}
 	w->inbox_url = prog_inbox_url(c, c->worker_inbox, "worker", (unsigned long long)w->id);
-	w->inbox = inbox_new(base, prog_cluster(), w->inbox_url, wk_on_inbox, w, &err);
+	w->inbox = inbox_new(base, cl, w->inbox_url, wk_on_inbox, w, &err);
 	if (w->inbox == NULL) {
 		log_error("inbox_failed", "url=%s err=\"%s\"", w->inbox_url, strerror(-err));
 		goto fail;
 	}
-	w->gateways = peers_new(base, prog_cluster(), ROLE_GATEWAY, WK_OUTLINK_QUEUE,
+	w->gateways = peers_new(base, cl, ROLE_GATEWAY, WK_OUTLINK_QUEUE,
 		wk_on_peer, w);
 	w->sweep_ev = event_new(base, -1, EV_PERSIST, wk_on_sweep, w);
 	struct timeval tv = {0, WK_SWEEP_MS * 1000};
 	event_add(w->sweep_ev, &tv);
-	w->member = member_new(base, prog_cluster(), c, ROLE_WORKER, w->id, w->inbox_url, wk_on_view,
+	w->member = member_new(base, cl, c, ROLE_WORKER, w->id, w->inbox_url, wk_on_view,
 		w, &err);
 	if (w->member == NULL) {
 		log_error("register_failed", "err=\"%s\"", strerror(-err));
