@@ -13,7 +13,6 @@
 #include "common/config.h"
 #include "common/jwt.h"
 #include "gateway/assets.h"
-#include "http/http_api.h"
 #include "http/http_query.h"
 #include "http/http_reply.h"
 

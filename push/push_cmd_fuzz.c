@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "push/push_batch.h"
 #include "push/push_cmd.h"
 #include "push/push_reply.h"
 #include "proto/msg.h"
@@ -42,6 +43,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct proto_result r;
 	struct buf b = BUF_INIT;
 	struct pstr extra[2];
+
+	/* The same bytes as the body of POST /api/batch: every span it
+	 * returns lies inside the input and is not empty. */
+	size_t off[8], len[8];
+	long nb = push_batch_split((const char *)data, size, off, len, 8);
+	for (long i = 0; i < nb && i < 8; i++)
+		if (off[i] + len[i] > size || len[i] == 0)
+			abort();
 
 	if (push_cmd_parse((const char *)data, size, &lim, &c, &err) < 0) {
 		if (err.code == PROTO_ERR_NONE)

@@ -27,7 +27,7 @@
 #include "common/ring.h"
 #include "common/xmalloc.h"
 #include "http/http1.h"
-#include "http/http_api.h"
+#include "push/push_batch.h"
 #include "http/http_query.h"
 #include "http/http_reply.h"
 #include "push/push_http.h"
@@ -205,7 +205,7 @@ pp_http_batch(struct pp_conn *c, const char *body, size_t blen)
 	}
 	size_t n = json_array_size(root);
 	json_decref(root);
-	if (n > HTTP_API_MAX_BATCH) {
+	if (n > PUSH_BATCH_MAX) {
 		pp_http_error(c, 413, PROTO_ERR_TOO_LARGE, "more than 1000 commands in one batch",
 			ka);
 		return;
@@ -215,7 +215,7 @@ pp_http_batch(struct pp_conn *c, const char *body, size_t blen)
 		return;
 	}
 	size_t *off = xmalloc(2 * n * sizeof *off), *len = off + n;
-	if (http_api_split_array(body, blen, off, len, n) != (long)n) {
+	if (push_batch_split(body, blen, off, len, n) != (long)n) {
 		pp_http_error(c, 400, PROTO_ERR_BAD_REQUEST,
 			"the body must be a JSON array of commands", ka);
 		free(off);

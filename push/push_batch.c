@@ -1,7 +1,7 @@
 /*
- * http_api — see http_api.h.
+ * push_batch — see push_batch.h.
  */
-#include "http/http_api.h"
+#include "push/push_batch.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -16,7 +16,7 @@ skip_ws(const char *p, size_t n, size_t i)
 }
 
 long
-http_api_split_array(const char *p, size_t n, size_t *off, size_t *len, size_t max)
+push_batch_split(const char *p, size_t n, size_t *off, size_t *len, size_t max)
 {
 	size_t i = skip_ws(p, n, 0);
 	if (i >= n || p[i] != '[')
