@@ -218,12 +218,6 @@ cluster_id(const struct cluster *cl)
 	return seal_id(cl->seal);
 }
 
-const struct seal_stats *
-cluster_stats(const struct cluster *cl)
-{
-	return seal_stats(cl->seal);
-}
-
 int
 cluster_listen(struct cluster *cl, nng_socket s, const char *url)
 {
@@ -232,9 +226,9 @@ cluster_listen(struct cluster *cl, nng_socket s, const char *url)
 	int rc;
 
 	if (!cluster_is_tls(url))
-		return -nng_listen(s, url, NULL, 0);
+		return cluster_errno(nng_listen(s, url, NULL, 0));
 	if ((rc = cluster_tls_config(cl, true, url, &tls)) < 0)
-		return rc;
+		return cluster_errno(-rc);
 	if ((rc = nng_listener_create(&l, s, url)) == 0) {
 		if ((rc = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, tls)) == 0)
 			rc = nng_listener_start(l, 0);
@@ -242,7 +236,7 @@ cluster_listen(struct cluster *cl, nng_socket s, const char *url)
 			nng_listener_close(l);
 	}
 	nng_tls_config_free(tls); /* the listener holds its own reference */
-	return -rc;
+	return cluster_errno(rc);
 }
 
 int
@@ -253,9 +247,9 @@ cluster_dial(struct cluster *cl, nng_socket s, const char *url, int flags)
 	int rc;
 
 	if (!cluster_is_tls(url))
-		return -nng_dial(s, url, NULL, flags);
+		return cluster_errno(nng_dial(s, url, NULL, flags));
 	if ((rc = cluster_tls_config(cl, false, url, &tls)) < 0)
-		return rc;
+		return cluster_errno(-rc);
 	if ((rc = nng_dialer_create(&d, s, url)) == 0) {
 		if ((rc = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, tls)) == 0)
 			rc = nng_dialer_start(d, flags);
@@ -263,13 +257,64 @@ cluster_dial(struct cluster *cl, nng_socket s, const char *url, int flags)
 			nng_dialer_close(d);
 	}
 	nng_tls_config_free(tls); /* the dialer holds its own reference */
-	return -rc;
+	return cluster_errno(rc);
+}
+
+int
+cluster_errno(int nng_err)
+{
+	if (nng_err == 0)
+		return 0;
+	if (nng_err & NNG_ESYSERR)
+		return -(nng_err & ~NNG_ESYSERR);
+	switch (nng_err) {
+	case NNG_EINTR: return -EINTR;
+	case NNG_ENOMEM: return -ENOMEM;
+	case NNG_EINVAL: return -EINVAL;
+	case NNG_EBUSY: return -EBUSY;
+	case NNG_ETIMEDOUT: return -ETIMEDOUT;
+	case NNG_ECONNREFUSED: return -ECONNREFUSED;
+	case NNG_ECLOSED: return -EBADF;
+	case NNG_EAGAIN: return -EAGAIN;
+	case NNG_ENOTSUP: return -ENOTSUP;
+	case NNG_EADDRINUSE: return -EADDRINUSE;
+	case NNG_ESTATE: return -EPROTO;
+	case NNG_ENOENT: return -ENOENT;
+	case NNG_EPROTO: return -EPROTO;
+	case NNG_EUNREACHABLE: return -EHOSTUNREACH;
+	case NNG_EADDRINVAL: return -EINVAL;
+	case NNG_EPERM: return -EPERM;
+	case NNG_EMSGSIZE: return -EMSGSIZE;
+	case NNG_ECONNABORTED: return -ECONNABORTED;
+	case NNG_ECONNRESET: return -ECONNRESET;
+	case NNG_ECANCELED: return -ECANCELED;
+	case NNG_ENOFILES: return -EMFILE;
+	case NNG_ENOSPC: return -ENOSPC;
+	case NNG_EEXIST: return -EEXIST;
+	case NNG_EREADONLY: return -EROFS;
+	case NNG_EWRITEONLY: return -EBADF;
+	case NNG_ECRYPTO: return -EPROTO;
+	case NNG_EPEERAUTH: return -EACCES;
+	case NNG_ENOARG: return -EINVAL;
+	case NNG_EAMBIGUOUS: return -EINVAL;
+	case NNG_EBADTYPE: return -EINVAL;
+	case NNG_ECONNSHUT: return -ESHUTDOWN;
+	}
+	return -EIO;
 }
 
 void
 cluster_seal(struct cluster *cl, nng_msg *m, const char *to)
 {
 	seal_msg(cl->seal, m, to, clock_wall_ms());
+}
+
+void
+cluster_seal_buf(struct cluster *cl, struct buf *b, const char *to)
+{
+	unsigned char t[SEAL_TRAILER];
+	seal_trailer(cl->seal, b->p, b->len, to, clock_wall_ms(), t);
+	buf_append(b, t, sizeof t);
 }
 
 static const char *
@@ -288,12 +333,10 @@ cluster_reason(int rc)
 	return "unknown";
 }
 
-int
-cluster_open(struct cluster *cl, nng_msg *m, const char *to, const char *where, uint64_t *from)
+/* Counts and logs (rate-limited) a refused message of len bytes. */
+static int
+cluster_refused(struct cluster *cl, int rc, size_t len, const char *where)
 {
-	int rc = seal_open(cl->seal, m, to, clock_wall_ms(), from);
-	if (rc == 0)
-		return 0;
 	uint64_t now = clock_ms();
 	if (cl->last_warn != 0 && now - cl->last_warn < CLUSTER_WARN_EVERY_MS) {
 		cl->suppressed++;
@@ -305,11 +348,26 @@ cluster_open(struct cluster *cl, nng_msg *m, const char *to, const char *where, 
 		" replayed=%" PRIu64 " malformed=%" PRIu64
 		" hint=\"the sender does not hold this cluster.secret, its clock is off, or the "
 		"message was altered or replayed\"",
-		where, cluster_reason(rc), nng_msg_len(m), cl->suppressed, st->forged, st->stale,
+		where, cluster_reason(rc), len, cl->suppressed, st->forged, st->stale,
 		st->replayed, st->malformed);
 	cl->last_warn = now;
 	cl->suppressed = 0;
 	return rc;
+}
+
+int
+cluster_open(struct cluster *cl, nng_msg *m, const char *to, const char *where, uint64_t *from)
+{
+	int rc = seal_open(cl->seal, m, to, clock_wall_ms(), from);
+	return rc == 0 ? 0 : cluster_refused(cl, rc, nng_msg_len(m), where);
+}
+
+int
+cluster_open_bytes(struct cluster *cl, const void *p, size_t n, const char *to, const char *where,
+	uint64_t *from)
+{
+	int rc = seal_check(cl->seal, p, n, to, clock_wall_ms(), from);
+	return rc == 0 ? 0 : cluster_refused(cl, rc, n, where);
 }
 
 void

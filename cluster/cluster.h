@@ -8,19 +8,21 @@
  * message is counted and logged the same way (rate-limited, never its
  * content). Threat model: SECURITY.md.
  *
- * Each program makes one in prog_init (prog_cluster() returns it); the
+ * Each program makes one in prog_init (struct prog's cluster); the
  * launcher, which speaks no cluster protocol, makes none.
  */
 #ifndef GATECAST_CLUSTER_CLUSTER_H
 #define GATECAST_CLUSTER_CLUSTER_H
 
+#include "common/attr.h"
+
 #include <nng/nng.h>
 #include <stddef.h>
 #include <stdint.h>
 
+struct buf;
 struct config;
 struct cluster;
-struct seal_stats;
 
 /* The receiver name (seal.h's `to`) of announces to a register. */
 #define CLUSTER_TO_REGISTER "register"
@@ -30,7 +32,7 @@ struct seal_stats;
 /* Is secret (cluster.secret) usable? 0, or -EINVAL with err (size errlen)
  * saying what is wrong and naming the key and GATECAST_CLUSTER_SECRET. The
  * secret is never quoted. */
-int cluster_check_secret(const char *secret, char *err, size_t errlen);
+MUST_CHECK int cluster_check_secret(const char *secret, char *err, size_t errlen);
 
 /* Reads cluster.secret, max_clock_skew and the TLS files' names from c
  * (copied); checks that the secret is usable and that the TLS files, when
@@ -41,8 +43,6 @@ struct cluster *cluster_new(const struct config *c, uint64_t self_id, char *err,
 void cluster_free(struct cluster *cl);
 /* Our sender id. */
 uint64_t cluster_id(const struct cluster *cl);
-/* Seal counters (borrowed), for logs and metrics. */
-const struct seal_stats *cluster_stats(const struct cluster *cl);
 
 /* nng_listen / nng_dial (flags as for nng_dial) on s, with TLS when url is
  * tls+tcp://: a listener presents cluster.tls_cert/tls_key and, when
@@ -50,20 +50,31 @@ const struct seal_stats *cluster_stats(const struct cluster *cl);
  * dialer requires the listener's certificate to chain to cluster.tls_ca and
  * to name the URL's host, and presents its own certificate when it has one.
  * A missing or unreadable TLS file is logged (naming the key and file) and
- * fails. Returns 0 or a negative nng error. url is borrowed. */
-int cluster_listen(struct cluster *cl, nng_socket s, const char *url);
-int cluster_dial(struct cluster *cl, nng_socket s, const char *url, int flags);
+ * fails. Returns 0 or a negative errno (cluster_errno). url is borrowed. */
+MUST_CHECK int cluster_listen(struct cluster *cl, nng_socket s, const char *url);
+MUST_CHECK int cluster_dial(struct cluster *cl, nng_socket s, const char *url, int flags);
+
+/* nng's error code (positive, as nng returns it) as a negative errno, so
+ * that nng's codes never leave the files that call nng: NNG_ESYSERR | e
+ * becomes -e, the others their nearest errno (-EIO when there is none). */
+int cluster_errno(int nng_err);
 
 /* Seals m (appends the trailer) for receiver `to`, stamped with the wall
  * clock. */
 void cluster_seal(struct cluster *cl, nng_msg *m, const char *to);
+/* The same for bytes: appends the trailer for b's contents to b. */
+void cluster_seal_buf(struct cluster *cl, struct buf *b, const char *to);
 /* Opens m as received by `to`: 0 with the trailer removed and *from set to
  * the sender id, or a negative errno from seal_check. A refusal is counted
  * and logged at most once a second (event=cluster_message_refused, with
  * `where` — the socket's URL — and the reason, never the bytes); the caller
  * then drops m and answers nothing. Strings are borrowed. */
-int cluster_open(struct cluster *cl, nng_msg *m, const char *to, const char *where,
+MUST_CHECK int cluster_open(struct cluster *cl, nng_msg *m, const char *to, const char *where,
 	uint64_t *from);
+/* The same for the n bytes at p (borrowed): on 0 the body is the first
+ * n - SEAL_TRAILER of them (seal.h). */
+MUST_CHECK int cluster_open_bytes(struct cluster *cl, const void *p, size_t n, const char *to,
+	const char *where, uint64_t *from);
 
 /* The receiver name of the register's answer to the member whose sender id
  * is id: "member:<16 hex digits>". */

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <nng/nng.h>
 #include <nng/protocol/pipeline0/pull.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include "cluster/cluster.h"
 #include "cluster/ipc.h"
+#include "cluster/seal.h"
 #include "common/xmalloc.h"
 
 /* Messages handled per readiness callback before yielding to other events,
@@ -30,24 +32,23 @@ struct inbox {
 
 /* ipc: a connection's hello must open as sealed for this inbox. */
 static int
-inbox_on_hello(void *arg, nng_msg *msg)
+inbox_on_hello(void *arg, const void *p, size_t n)
 {
 	struct inbox *ib = arg;
 	uint64_t from;
-	int rc = cluster_open(ib->cl, msg, ib->url, ib->url, &from);
-	if (rc == 0 && (nng_msg_len(msg) != strlen(IPC_HELLO_BODY) ||
-		memcmp(nng_msg_body(msg), IPC_HELLO_BODY, nng_msg_len(msg)) != 0))
+	int rc = cluster_open_bytes(ib->cl, p, n, ib->url, ib->url, &from);
+	if (rc == 0 && (n - SEAL_TRAILER != strlen(IPC_HELLO_BODY) ||
+		memcmp(p, IPC_HELLO_BODY, n - SEAL_TRAILER) != 0))
 		rc = -EPROTO;
-	nng_msg_free(msg);
 	return rc;
 }
 
 /* ipc: a frame of a connection whose hello opened carries no seal. */
 static void
-inbox_on_frame(void *arg, nng_msg *msg)
+inbox_on_frame(void *arg, const void *p, size_t n)
 {
 	struct inbox *ib = arg;
-	ib->fn(ib->arg, msg);
+	ib->fn(ib->arg, p, n);
 }
 
 static void
@@ -59,11 +60,9 @@ inbox_on_readable(evutil_socket_t fd, short what, void *arg)
 		uint64_t from;
 		if (nng_recvmsg(ib->sock, &msg, NNG_FLAG_NONBLOCK) != 0)
 			return;
-		if (cluster_open(ib->cl, msg, ib->url, ib->url, &from) != 0) {
-			nng_msg_free(msg);
-			continue;
-		}
-		ib->fn(ib->arg, msg);
+		if (cluster_open(ib->cl, msg, ib->url, ib->url, &from) == 0)
+			ib->fn(ib->arg, nng_msg_body(msg), nng_msg_len(msg));
+		nng_msg_free(msg);
 	}
 	/* More may be waiting: the fd stays readable, the loop calls us again. */
 }
@@ -87,13 +86,13 @@ inbox_new(struct event_base *base, struct cluster *cl, const char *url, inbox_fn
 		free(ib);
 		return NULL;
 	}
-	if ((rc = nng_pull0_open(&ib->sock)) != 0)
+	if ((rc = cluster_errno(nng_pull0_open(&ib->sock))) != 0)
 		goto fail_nosock;
 	nng_socket_set_int(ib->sock, NNG_OPT_RECVBUF, 8192);
 	nng_socket_set_size(ib->sock, NNG_OPT_RECVMAXSZ, 64u << 20);
-	if ((rc = -cluster_listen(cl, ib->sock, url)) != 0)
+	if ((rc = cluster_listen(cl, ib->sock, url)) != 0)
 		goto fail;
-	if ((rc = nng_socket_get_int(ib->sock, NNG_OPT_RECVFD, &fd)) != 0)
+	if ((rc = cluster_errno(nng_socket_get_int(ib->sock, NNG_OPT_RECVFD, &fd))) != 0)
 		goto fail;
 	ib->ev = event_new(base, fd, EV_READ | EV_PERSIST, inbox_on_readable, ib);
 	event_add(ib->ev, NULL);
@@ -103,7 +102,7 @@ fail:
 fail_nosock:
 	free(ib->url);
 	free(ib);
-	*err = -rc;
+	*err = rc;
 	return NULL;
 }
 

@@ -16,20 +16,21 @@
 #ifndef GATECAST_CLUSTER_INBOX_H
 #define GATECAST_CLUSTER_INBOX_H
 
-#include <nng/nng.h>
+#include <stddef.h>
 
 struct cluster;
 struct event_base;
 struct inbox;
 
-/* Called for each message that opened, with the seal's trailer removed.
- * Takes ownership of msg. */
-typedef void inbox_fn(void *arg, nng_msg *msg);
+/* Called for each batch that opened: the n bytes at p, without the seal's
+ * trailer, borrowed for the call (they point into the transport's receive
+ * buffer: no copy). */
+typedef void inbox_fn(void *arg, const void *p, size_t n);
 
 /* Listens on url ("ipc:///tmp/x.ipc", "tcp://127.0.0.1:7300",
  * "tls+tcp://10.0.0.1:7300") through cl. Returns the inbox or NULL with *err
- * set to a negative nng error (nng_strerror(-*err) tells what). The url is
- * copied; cl (which must outlive the inbox) and arg are borrowed. */
+ * set to a negative errno (strerror(-*err) tells what). The url is copied;
+ * cl (which must outlive the inbox) and arg are borrowed. */
 struct inbox *inbox_new(struct event_base *base, struct cluster *cl, const char *url, inbox_fn *fn,
 	void *arg, int *err);
 /* Stops listening, frees. NULL is fine. An ipc socket file is removed. */

@@ -183,13 +183,14 @@ ipc_dialer_connect(struct ipc_dialer *d)
 	event_assign(d->rev, d->base, fd, EV_READ | EV_PERSIST, ipc_dialer_on_readable, d);
 	event_assign(d->wev, d->base, fd, EV_WRITE | EV_PERSIST, ipc_dialer_on_writable, d);
 	event_add(d->rev, NULL);
-	nng_msg *hello = d->hello_fn(d->arg);
+	struct buf hello = BUF_INIT;
+	d->hello_fn(d->arg, &hello);
 	unsigned char hdr[4];
-	put_u32(hdr, (uint32_t)nng_msg_len(hello));
+	put_u32(hdr, (uint32_t)hello.len);
 	buf_append(&d->out, IPC_MAGIC, IPC_MAGIC_LEN);
 	buf_append(&d->out, hdr, sizeof hdr);
-	buf_append(&d->out, nng_msg_body(hello), nng_msg_len(hello));
-	nng_msg_free(hello);
+	buf_append(&d->out, hello.p, hello.len);
+	buf_fini(&hello);
 	if (ipc_dialer_flush(d) != 0)
 		return;
 	if (d->state_fn != NULL)
@@ -205,7 +206,7 @@ ipc_dialer_new(struct event_base *base, const char *path, ipc_hello_fn *hello, i
 	struct ipc_dialer *d = xcalloc(1, sizeof *d);
 	if (ipc_addr(path, &d->sa) != 0) {
 		free(d);
-		*err = -NNG_EADDRINVAL;
+		*err = -EINVAL;
 		return NULL;
 	}
 	d->base = base;
@@ -362,15 +363,11 @@ ipc_conn_frames(struct ipc_conn *c)
 		}
 		if (len - off - 4 < n)
 			break;
-		nng_msg *m;
-		if (nng_msg_alloc(&m, n) != 0)
-			abort(); /* out of memory: see xmalloc.h */
-		if (n)
-			memcpy(nng_msg_body(m), p + off + 4, n);
+		const unsigned char *frame = p + off + 4;
 		off += 4 + (size_t)n;
 		if (c->authed) {
-			c->l->fn(c->l->arg, m);
-		} else if (c->l->auth(c->l->arg, m) == 0) {
+			c->l->fn(c->l->arg, frame, n);
+		} else if (c->l->auth(c->l->arg, frame, n) == 0) {
 			c->authed = true;
 			c->l->pending--;
 		} else {
@@ -447,18 +444,18 @@ ipc_bind(int fd, const struct sockaddr_un *sa)
 	if (bind(fd, (const struct sockaddr *)sa, sizeof *sa) == 0)
 		return 0;
 	if (errno != EADDRINUSE)
-		return -(NNG_ESYSERR | errno);
+		return -errno;
 	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (probe < 0)
-		return -(NNG_ESYSERR | errno);
+		return -errno;
 	int rc = connect(probe, (const struct sockaddr *)sa, sizeof *sa);
 	int e = errno;
 	close(probe);
 	if (rc == 0 || e != ECONNREFUSED)
-		return -NNG_EADDRINUSE;
+		return -EADDRINUSE;
 	unlink(sa->sun_path);
 	if (bind(fd, (const struct sockaddr *)sa, sizeof *sa) != 0)
-		return -(NNG_ESYSERR | errno);
+		return -errno;
 	return 0;
 }
 
@@ -468,19 +465,19 @@ ipc_listen(struct event_base *base, const char *path, ipc_auth_fn *auth, ipc_fra
 {
 	struct sockaddr_un sa;
 	if (ipc_addr(path, &sa) != 0) {
-		*err = -NNG_EADDRINVAL;
+		*err = -EINVAL;
 		return NULL;
 	}
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		*err = -(NNG_ESYSERR | errno);
+		*err = -errno;
 		return NULL;
 	}
 	int rc = ipc_bind(fd, &sa);
 	if (rc == 0 && chmod(path, 0600) != 0)
-		rc = -(NNG_ESYSERR | errno);
+		rc = -errno;
 	if (rc == 0 && listen(fd, IPC_BACKLOG) != 0)
-		rc = -(NNG_ESYSERR | errno);
+		rc = -errno;
 	if (rc != 0) {
 		close(fd);
 		*err = rc;

@@ -42,10 +42,12 @@
 #ifndef GATECAST_CLUSTER_IPC_H
 #define GATECAST_CLUSTER_IPC_H
 
-#include <nng/nng.h>
+#include "common/attr.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
+struct buf;
 struct event_base;
 struct ipc_dialer;
 struct ipc_listener;
@@ -65,16 +67,18 @@ typedef void ipc_state_fn(void *arg, bool up);
 /* The output buffer emptied after a send was refused: send again. Also
  * called when a connection comes up. */
 typedef void ipc_room_fn(void *arg);
-/* Makes the hello for a new connection (a fresh one each time). */
-typedef nng_msg *ipc_hello_fn(void *arg);
-/* Judges a connection's hello: 0 lets the connection in. Takes ownership
- * of msg. */
-typedef int ipc_auth_fn(void *arg, nng_msg *msg);
-/* One frame received after the hello; takes ownership of msg. */
-typedef void ipc_frame_fn(void *arg, nng_msg *msg);
+/* Appends the hello for a new connection (a fresh one each time) to out,
+ * which is empty. */
+typedef void ipc_hello_fn(void *arg, struct buf *out);
+/* Judges a connection's hello (the n bytes at p, borrowed for the call): 0
+ * lets the connection in. */
+typedef int ipc_auth_fn(void *arg, const void *p, size_t n);
+/* One frame received after the hello: the n bytes at p, borrowed for the
+ * call (they point into the connection's read buffer: no copy). */
+typedef void ipc_frame_fn(void *arg, const void *p, size_t n);
 
 /* Starts dialing path (copied). Never fails for a path that fits a unix
- * socket address; returns NULL with *err = -NNG_EADDRINVAL otherwise. The
+ * socket address; returns NULL with *err = -EINVAL otherwise. The
  * callbacks run on the loop; arg is borrowed. */
 struct ipc_dialer *ipc_dialer_new(struct event_base *base, const char *path, ipc_hello_fn *hello,
 	ipc_state_fn *state, ipc_room_fn *room, void *arg, int *err);
@@ -83,14 +87,14 @@ void ipc_dialer_free(struct ipc_dialer *d);
 /* Sends n bytes (n <= IPC_FRAME_MAX) as one frame: 0, or -EAGAIN when not
  * connected or the output buffer is full (nothing was taken). Bytes are
  * borrowed for the call. */
-int ipc_dialer_send(struct ipc_dialer *d, const void *p, size_t n);
+MUST_CHECK int ipc_dialer_send(struct ipc_dialer *d, const void *p, size_t n);
 /* Connected right now. */
 bool ipc_dialer_connected(const struct ipc_dialer *d);
 
 /* Listens on path (a stale socket file left by a dead process is replaced;
- * one a live process listens on is not: -NNG_EADDRINUSE). The file is made
- * 0600. Returns the listener or NULL with *err a negative nng error
- * (NNG_ESYSERR | errno for system errors: nng_strerror prints them). */
+ * one a live process listens on is not: -EADDRINUSE). The file is made
+ * 0600. Returns the listener or NULL with *err a negative errno (-EINVAL
+ * for a path that does not fit a unix socket address). */
 struct ipc_listener *ipc_listen(struct event_base *base, const char *path, ipc_auth_fn *auth,
 	ipc_frame_fn *fn, void *arg, int *err);
 /* Closes the listener and its connections, removes the socket file. NULL

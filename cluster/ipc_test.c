@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "tests/tap.h"
 
 #define FRAMES 1000
@@ -29,10 +30,9 @@ static struct event_base *base;
 static unsigned received, bad_frames, hellos_refused;
 
 static int
-on_auth(void *arg, nng_msg *m)
+on_auth(void *arg, const void *p, size_t n)
 {
-	int ok = nng_msg_len(m) == 8 && memcmp(nng_msg_body(m), "ok-hello", 8) == 0;
-	nng_msg_free(m);
+	int ok = n == 8 && memcmp(p, "ok-hello", 8) == 0;
 	if (!ok)
 		hellos_refused++;
 	return ok ? 0 : -1;
@@ -54,17 +54,15 @@ fill(unsigned char *p, unsigned i)
 }
 
 static void
-on_frame(void *arg, nng_msg *m)
+on_frame(void *arg, const void *p, size_t n)
 {
 	static unsigned char want[97 * 300 + 4];
 	unsigned i;
-	memcpy(&i, nng_msg_body(m), 4);
+	memcpy(&i, p, 4);
 	fill(want, received);
-	if (i != received || nng_msg_len(m) != frame_len(received) ||
-		memcmp(nng_msg_body(m), want, nng_msg_len(m)) != 0)
+	if (i != received || n != frame_len(received) || memcmp(p, want, n) != 0)
 		bad_frames++;
 	received++;
-	nng_msg_free(m);
 	if (received == FRAMES)
 		event_base_loopbreak(base);
 }
@@ -76,13 +74,10 @@ static unsigned ups, downs, rooms, refusals, next_frame;
 static struct ipc_dialer *dialer;
 static bool stop_on_up, stop_on_down;
 
-static nng_msg *
-on_hello(void *arg)
+static void
+on_hello(void *arg, struct buf *out)
 {
-	nng_msg *m;
-	nng_msg_alloc(&m, 0);
-	nng_msg_append(m, hello_text, strlen(hello_text));
-	return m;
+	buf_append_str(out, hello_text);
 }
 
 static void
@@ -153,8 +148,8 @@ main(void)
 	tap_ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "the socket file is 0600");
 	int err2 = 0;
 	tap_ok(ipc_listen(base, path, on_auth, on_frame, NULL, &err2) == NULL &&
-			err2 == -NNG_EADDRINUSE,
-		"a second listener on a live path is refused with NNG_EADDRINUSE");
+			err2 == -EADDRINUSE,
+		"a second listener on a live path is refused with EADDRINUSE");
 
 	dialer = ipc_dialer_new(base, path, on_hello, on_state, on_room, NULL, &err);
 	tap_ok(dialer != NULL, "dials");
@@ -237,7 +232,7 @@ main(void)
 
 	int err3 = 0;
 	tap_ok(ipc_dialer_new(base, "", on_hello, on_state, on_room, NULL, &err3) == NULL &&
-			err3 == -NNG_EADDRINVAL,
+			err3 == -EINVAL,
 		"an empty path is refused");
 	event_base_free(base);
 	return tap_done();

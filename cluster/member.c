@@ -7,6 +7,7 @@
  */
 #include "cluster/member.h"
 
+#include <errno.h>
 #include <event2/event.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -327,7 +328,7 @@ member_new(struct event_base *base, struct cluster *cl, const struct config *c, 
 		r->owner = m;
 		r->url = xstrdup(u);
 		r->heard = clock_ms();
-		if ((rc = nng_req0_open(&r->sock)) != 0) {
+		if ((rc = cluster_errno(nng_req0_open(&r->sock))) != 0) {
 			free(r->url);
 			goto fail;
 		}
@@ -336,9 +337,9 @@ member_new(struct event_base *base, struct cluster *cl, const struct config *c, 
 		nng_socket_set_ms(r->sock, NNG_OPT_RECONNMINT, 50);
 		nng_socket_set_ms(r->sock, NNG_OPT_RECONNMAXT, 1000);
 		nng_socket_set_ms(r->sock, NNG_OPT_SENDTIMEO, 200);
-		if ((rc = -cluster_dial(cl, r->sock, u, NNG_FLAG_NONBLOCK)) != 0)
+		if ((rc = cluster_dial(cl, r->sock, u, NNG_FLAG_NONBLOCK)) != 0)
 			goto fail;
-		if ((rc = nng_socket_get_int(r->sock, NNG_OPT_RECVFD, &fd)) != 0)
+		if ((rc = cluster_errno(nng_socket_get_int(r->sock, NNG_OPT_RECVFD, &fd))) != 0)
 			goto fail;
 		r->rx = event_new(base, fd, EV_READ | EV_PERSIST, member_on_reply, r);
 		event_add(r->rx, NULL);
@@ -346,7 +347,7 @@ member_new(struct event_base *base, struct cluster *cl, const struct config *c, 
 	free(copy);
 	copy = NULL;
 	if (m->nregs == 0) {
-		rc = NNG_EADDRINVAL;
+		rc = -EINVAL;
 		goto fail;
 	}
 	m->tick = event_new(base, -1, EV_PERSIST, member_on_tick, m);
@@ -358,7 +359,7 @@ member_new(struct event_base *base, struct cluster *cl, const struct config *c, 
 	return m;
 fail:
 	free(copy);
-	*err = -rc;
+	*err = rc;
 	member_free(m);
 	return NULL;
 }

@@ -53,7 +53,7 @@ typedef void member_stats_fn(void *arg, struct proto_stats *st);
 /* Starts announcing (role, id, inbox) to the registers of c->register_connect
  * (or c->register_listen when empty), dialing them through cl. c and inbox
  * are copied from; cl (which must outlive the member) and arg are borrowed.
- * Returns NULL with *err (a negative nng error) when a register URL is
+ * Returns NULL with *err (a negative errno) when a register URL is
  * invalid or cannot be dialed (a tls+tcp:// URL without cluster.tls_ca). */
 struct member *member_new(struct event_base *base, struct cluster *cl, const struct config *c,
 	uint8_t role, uint64_t id, const char *inbox, member_view_fn *fn, void *arg, int *err);

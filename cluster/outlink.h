@@ -18,12 +18,15 @@
  * loop, so a dead peer is noticed at once instead of after its register
  * lease.
  *
- * Messages sent in one loop turn travel together: they are concatenated
- * (each is a self-delimiting msgpack value, proto_decode_next splits them)
- * into one message of at most OUTLINK_BATCH_MAX bytes, handed to the
- * transport later in the same turn. Under load this divides the per-message
- * cost (a write, a seal; nng's thread hand-offs) by the batch size; an idle
- * link adds no delay.
+ * Messages sent in one loop turn travel together: they are copied, one
+ * after the other (each is a self-delimiting msgpack value,
+ * proto_decode_next splits them), into the turn's batch of at most
+ * OUTLINK_BATCH_MAX bytes, handed to the transport later in the same turn.
+ * Under load this divides the per-message cost (a write, a seal; nng's
+ * thread hand-offs) by the batch size; an idle link adds no delay. A
+ * message costs one copy into the batch and no allocation (the batch's
+ * storage is kept from turn to turn); the ipc transport writes the batch
+ * straight from there.
  *
  * On nng, each batch is sealed for the peer's inbox URL (cluster.h) just
  * before nng takes it, so the time it carries is when it left, not when it
@@ -33,7 +36,8 @@
 #ifndef GATECAST_CLUSTER_OUTLINK_H
 #define GATECAST_CLUSTER_OUTLINK_H
 
-#include <nng/nng.h>
+#include "common/attr.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -50,8 +54,8 @@ typedef void outlink_state_fn(void *arg, struct outlink *ol, bool up);
 
 /* Dials url through cl (tls+tcp:// URLs get TLS; ipc:// ones our framing).
  * fn (may be NULL) hears of state changes. Returns the link or NULL with
- * *err a negative nng error. url is copied; cl (which must outlive the link) and arg are
- * borrowed. */
+ * *err a negative errno. url is copied; cl (which must outlive the link)
+ * and arg are borrowed. */
 struct outlink *outlink_new(struct event_base *base, struct cluster *cl, const char *url,
 	size_t max_queue, outlink_state_fn *fn, void *arg, int *err);
 /* False once the link had a connection and has none now. A link that has
@@ -61,12 +65,11 @@ bool outlink_up(const struct outlink *ol);
  * at their senders). NULL is fine. */
 void outlink_free(struct outlink *ol);
 
-/* Sends msg (the bare body: the seal is added here) with the others of this
- * loop turn; takes ownership of msg, even on failure. Returns 0 or -ENOBUFS
- * when the FIFO is full (it counts batches). */
-int outlink_send(struct outlink *ol, nng_msg *msg);
-/* Builds a message from bytes and sends it: same contract. */
-int outlink_send_bytes(struct outlink *ol, const void *p, size_t n);
+/* Sends the n bytes at p (one encoded message, the bare body: a seal, when
+ * the transport needs one, is added here) with the others of this loop
+ * turn. The bytes are copied: borrowed for the call. Returns 0, or
+ * -ENOBUFS when the FIFO is full (it counts batches; nothing was taken). */
+MUST_CHECK int outlink_send(struct outlink *ol, const void *p, size_t n);
 /* Batches waiting in the outlink's own FIFO (not counting the transport's
  * buffer). */
 size_t outlink_queued(const struct outlink *ol);

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/clock.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/ring.h"
 #include "cluster/outlink.h"
@@ -17,7 +19,7 @@
 /* A message for a peer that is not in the view yet. */
 struct peers_wait {
 	uint64_t id;
-	nng_msg *msg;
+	struct buf msg; /* a copy: waiting is rare, so it may cost one */
 	uint64_t deadline;
 };
 
@@ -69,7 +71,7 @@ peers_on_expire(evutil_socket_t fd, short what, void *arg)
 		ring_pop(&ps->retired);
 	}
 	while ((w = ring_front(&ps->waiting)) != NULL && w->deadline <= now) {
-		nng_msg_free(w->msg);
+		buf_fini(&w->msg);
 		ring_pop(&ps->waiting);
 		dropped++;
 	}
@@ -88,7 +90,11 @@ peers_release(struct peers *ps, const struct peer *p)
 		struct peers_wait w = *(struct peers_wait *)ring_front(&ps->waiting);
 		ring_pop(&ps->waiting);
 		if (w.id == p->id) {
-			outlink_send(p->link, w.msg);
+			/* A full link refuses it: the request it carried times
+			 * out at its sender, as one refused directly would. */
+			if (outlink_send(p->link, w.msg.p, w.msg.len) != 0)
+				ps->dropped++;
+			buf_fini(&w.msg);
 		} else {
 			*(struct peers_wait *)ring_push(&ps->waiting) = w;
 		}
@@ -96,26 +102,25 @@ peers_release(struct peers *ps, const struct peer *p)
 }
 
 int
-peers_send(struct peers *ps, uint64_t id, nng_msg *msg)
+peers_send(struct peers *ps, uint64_t id, const void *msg, size_t n)
 {
 	const struct peer *p = peers_find(ps, id);
 	if (p != NULL)
-		return outlink_send(p->link, msg);
+		return outlink_send(p->link, msg, n);
 	/* A peer that just left (it is draining) still gets answers to what
 	 * it asked before it left: a worker's OP, answered after our view
 	 * dropped it, must reach it, or its request ends "partial". */
 	for (size_t i = ring_len(&ps->retired); i-- > 0;) {
 		struct peers_retired *r = ring_at(&ps->retired, i);
 		if (r->id == id)
-			return outlink_send(r->link, msg);
+			return outlink_send(r->link, msg, n);
 	}
-	if (ring_len(&ps->waiting) >= PEERS_WAIT_MAX) {
-		nng_msg_free(msg);
+	if (ring_len(&ps->waiting) >= PEERS_WAIT_MAX)
 		return -ENOBUFS;
-	}
 	struct peers_wait *w = ring_push(&ps->waiting);
 	w->id = id;
-	w->msg = msg;
+	buf_init(&w->msg);
+	buf_append(&w->msg, msg, n);
 	w->deadline = clock_ms() + PEERS_WAIT_MS;
 	struct peer unknown = {id, NULL, false};
 	ps->fn(ps->arg, &unknown, PEER_UNKNOWN);
@@ -149,7 +154,7 @@ peers_free(struct peers *ps)
 	for (size_t i = 0; i < ps->n; i++)
 		outlink_free(ps->v[i].link);
 	for (size_t i = 0; i < ring_len(&ps->waiting); i++)
-		nng_msg_free(((struct peers_wait *)ring_at(&ps->waiting, i))->msg);
+		buf_fini(&((struct peers_wait *)ring_at(&ps->waiting, i))->msg);
 	ring_fini(&ps->waiting);
 	for (size_t i = 0; i < ring_len(&ps->retired); i++)
 		outlink_free(((struct peers_retired *)ring_at(&ps->retired, i))->link);
@@ -260,17 +265,6 @@ peers_find(const struct peers *ps, uint64_t id)
 	return NULL;
 }
 
-static uint64_t
-peers_mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 size_t
 peers_live(const struct peers *ps)
 {
@@ -313,7 +307,7 @@ peers_pick(const struct peers *ps, uint64_t key)
 	for (size_t i = 0; i < ps->n; i++) {
 		if (!ps->v[i].up)
 			continue;
-		uint64_t w = peers_mix(key ^ peers_mix(ps->v[i].id));
+		uint64_t w = hash_mix64(key ^ hash_mix64(ps->v[i].id));
 		if (best == NULL || w > best_w) {
 			best = &ps->v[i];
 			best_w = w;

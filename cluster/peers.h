@@ -9,8 +9,9 @@
 #ifndef GATECAST_CLUSTER_PEERS_H
 #define GATECAST_CLUSTER_PEERS_H
 
+#include "common/attr.h"
+
 #include <stdbool.h>
-#include <nng/nng.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,7 +33,8 @@ enum peers_change {
 	PEER_LEFT,   /* gone from the view; its link stays PEERS_LINGER_MS
 	              * more for what was given to it and for answers to it
 	              * (peers_send still finds it by id), then is freed */
-	PEER_DOWN,   /* still in the view, but its connection broke (it died?) */
+	PEER_DOWN,   /* still in the view, but its connection broke: the peer
+	              * died, or the network between us did */
 	PEER_UP,     /* connected again */
 	PEER_UNKNOWN, /* a message waits for this id to join the view (p->link
 	               * is NULL): ask the registers now (member_poke) */
@@ -50,13 +52,13 @@ void peers_free(struct peers *ps);
  * members that are gone. */
 void peers_update(struct peers *ps, const struct member_view *view);
 
-/* Sends msg (ownership taken, even on failure) to peer id. When id is not
- * in the view yet — a member that just joined is known to some processes
- * one renew period before others — the message waits up to
- * PEERS_WAIT_MS for it (PEER_UNKNOWN is reported), then is dropped and
- * logged. Returns 0 or -ENOBUFS when the link's queue or the wait list is
- * full. */
-int peers_send(struct peers *ps, uint64_t id, nng_msg *msg);
+/* Sends the n bytes at msg (one encoded message; copied, borrowed for the
+ * call) to peer id. When id is not in the view yet — a member that just
+ * joined is known to some processes one renew period before others — the
+ * message waits up to PEERS_WAIT_MS for it (PEER_UNKNOWN is reported),
+ * then is dropped and logged. Returns 0 or -ENOBUFS when the link's queue
+ * or the wait list is full (nothing was taken). */
+MUST_CHECK int peers_send(struct peers *ps, uint64_t id, const void *msg, size_t n);
 
 #define PEERS_WAIT_MS 3000
 #define PEERS_LINGER_MS 2000

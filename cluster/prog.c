@@ -21,7 +21,6 @@
 
 static prog_stop_fn *prog_stop;
 static void *prog_stop_arg;
-static struct cluster *prog_the_cluster;
 
 /* SIGHUP: reopen the log file, then re-read the config and take over the
  * keys that may change at run time (config_apply_runtime). A config that
@@ -92,7 +91,7 @@ prog_config_file(int argc, char **argv)
 void
 prog_warn_insecure(const struct config *c, int argc, char **argv)
 {
-	if (strcmp(c->auth_mode, "none") == 0)
+	if (c->auth_mode == CONFIG_AUTH_NONE)
 		log_warn("auth_disabled", "detail=\"auth.mode = none: any client may claim any uid; "
 					  "set auth.secret for token authentication\"");
 	const char *file = prog_config_file(argc, argv);
@@ -157,7 +156,6 @@ prog_init(struct prog *p, const char *role, const char *usage, int argc, char **
 		fprintf(stderr, "%s: %s\n", role, err);
 		exit(2);
 	}
-	prog_the_cluster = p->cluster;
 
 	prog_warn_insecure(&p->cfg, argc, argv);
 
@@ -187,16 +185,8 @@ prog_fini(struct prog *p)
 			event_free(p->sigs[i]);
 	if (p->base != NULL)
 		event_base_free(p->base);
-	if (prog_the_cluster == p->cluster)
-		prog_the_cluster = NULL;
 	cluster_free(p->cluster);
 	config_fini(&p->cfg);
-}
-
-struct cluster *
-prog_cluster(void)
-{
-	return prog_the_cluster;
 }
 
 char *

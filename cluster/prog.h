@@ -18,7 +18,10 @@ typedef void prog_stop_fn(void *arg, int signo);
 struct prog {
 	struct config cfg;
 	struct event_base *base;
-	struct cluster *cluster; /* the process's one seal: see prog_cluster */
+	/* The process's one cluster context (cluster.h): one per process, because
+	 * the seal's sender id and counter are shared by all of its sockets. The
+	 * program passes it to what joins the cluster (gateway_new, worker_new). */
+	struct cluster *cluster;
 	const char *role;
 	int argc;    /* the command line, kept for SIGHUP's re-read */
 	char **argv;
@@ -36,11 +39,6 @@ struct prog {
 void prog_init(struct prog *p, const char *role, const char *usage, int argc, char **argv,
 	prog_stop_fn *stop_fn, void *arg);
 void prog_fini(struct prog *p);
-/* The cluster context made by prog_init (NULL before it): one per process,
- * because the seal's sender id and counter must be shared by every socket
- * of the process. Modules that are handed only the config (gateway_new,
- * worker_new) take it from here; everything below them gets it passed in. */
-struct cluster *prog_cluster(void);
 /* Logs the warnings every program gives at start: client authentication
  * off, a config file with secrets readable by others. (prog_init calls it;
  * the launcher, which does not use prog_init, calls it itself.) */

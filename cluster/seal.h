@@ -33,6 +33,8 @@
 #ifndef GATECAST_CLUSTER_SEAL_H
 #define GATECAST_CLUSTER_SEAL_H
 
+#include "common/attr.h"
+
 #include <nng/nng.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -80,13 +82,13 @@ void seal_trailer(struct seal *s, const void *body, size_t n, const char *to, ui
  *   -ETIME    the time is more than max_skew from now
  *   -EALREADY the counter was seen before, or is too far below the highest
  * Nothing is remembered unless 0 is returned. Bytes are borrowed. */
-int seal_check(struct seal *s, const void *p, size_t n, const char *to, uint64_t now_ms,
+MUST_CHECK int seal_check(struct seal *s, const void *p, size_t n, const char *to, uint64_t now_ms,
 	uint64_t *sender);
 
 /* seal_trailer for an nng message: appends the trailer to m's body. */
 void seal_msg(struct seal *s, nng_msg *m, const char *to, uint64_t now_ms);
 /* seal_check for an nng message; on 0 the trailer is removed from m's body.
  * m stays the caller's either way. */
-int seal_open(struct seal *s, nng_msg *m, const char *to, uint64_t now_ms, uint64_t *sender);
+MUST_CHECK int seal_open(struct seal *s, nng_msg *m, const char *to, uint64_t now_ms, uint64_t *sender);
 
 #endif

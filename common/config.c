@@ -35,6 +35,8 @@ enum config_type {
 	CONFIG_UINT32,   /* uint32_t; plain decimal */
 	CONFIG_SIZE,     /* uint64_t; bytes, optional K/M/G suffix (powers of 1024) */
 	CONFIG_DURATION, /* uint32_t milliseconds; written as seconds, up to 3 decimals */
+	CONFIG_BOOL,     /* bool; written "off" or "on" (choices[0], choices[1]) */
+	CONFIG_ENUM,     /* an int-sized enum; the value is the index of its text in choices */
 };
 
 struct config_key {
@@ -44,8 +46,10 @@ struct config_key {
 	size_t offset;               /* of the field in struct config */
 	const char *def;             /* default, parsed like a value from the file */
 	uint64_t min, max;           /* inclusive; milliseconds for durations */
-	const char *const *choices;  /* NULL-terminated; checked by config_validate */
+	const char *const *choices;  /* NULL-terminated: the values of BOOL and ENUM keys,
+	                              * or the texts a STRING may take (config_validate) */
 	const char *doc;             /* one line, for config_describe */
+	bool reloadable;             /* re-read by a running process (config_apply_runtime) */
 };
 
 /* Refuse to read anything bigger: a config file this large is a mistake
@@ -63,174 +67,176 @@ struct config_key {
 	(offsetof(struct config, field) +                                                    \
 		0 * sizeof(char[_Generic(((struct config *)0)->field, ctype: 1, default: -1)]))
 
-#define STR(sec, name, field, def, minlen, maxlen, choices, doc)                             \
-	{sec, name, CONFIG_STRING, CONFIG_FIELD(field, char *), def, minlen, maxlen, choices, doc}
-#define U32(sec, name, field, def, min, max, doc)                                            \
-	{sec, name, CONFIG_UINT32, CONFIG_FIELD(field, uint32_t), def, min, max, NULL, doc}
-#define SIZE(sec, name, field, def, min, max, doc)                                           \
-	{sec, name, CONFIG_SIZE, CONFIG_FIELD(field, uint64_t), def, min, max, NULL, doc}
-#define DUR(sec, name, field, def, min, max, doc)                                            \
-	{sec, name, CONFIG_DURATION, CONFIG_FIELD(field, uint32_t), def, min, max, NULL, doc}
+/* The same for an enum field, which is stored through an int. */
+#define CONFIG_ENUM_FIELD(field, ctype)                                                      \
+	(CONFIG_FIELD(field, ctype) +                                                        \
+		0 * sizeof(char[sizeof(((struct config *)0)->field) == sizeof(int) ? 1 : -1]))
+
+/* The reloadable column: RELOAD keys are re-read on SIGHUP (those every use
+ * reads afresh from struct config, and whose change affects nobody's
+ * existing state); FIXED keys need a restart (of a gateway; workers are
+ * restarted by `gatecast reload`): listen addresses, inboxes, the cluster
+ * seal, auth.mode, counts and the sizes fixed at start. */
+#define RELOAD true
+#define FIXED false
+
+#define STR(sec, name, rl, field, def, minlen, maxlen, choices, doc)                         \
+	{sec, name, CONFIG_STRING, CONFIG_FIELD(field, char *), def, minlen, maxlen, choices, doc, rl}
+#define U32(sec, name, rl, field, def, min, max, doc)                                        \
+	{sec, name, CONFIG_UINT32, CONFIG_FIELD(field, uint32_t), def, min, max, NULL, doc, rl}
+#define SIZE(sec, name, rl, field, def, min, max, doc)                                       \
+	{sec, name, CONFIG_SIZE, CONFIG_FIELD(field, uint64_t), def, min, max, NULL, doc, rl}
+#define DUR(sec, name, rl, field, def, min, max, doc)                                        \
+	{sec, name, CONFIG_DURATION, CONFIG_FIELD(field, uint32_t), def, min, max, NULL, doc, rl}
+#define BOOL(sec, name, rl, field, def, doc)                                                 \
+	{sec, name, CONFIG_BOOL, CONFIG_FIELD(field, bool), def, 0, 1, config_switch_choices, doc, rl}
+#define ENUM(sec, name, rl, field, ctype, def, choices, doc)                                 \
+	{sec, name, CONFIG_ENUM, CONFIG_ENUM_FIELD(field, ctype), def, 0, 0, choices, doc, rl}
 
 static const char *const config_app_choices[] = {"builtin", "echo", NULL};
+/* In the order of enum config_auth_mode. */
 static const char *const config_auth_choices[] = {"token", "none", NULL};
 static const char *const config_level_choices[] = {"debug", "info", "warn", "error", NULL};
-static const char *const config_switch_choices[] = {"off", "on", NULL};
+static const char *const config_switch_choices[] = {"off", "on", NULL}; /* false, true */
 
 /*
  * Grouped by section, in the order config_describe prints them. run_dir is
  * capped so "<run_dir>/gateway-<instance id>.ipc" fits in sun_path (108 bytes).
  */
 static const struct config_key config_keys[] = {
-	STR("cluster", "run_dir", cluster_run_dir, "/tmp/gatecast", 1, 76, NULL,
+	STR("cluster", "run_dir", FIXED, cluster_run_dir, "/tmp/gatecast", 1, 76, NULL,
 		"directory holding the ipc sockets of this cluster's processes"),
-	STR("cluster", "secret", cluster_secret, "", 0, 1024, NULL,
+	STR("cluster", "secret", FIXED, cluster_secret, "", 0, 1024, NULL,
 		"shared secret proving cluster membership, at least 16 bytes (HMAC on every "
 		"message; env GATECAST_CLUSTER_SECRET); empty: gatecast start makes one per run"),
-	DUR("cluster", "max_clock_skew", cluster_max_clock_skew_ms, "30", SEC, 3600 * SEC,
+	DUR("cluster", "max_clock_skew", FIXED, cluster_max_clock_skew_ms, "30", SEC, 3600 * SEC,
 		"seconds a cluster message's timestamp may differ from our clock"),
-	STR("cluster", "tls_cert", cluster_tls_cert, "", 0, 4095, NULL,
+	STR("cluster", "tls_cert", FIXED, cluster_tls_cert, "", 0, 4095, NULL,
 		"PEM certificate (with key in tls_key) tls+tcp:// listeners present, and dialers "
 		"too when set"),
-	STR("cluster", "tls_key", cluster_tls_key, "", 0, 4095, NULL,
+	STR("cluster", "tls_key", FIXED, cluster_tls_key, "", 0, 4095, NULL,
 		"PEM private key of tls_cert"),
-	STR("cluster", "tls_ca", cluster_tls_ca, "", 0, 4095, NULL,
+	STR("cluster", "tls_ca", FIXED, cluster_tls_ca, "", 0, 4095, NULL,
 		"PEM CA bundle tls+tcp:// peers' certificates must chain to (dialers need it; "
 		"listeners then require client certificates)"),
 
-	STR("register", "listen", register_listen, "tcp://127.0.0.1:1238", 1, 255, NULL,
+	STR("register", "listen", FIXED, register_listen, "tcp://127.0.0.1:1238", 1, 255, NULL,
 		"nng URL the registry listens on"),
-	STR("register", "connect", register_connect, "", 0, 4095, NULL,
+	STR("register", "connect", FIXED, register_connect, "", 0, 4095, NULL,
 		"comma-separated nng URLs members announce to; empty = register.listen"),
-	DUR("register", "lease", register_lease_ms, "3", SEC / 10, 3600 * SEC,
+	DUR("register", "lease", FIXED, register_lease_ms, "3", SEC / 10, 3600 * SEC,
 		"seconds a member stays registered without renewing"),
-	DUR("register", "renew", register_renew_ms, "1", SEC / 20, 3600 * SEC,
+	DUR("register", "renew", FIXED, register_renew_ms, "1", SEC / 20, 3600 * SEC,
 		"seconds between a member's renewals; must be shorter than lease"),
 
-	U32("gateway", "count", gateway_count, "0", 0, 1024,
+	U32("gateway", "count", FIXED, gateway_count, "0", 0, 1024,
 		"gateway processes to run; 0 = one per CPU core"),
-	STR("gateway", "ws_listen", gateway_ws_listen, "0.0.0.0:7272", 1, 255, NULL,
+	STR("gateway", "ws_listen", FIXED, gateway_ws_listen, "0.0.0.0:7272", 1, 255, NULL,
 		"host:port where WebSocket clients connect"),
-	STR("gateway", "push_listen", gateway_push_listen, "127.0.0.1:8806", 1, 255, NULL,
+	STR("gateway", "push_listen", FIXED, gateway_push_listen, "127.0.0.1:8806", 1, 255, NULL,
 		"host:port where applications send push requests"),
-	STR("gateway", "inbox", gateway_inbox, "", 0, 1023, NULL,
-		"nng URL for messages to a gateway; empty = ipc://<run_dir>/gateway-<instance id>.ipc"),
-	DUR("gateway", "ping_interval", gateway_ping_interval_ms, "25", SEC / 10, 3600 * SEC,
+	STR("gateway", "inbox", FIXED, gateway_inbox, "", 0, 1023, NULL,
+		"URL for messages to a gateway (ipc://, tcp:// or tls+tcp://); empty = "
+		"ipc://<run_dir>/gateway-<instance id>.ipc"),
+	DUR("gateway", "ping_interval", RELOAD, gateway_ping_interval_ms, "25", SEC / 10, 3600 * SEC,
 		"seconds between pings to a quiet client; must be shorter than idle_timeout"),
-	DUR("gateway", "idle_timeout", gateway_idle_timeout_ms, "60", SEC / 10, 86400 * SEC,
+	DUR("gateway", "idle_timeout", RELOAD, gateway_idle_timeout_ms, "60", SEC / 10, 86400 * SEC,
 		"seconds a client may stay silent before it is closed"),
-	DUR("gateway", "handshake_timeout", gateway_handshake_timeout_ms, "10", SEC / 10,
+	DUR("gateway", "handshake_timeout", RELOAD, gateway_handshake_timeout_ms, "10", SEC / 10,
 		3600 * SEC, "seconds a client has to complete the WebSocket handshake"),
-	SIZE("gateway", "max_message", gateway_max_message, "64K", 16, 256 * MIB,
+	SIZE("gateway", "max_message", RELOAD, gateway_max_message, "64K", 16, 256 * MIB,
 		"largest WebSocket message in bytes (K/M/G suffix)"),
-	SIZE("gateway", "max_output", gateway_max_output, "1M", 1 * KIB, 1 * GIB,
+	SIZE("gateway", "max_output", RELOAD, gateway_max_output, "1M", 1 * KIB, 1 * GIB,
 		"bytes queued for a slow client before it is dropped (K/M/G suffix)"),
-	SIZE("gateway", "max_line", gateway_max_line, "1M", 64, 256 * MIB,
+	SIZE("gateway", "max_line", RELOAD, gateway_max_line, "1M", 64, 256 * MIB,
 		"longest push request line in bytes (K/M/G suffix)"),
-	U32("gateway", "max_connections", gateway_max_connections, "100000", 1, 10000000,
+	U32("gateway", "max_connections", RELOAD, gateway_max_connections, "100000", 1, 10000000,
 		"most client connections one gateway process accepts"),
-	DUR("gateway", "request_timeout", gateway_request_timeout_ms, "5", SEC / 100,
+	DUR("gateway", "request_timeout", RELOAD, gateway_request_timeout_ms, "5", SEC / 100,
 		3600 * SEC, "seconds a push request may take before it fails"),
-	DUR("gateway", "worker_wait", gateway_worker_wait_ms, "5", 0, 3600 * SEC,
+	DUR("gateway", "worker_wait", RELOAD, gateway_worker_wait_ms, "5", 0, 3600 * SEC,
 		"seconds a client event waits for a worker; 0 = do not wait"),
-	U32("gateway", "max_pending", gateway_max_pending, "65536", 1, 16777216,
+	U32("gateway", "max_pending", FIXED, gateway_max_pending, "65536", 1, 16777216,
 		"most events and requests waiting at once"),
-	U32("gateway", "max_uid_len", gateway_max_uid_len, "128", 1, 4096,
+	U32("gateway", "max_uid_len", FIXED, gateway_max_uid_len, "128", 1, 4096,
 		"longest uid in bytes"),
-	U32("gateway", "max_group_len", gateway_max_group_len, "128", 1, 4096,
+	U32("gateway", "max_group_len", FIXED, gateway_max_group_len, "128", 1, 4096,
 		"longest group name in bytes"),
-	STR("gateway", "allowed_origins", gateway_allowed_origins, "", 0, 8191, NULL,
+	STR("gateway", "allowed_origins", RELOAD, gateway_allowed_origins, "", 0, 8191, NULL,
 		"comma-separated Origin values browsers may connect from; empty = any"),
-	STR("gateway", "trusted_proxies", gateway_trusted_proxies, "", 0, 8191, NULL,
+	STR("gateway", "trusted_proxies", RELOAD, gateway_trusted_proxies, "", 0, 8191, NULL,
 		"comma-separated proxy IPs whose X-Forwarded-For is believed"),
-	U32("gateway", "max_connections_per_ip", gateway_max_connections_per_ip, "1000", 0,
+	U32("gateway", "max_connections_per_ip", RELOAD, gateway_max_connections_per_ip, "1000", 0,
 		10000000, "most connections from one client IP per gateway; 0 = no limit"),
-	U32("gateway", "max_connections_per_uid", gateway_max_connections_per_uid, "64", 0,
+	U32("gateway", "max_connections_per_uid", RELOAD, gateway_max_connections_per_uid, "64", 0,
 		1000000, "most connections of one uid per gateway (the oldest is closed); 0 = no limit"),
-	U32("gateway", "max_groups", gateway_max_groups, "128", 1, 1000000,
+	U32("gateway", "max_groups", RELOAD, gateway_max_groups, "128", 1, 1000000,
 		"most groups one connection may join"),
-	U32("gateway", "rate_limit", gateway_rate_limit, "20", 0, 1000000,
+	U32("gateway", "rate_limit", RELOAD, gateway_rate_limit, "20", 0, 1000000,
 		"messages per second a client may send (token bucket); 0 = no limit"),
-	U32("gateway", "rate_burst", gateway_rate_burst, "40", 1, 1000000,
+	U32("gateway", "rate_burst", RELOAD, gateway_rate_burst, "40", 1, 1000000,
 		"messages a client may send at once above rate_limit"),
-	U32("gateway", "rate_limit_close", gateway_rate_limit_close, "20", 1, 1000000,
+	U32("gateway", "rate_limit_close", RELOAD, gateway_rate_limit_close, "20", 1, 1000000,
 		"rate-limited messages in a row after which the client is closed (1008)"),
-	STR("gateway", "presence_groups", gateway_presence_groups, "", 0, 8191, NULL,
+	STR("gateway", "presence_groups", FIXED, gateway_presence_groups, "", 0, 8191, NULL,
 		"comma-separated groups whose members get {\"type\":\"online_count\",...} when "
 		"membership changes (at most once a second); a trailing * matches a prefix; "
 		"empty = none"),
 
-	U32("worker", "count", worker_count, "0", 0, 1024,
+	U32("worker", "count", FIXED, worker_count, "0", 0, 1024,
 		"worker processes to run; 0 = one per CPU core"),
-	STR("worker", "app", worker_app, "builtin", 1, 31, config_app_choices,
+	STR("worker", "app", FIXED, worker_app, "builtin", 1, 31, config_app_choices,
 		"application the workers run: builtin or echo"),
-	STR("worker", "inbox", worker_inbox, "", 0, 1023, NULL,
-		"nng URL for messages to a worker; empty = ipc://<run_dir>/worker-<instance id>.ipc"),
-	DUR("worker", "query_timeout", worker_query_timeout_ms, "3", SEC / 100, 3600 * SEC,
+	STR("worker", "inbox", FIXED, worker_inbox, "", 0, 1023, NULL,
+		"URL for messages to a worker (ipc://, tcp:// or tls+tcp://); empty = "
+		"ipc://<run_dir>/worker-<instance id>.ipc"),
+	DUR("worker", "query_timeout", RELOAD, worker_query_timeout_ms, "3", SEC / 100, 3600 * SEC,
 		"seconds a worker waits for the gateways' answers to a query"),
-	U32("worker", "presence_max_groups", worker_presence_max_groups, "65536", 1, 16777216,
+	U32("worker", "presence_max_groups", FIXED, worker_presence_max_groups, "65536", 1, 16777216,
 		"most presence groups one worker keeps counting at once (changes to others are "
 		"dropped)"),
 
-	STR("auth", "mode", auth_mode, "token", 1, 31, config_auth_choices,
+	ENUM("auth", "mode", FIXED, auth_mode, enum config_auth_mode, "token", config_auth_choices,
 		"token: clients prove their uid with a JWT (HS256, auth.secret); none: "
 		"clients declare any uid (demos only)"),
-	STR("auth", "secret", auth_secret, "", 0, 1024, NULL,
+	STR("auth", "secret", RELOAD, auth_secret, "", 0, 1024, NULL,
 		"HS256 key for client tokens (env GATECAST_AUTH_SECRET); at least 32 bytes"),
-	STR("auth", "previous_secret", auth_previous_secret, "", 0, 1024, NULL,
+	STR("auth", "previous_secret", RELOAD, auth_previous_secret, "", 0, 1024, NULL,
 		"the former key, still accepted while tokens signed with it expire"),
-	DUR("auth", "leeway", auth_leeway_ms, "30", 0, 3600 * SEC,
+	DUR("auth", "leeway", RELOAD, auth_leeway_ms, "30", 0, 3600 * SEC,
 		"seconds of clock difference tolerated on exp and nbf"),
-	DUR("auth", "login_timeout", auth_login_timeout_ms, "10", SEC / 10, 3600 * SEC,
+	DUR("auth", "login_timeout", RELOAD, auth_login_timeout_ms, "10", SEC / 10, 3600 * SEC,
 		"seconds an unauthenticated connection has to log in"),
 
-	STR("push", "secret", push_secret, "", 0, 1024, NULL,
+	STR("push", "secret", RELOAD, push_secret, "", 0, 1024, NULL,
 		"when set, push connections must first send {\"type\":\"auth\",\"secret\":...} "
 		"(env GATECAST_PUSH_SECRET)"),
 
-	STR("http", "listen", http_listen, "127.0.0.1:2121", 0, 255, NULL,
+	STR("http", "listen", FIXED, http_listen, "127.0.0.1:2121", 0, 255, NULL,
 		"host:port of the HTTP API, health checks and metrics; empty = disabled"),
 
-	STR("demo", "enabled", demo_enabled, "off", 1, 31, config_switch_choices,
+	BOOL("demo", "enabled", FIXED, demo_enabled, "off",
 		"on: the gateway serves the demo page at /demo/ and, at /demo/token, a token for "
 		"any uid (never in production)"),
 
-	STR("log", "level", log_level, "info", 1, 31, config_level_choices,
+	STR("log", "level", FIXED, log_level, "info", 1, 31, config_level_choices,
 		"least severe level written: debug, info, warn or error"),
-	STR("log", "file", log_file, "", 0, 4095, NULL,
+	STR("log", "file", FIXED, log_file, "", 0, 4095, NULL,
 		"file log lines are appended to; empty = stderr"),
 
-	DUR("launcher", "restart_backoff_min", launcher_restart_min_ms, "0.2", 0, 3600 * SEC,
+	DUR("launcher", "restart_backoff_min", RELOAD, launcher_restart_min_ms, "0.2", 0, 3600 * SEC,
 		"seconds before restarting a process that exited, the first time"),
-	DUR("launcher", "restart_backoff_max", launcher_restart_max_ms, "10", SEC / 1000,
+	DUR("launcher", "restart_backoff_max", RELOAD, launcher_restart_max_ms, "10", SEC / 1000,
 		86400 * SEC, "longest wait in seconds between restarts of a process"),
-	DUR("launcher", "stop_timeout", launcher_stop_timeout_ms, "10", SEC / 10, 3600 * SEC,
+	DUR("launcher", "stop_timeout", RELOAD, launcher_stop_timeout_ms, "10", SEC / 10, 3600 * SEC,
 		"seconds processes get to exit on shutdown before they are killed"),
-	DUR("launcher", "start_timeout", launcher_start_timeout_ms, "30", SEC, 3600 * SEC,
+	DUR("launcher", "start_timeout", RELOAD, launcher_start_timeout_ms, "30", SEC, 3600 * SEC,
 		"seconds `gatecast start -d` waits for every process to be ready before it "
 		"gives up, stops what it started and fails"),
 };
 
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
 #define CONFIG_MIN_SECRET 32
-
-/* The keys a running process re-reads on SIGHUP (config_apply_runtime):
- * those every use reads afresh from struct config, and whose change
- * affects nobody's existing state. Listen addresses, inboxes, the cluster
- * seal, auth.mode, counts and the sizes fixed at start are not here: they
- * need a restart (of a gateway; workers are restarted by `gatecast
- * reload`). */
-static const char *const config_runtime_keys[] = {
-	"gateway.ping_interval", "gateway.idle_timeout", "gateway.handshake_timeout",
-	"gateway.max_message", "gateway.max_output", "gateway.max_line",
-	"gateway.max_connections", "gateway.request_timeout", "gateway.worker_wait",
-	"gateway.allowed_origins", "gateway.trusted_proxies", "gateway.max_connections_per_ip",
-	"gateway.max_connections_per_uid", "gateway.max_groups", "gateway.rate_limit",
-	"gateway.rate_burst", "gateway.rate_limit_close", "worker.query_timeout",
-	"auth.secret", "auth.previous_secret", "auth.leeway", "auth.login_timeout",
-	"push.secret", "launcher.restart_backoff_min", "launcher.restart_backoff_max",
-	"launcher.stop_timeout", "launcher.start_timeout", NULL,
-};
 
 static void config_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -444,6 +450,10 @@ config_number_get(const struct config *c, const struct config_key *k)
 	const char *field = (const char *)c + k->offset;
 	if (k->type == CONFIG_SIZE)
 		return *(const uint64_t *)(const void *)field;
+	if (k->type == CONFIG_BOOL)
+		return *(const bool *)(const void *)field;
+	if (k->type == CONFIG_ENUM)
+		return (uint64_t)*(const int *)(const void *)field;
 	return *(const uint32_t *)(const void *)field;
 }
 
@@ -453,6 +463,10 @@ config_number_put(struct config *c, const struct config_key *k, uint64_t n)
 	char *field = (char *)c + k->offset;
 	if (k->type == CONFIG_SIZE)
 		*(uint64_t *)(void *)field = n;
+	else if (k->type == CONFIG_BOOL)
+		*(bool *)(void *)field = n != 0;
+	else if (k->type == CONFIG_ENUM)
+		*(int *)(void *)field = (int)n; /* an index into choices */
 	else
 		*(uint32_t *)(void *)field = (uint32_t)n; /* max <= UINT32_MAX */
 }
@@ -469,6 +483,17 @@ config_string_get(const struct config *c, const struct config_key *k)
 	return *(char *const *)(const void *)((const char *)c + k->offset);
 }
 
+/* Appends "section.key: "v" is not one of a, b" to why. */
+static void
+config_not_a_choice(struct buf *why, const struct config_key *k, const char *v)
+{
+	buf_printf(why, "%s.%s: ", k->section, k->name);
+	config_shown(why, k, v);
+	buf_append_str(why, " is not one of ");
+	for (size_t j = 0; k->choices[j] != NULL; j++)
+		buf_printf(why, "%s%s", j > 0 ? ", " : "", k->choices[j]);
+}
+
 /* Parses v as the value of k and stores it in c. On failure returns -EINVAL
  * and appends "section.key: <what>" to why. */
 static int
@@ -479,6 +504,16 @@ config_key_apply(struct config *c, const struct config_key *k, const char *v, st
 	const char *what;
 
 	switch (k->type) {
+	case CONFIG_BOOL:
+	case CONFIG_ENUM:
+		for (size_t j = 0; k->choices[j] != NULL; j++) {
+			if (strcmp(v, k->choices[j]) == 0) {
+				config_number_put(c, k, j);
+				return 0;
+			}
+		}
+		config_not_a_choice(why, k, v);
+		return -EINVAL;
 	case CONFIG_STRING: {
 		size_t len = strlen(v);
 		if (len < k->min) {
@@ -789,7 +824,7 @@ config_validate(const struct config *c, char *err, size_t errlen)
 			errlen) < 0)
 		return -EINVAL;
 
-	if (c->auth_mode != NULL && strcmp(c->auth_mode, "token") == 0 &&
+	if (c->auth_mode == CONFIG_AUTH_TOKEN &&
 		strlen(c->auth_secret) < CONFIG_MIN_SECRET) {
 		config_err(err, errlen,
 			"auth.secret: %s; set it (or GATECAST_AUTH_SECRET) to at least %d random "
@@ -809,7 +844,7 @@ config_validate(const struct config *c, char *err, size_t errlen)
 
 	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
 		const struct config_key *k = &config_keys[i];
-		if (k->choices == NULL)
+		if (k->type != CONFIG_STRING || k->choices == NULL)
 			continue;
 		const char *v = config_string_get(c, k);
 		bool ok = false;
@@ -819,11 +854,7 @@ config_validate(const struct config *c, char *err, size_t errlen)
 		if (ok)
 			continue;
 		struct buf why = BUF_INIT;
-		buf_printf(&why, "%s.%s: ", k->section, k->name);
-		config_shown(&why, k, v != NULL ? v : "");
-		buf_append_str(&why, " is not one of ");
-		for (size_t j = 0; k->choices[j] != NULL; j++)
-			buf_printf(&why, "%s%s", j > 0 ? ", " : "", k->choices[j]);
+		config_not_a_choice(&why, k, v != NULL ? v : "");
 		config_err(err, errlen, "%s", why.p);
 		buf_fini(&why);
 		return -EINVAL;
@@ -833,16 +864,6 @@ config_validate(const struct config *c, char *err, size_t errlen)
 
 /* Where the "# meaning" starts in config_describe's lines, when it fits. */
 #define CONFIG_DESCRIBE_COLUMN 44
-
-static bool
-config_is_runtime(const struct config_key *k)
-{
-	size_t sl = strlen(k->section);
-	for (const char *const *r = config_runtime_keys; *r != NULL; r++)
-		if (strncmp(*r, k->section, sl) == 0 && (*r)[sl] == '.' && strcmp(*r + sl + 1, k->name) == 0)
-			return true;
-	return false;
-}
 
 void
 config_apply_runtime(struct config *dst, const struct config *src, struct buf *changed,
@@ -859,7 +880,7 @@ config_apply_runtime(struct config *dst, const struct config *src, struct buf *c
 		}
 		if (!differs)
 			continue;
-		struct buf *list = config_is_runtime(k) ? changed : fixed;
+		struct buf *list = k->reloadable ? changed : fixed;
 		buf_printf(list, "%s%s.%s", list->len > 0 ? "," : "", k->section, k->name);
 		if (list != changed)
 			continue;
@@ -890,7 +911,9 @@ config_describe(const struct config *c)
 			buf_append_char(&out, '\n');
 		size_t start = out.len;
 		buf_printf(&out, "%s.%s = ", k->section, k->name);
-		if (k->type != CONFIG_STRING) {
+		if (k->type == CONFIG_BOOL || k->type == CONFIG_ENUM) {
+			buf_append_str(&out, k->choices[config_number_get(c, k)]);
+		} else if (k->type != CONFIG_STRING) {
 			config_format_number(&out, k->type, config_number_get(c, k));
 		} else {
 			const char *v = config_string_get(c, k);
@@ -906,7 +929,7 @@ config_describe(const struct config *c)
 		do
 			buf_append_char(&out, ' ');
 		while (out.len - start < CONFIG_DESCRIBE_COLUMN);
-		buf_printf(&out, " # %s%s\n", k->doc, config_is_runtime(k) ? " (reloadable)" : "");
+		buf_printf(&out, " # %s%s\n", k->doc, k->reloadable ? " (reloadable)" : "");
 	}
 
 	if (own)

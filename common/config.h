@@ -18,7 +18,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/attr.h"
+
 struct buf;
+
+/* auth.mode */
+enum config_auth_mode {
+	CONFIG_AUTH_TOKEN, /* "token": clients prove their uid with a JWT */
+	CONFIG_AUTH_NONE,  /* "none": clients declare any uid (demos only) */
+};
 
 struct config {
 	/* [cluster] */
@@ -40,7 +48,8 @@ struct config {
 	uint32_t gateway_count;        /* count: 0 = one per CPU core */
 	char *gateway_ws_listen;       /* ws_listen: "0.0.0.0:7272" */
 	char *gateway_push_listen;     /* push_listen: "127.0.0.1:8806" */
-	char *gateway_inbox;           /* inbox: nng URL; "" = ipc://<run_dir>/gateway-<instance id>.ipc */
+	char *gateway_inbox;           /* inbox: ipc:// (gatecast's own framing), tcp:// or
+	                                * tls+tcp:// (nng); "" = ipc://<run_dir>/gateway-<id>.ipc */
 	uint32_t gateway_ping_interval_ms; /* ping_interval: 25 s */
 	uint32_t gateway_idle_timeout_ms;  /* idle_timeout: 60 s */
 	uint32_t gateway_handshake_timeout_ms; /* handshake_timeout: 10 s */
@@ -73,7 +82,7 @@ struct config {
 	uint32_t worker_presence_max_groups; /* presence_max_groups: 65536 groups counted at once */
 
 	/* [auth] */
-	char *auth_mode;               /* mode: "token" (default) | "none" */
+	enum config_auth_mode auth_mode; /* mode: token (default) | none */
 	char *auth_secret;             /* secret: HS256 key, ≥ 32 bytes for token */
 	char *auth_previous_secret;    /* previous_secret: accepted during rotation */
 	uint32_t auth_leeway_ms;       /* leeway: 30 s on exp/nbf */
@@ -86,7 +95,7 @@ struct config {
 	char *http_listen;             /* listen: "127.0.0.1:2121"; "" = no HTTP API */
 
 	/* [demo] */
-	char *demo_enabled;            /* enabled: "off" (default) | "on": the gateway serves
+	bool demo_enabled;             /* enabled: off (default) | on: the gateway serves
 	                                * /demo/ and /demo/token on its WebSocket port */
 
 	/* [log] */
@@ -108,22 +117,22 @@ void config_fini(struct config *c);
 /* Reads path into c (on top of what c holds). Returns 0, or -errno when the
  * file cannot be read, or -EINVAL with err (size errlen) set to
  * "<path>:<line>: <what>". */
-int config_load_file(struct config *c, const char *path, char *err, size_t errlen);
+MUST_CHECK int config_load_file(struct config *c, const char *path, char *err, size_t errlen);
 
 /* Parses len bytes of INI text (need not be NUL-terminated; text is
  * borrowed for the call) into c, on top of what c holds: what
  * config_load_file does once the file is read. name stands for the file in
  * messages. Returns 0 or -EINVAL with err set to "<name>:<line>: <what>";
  * keys applied before the failing line stay applied. */
-int config_load_buffer(struct config *c, const char *name, const char *text, size_t len,
-	char *err, size_t errlen);
+MUST_CHECK int config_load_buffer(struct config *c, const char *name, const char *text,
+	size_t len, char *err, size_t errlen);
 
 /* Applies one "section.key=value" override. 0 or -EINVAL with err set. */
-int config_set(struct config *c, const char *assignment, char *err, size_t errlen);
+MUST_CHECK int config_set(struct config *c, const char *assignment, char *err, size_t errlen);
 
 /* Checks cross-key rules after everything is loaded (renew < lease,
  * auth.mode == "none", app known, ...). 0 or -EINVAL with err set. */
-int config_validate(const struct config *c, char *err, size_t errlen);
+MUST_CHECK int config_validate(const struct config *c, char *err, size_t errlen);
 
 /* Copies into dst the keys of src that a running process may change
  * (SIGHUP; marked "(reloadable)" by config_describe) and that differ,
@@ -143,7 +152,7 @@ char *config_describe(const struct config *c);
  * their indexes are written to rest[] (count in *nrest; rest must have argc
  * slots). Loads defaults, then the file, then the --set values in order, then
  * validates. Returns 0 or -EINVAL with err set. */
-int config_from_args(struct config *c, int argc, char **argv, int first, int *rest, int *nrest,
-	char *err, size_t errlen);
+MUST_CHECK int config_from_args(struct config *c, int argc, char **argv, int first, int *rest,
+	int *nrest, char *err, size_t errlen);
 
 #endif

@@ -23,6 +23,7 @@
  */
 #include "common/jwt.h"
 
+#include "common/base64.h"
 #include "common/buf.h"
 #include "common/ct.h"
 #include "common/xmalloc.h"
@@ -38,75 +39,16 @@
 #define JWT_MAC_LEN 32 /* HMAC-SHA256 */
 #define JWT_HEADER "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
 
-/* The value of a base64url character (RFC 4648 §5), or -1. */
-static int
-jwt_b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
-/* Decodes the n characters at s into out, which has room for n * 3 / 4
- * bytes. Only the canonical unpadded form is accepted: a length of 4k + 1
- * cannot come from any byte string, and the bits left over after the last
- * whole byte must be zero. Returns 0 with *outlen set, or -EINVAL. */
-static int
-jwt_b64_decode(const char *s, size_t n, unsigned char *out, size_t *outlen)
-{
-	uint32_t acc = 0;
-	unsigned bits = 0;
-	size_t o = 0;
-
-	if (n % 4 == 1)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		int v = jwt_b64_value((unsigned char)s[i]);
-		if (v < 0)
-			return -EINVAL;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	if (acc != 0)
-		return -EINVAL;
-	*outlen = o;
-	return 0;
-}
+/* Tokens are base64url without padding, canonical (RFC 7515 §2). */
+#define JWT_B64 (BASE64_URL | BASE64_NOPAD | BASE64_CANONICAL)
 
 static void
 jwt_b64_encode(struct buf *out, const void *p, size_t n)
 {
-	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	const unsigned char *s = p;
-	uint32_t acc = 0;
-	unsigned bits = 0;
+	size_t k = base64_encoded_len(n, JWT_B64);
 
-	buf_reserve(out, (n + 2) / 3 * 4);
-	for (size_t i = 0; i < n; i++) {
-		acc = (acc << 8) | s[i];
-		bits += 8;
-		while (bits >= 6) {
-			bits -= 6;
-			buf_append_char(out, alphabet[(acc >> bits) & 63]);
-		}
-		acc &= (1u << bits) - 1;
-	}
-	if (bits > 0)
-		buf_append_char(out, alphabet[(acc << (6 - bits)) & 63]);
+	buf_reserve(out, k);
+	out->len += base64_encode(p, n, JWT_B64, out->p + out->len);
 }
 
 /* HMAC-SHA256 (RFC 2104) of msg under secret. mbedtls fails here only
@@ -323,7 +265,7 @@ jwt_verify(const char *token, size_t len, const char *secret, const char *previo
 	int64_t leeway, size_t max_sub, struct jwt_claims *claims, const char **why)
 {
 	/* base64url decodes 4 characters into at most 3 bytes */
-	unsigned char dec[JWT_MAX_LEN / 4 * 3 + 3];
+	unsigned char dec[BASE64_DECODED_MAX(JWT_MAX_LEN)];
 	const char *end = token + len, *dot1, *dot2;
 	size_t n;
 	int rc;
@@ -341,7 +283,7 @@ jwt_verify(const char *token, size_t len, const char *secret, const char *previo
 		return -EINVAL;
 	}
 
-	if (jwt_b64_decode(token, (size_t)(dot1 - token), dec, &n) != 0) {
+	if (base64_decode(token, (size_t)(dot1 - token), JWT_B64, dec, &n) != 0) {
 		*why = "bad base64url in header";
 		return -EINVAL;
 	}
@@ -349,7 +291,7 @@ jwt_verify(const char *token, size_t len, const char *secret, const char *previo
 	if (rc != 0)
 		return rc;
 
-	if (jwt_b64_decode(dot2 + 1, (size_t)(end - dot2 - 1), dec, &n) != 0) {
+	if (base64_decode(dot2 + 1, (size_t)(end - dot2 - 1), JWT_B64, dec, &n) != 0) {
 		*why = "bad base64url in signature";
 		return -EINVAL;
 	}
@@ -358,7 +300,7 @@ jwt_verify(const char *token, size_t len, const char *secret, const char *previo
 		return -EPERM;
 	}
 
-	if (jwt_b64_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), dec, &n) != 0) {
+	if (base64_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), JWT_B64, dec, &n) != 0) {
 		*why = "bad base64url in payload";
 		return -EINVAL;
 	}

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/attr.h"
+
 #define JWT_MAX_LEN 4096   /* bytes of a whole compact token */
 #define JWT_MAX_SUB 128    /* bytes of sub, whatever max_sub says */
 #define JWT_MAX_GROUP 128  /* bytes of one groups entry */
@@ -68,7 +70,7 @@ struct jwt_claims {
  *   -EAGAIN  now + leeway < nbf ("not yet valid")
  * The time checks cannot overflow, whatever the claims hold.
  */
-__attribute__((warn_unused_result)) int jwt_verify(const char *token, size_t len,
+MUST_CHECK int jwt_verify(const char *token, size_t len,
 	const char *secret, const char *previous, int64_t now, int64_t leeway, size_t max_sub,
 	struct jwt_claims *claims, const char **why);
 
@@ -84,7 +86,7 @@ void jwt_claims_fini(struct jwt_claims *c);
  * is checked here: a token jwt_verify would refuse (empty uid, too many
  * groups, longer than JWT_MAX_LEN) is still minted.
  */
-__attribute__((warn_unused_result)) char *jwt_sign(const char *secret, const char *uid,
+MUST_CHECK char *jwt_sign(const char *secret, const char *uid,
 	int64_t iat, int64_t exp, const char *const *groups, size_t ngroups);
 
 /*

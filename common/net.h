@@ -11,16 +11,18 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "common/attr.h"
+
 /* Opens a listening TCP socket on "host:port" ("0.0.0.0:7272",
  * "127.0.0.1:8806", "[::1]:7272"). Returns the fd, or -errno (-EINVAL for a
  * malformed address). backlog is passed to listen(2). */
-int net_listen(const char *hostport, int backlog);
+MUST_CHECK int net_listen(const char *hostport, int backlog);
 
 /* Makes fd non-blocking and close-on-exec. 0 or -errno. */
-int net_nonblock(int fd);
+MUST_CHECK int net_nonblock(int fd);
 
 /* An fd held in reserve (on /dev/null) for net_shed; -1 if none. */
-int net_spare_fd(void);
+MUST_CHECK int net_spare_fd(void);
 /* Out of file descriptors: the listener stays readable and the loop would
  * spin. Frees the spare fd, accepts and closes one pending connection (the
  * peer sees it refused instead of hanging), and takes the spare again. */

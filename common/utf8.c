@@ -57,3 +57,18 @@ utf8_valid(const void *p, size_t n)
 {
 	return utf8_feed(UTF8_ACCEPT, p, n) == UTF8_ACCEPT;
 }
+
+size_t
+utf8_char_len(const void *p, size_t n)
+{
+	const uint8_t *s = p;
+	uint32_t state = UTF8_ACCEPT;
+	for (size_t i = 0; i < n && i < 4; i++) {
+		state = utf8_feed(state, s + i, 1);
+		if (state == UTF8_ACCEPT)
+			return i + 1;
+		if (state == UTF8_REJECT)
+			return 0;
+	}
+	return 0;
+}

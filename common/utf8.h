@@ -22,4 +22,10 @@ uint32_t utf8_feed(uint32_t state, const void *p, size_t n);
 /* Whole-buffer check. */
 bool utf8_valid(const void *p, size_t n);
 
+/* The length (1 to 4) of the well-formed character that starts the n bytes
+ * at p (borrowed), or 0 when none does: n is 0, or the bytes are not, or
+ * not all of, a valid sequence. For writers that replace bad bytes one at a
+ * time (json_out_str). */
+size_t utf8_char_len(const void *p, size_t n);
+
 #endif

@@ -20,6 +20,22 @@ split_ok(const char *s, size_t n)
 int
 main(void)
 {
+	tap_ok(utf8_char_len("", 0) == 0, "no character starts an empty buffer");
+	tap_ok(utf8_char_len("ab", 2) == 1, "an ASCII character is one byte");
+	tap_ok(utf8_char_len("\xce\xba\xce", 3) == 2, "a 2-byte character is measured alone");
+	tap_ok(utf8_char_len("\xf0\x9f\x98\x80\x80", 5) == 4, "a 4-byte character ignores what follows");
+	tap_ok(utf8_char_len("\xe2\x82", 2) == 0, "a truncated sequence has no length");
+	tap_ok(utf8_char_len("\xc0\xaf", 2) == 0 && utf8_char_len("\xed\xa0\x80", 3) == 0,
+		"overlongs and surrogates have no length");
+	tap_ok(utf8_char_len("\x80", 1) == 0, "a lone continuation byte has no length");
+	int agree = 1;
+	for (unsigned a = 0x80; a < 0x100; a++)
+		for (unsigned b = 0; b < 0x100; b++) {
+			unsigned char s2[2] = {(unsigned char)a, (unsigned char)b};
+			size_t k = utf8_char_len(s2, 2);
+			agree &= (k == 2) == utf8_valid(s2, 2);
+		}
+	tap_ok(agree, "every two-byte pair is a 2-byte character exactly when it is valid UTF-8");
 	tap_ok(utf8_valid("", 0), "the empty string is valid");
 	tap_ok(utf8_valid("hello", 5), "ASCII is valid");
 	tap_ok(utf8_valid("\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5", 11), "Greek kosme is valid");

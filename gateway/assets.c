@@ -5,6 +5,8 @@
  */
 #include "gateway/assets.h"
 
+#include "http/http_reply.h"
+
 #include <string.h>
 
 #define ASSETS_LIB_CACHE "public, max-age=60"
@@ -32,58 +34,25 @@ assets_find(const char *path, size_t len, bool demo)
 	return NULL;
 }
 
-static const char *
-assets_reason(int status)
-{
-	switch (status) {
-	case 200:
-		return "OK";
-	case 301:
-		return "Moved Permanently";
-	case 304:
-		return "Not Modified";
-	case 400:
-		return "Bad Request";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 429:
-		return "Too Many Requests";
-	case 503:
-		return "Service Unavailable";
-	default:
-		return NULL;
-	}
-}
-
 void
 assets_reply(struct buf *out, int status, const char *content_type, const char *cache_control,
 	const char *extra, const void *body, size_t len, bool with_body)
 {
-	const char *reason = assets_reason(status);
-	if (reason == NULL) {
-		status = 500;
-		reason = "Internal Server Error";
-	}
-	buf_printf(out, "HTTP/1.1 %d %s\r\n", status, reason);
-	if (content_type != NULL)
-		buf_printf(out, "Content-Type: %s\r\n", content_type);
-	/* RFC 7230 §3.3.2: a 304 carries no body, and we send no length */
-	if (status != 304)
-		buf_printf(out, "Content-Length: %zu\r\n", len);
-	if (cache_control != NULL)
-		buf_printf(out, "Cache-Control: %s\r\n", cache_control);
-	buf_printf(out, "X-Content-Type-Options: nosniff\r\nConnection: close\r\n%s\r\n",
-		extra != NULL ? extra : "");
-	if (with_body && status != 304 && len > 0)
-		buf_append(out, body, len);
+	struct http_reply h = {
+		.content_type = content_type,
+		.cache_control = cache_control,
+		.nosniff = true,
+		.connection = "close",
+		.extra = extra,
+		.head = !with_body,
+	};
+	http_reply_write(out, status, &h, body, len);
 }
 
 /* If-None-Match (RFC 7232 §3.2): "*", or a list of entity tags compared
  * weakly — the quoted tag anywhere in the list is a match. */
 static bool
-assets_not_modified(const struct http_upgrade *req, const struct asset *a)
+assets_not_modified(const struct ws_handshake *req, const struct asset *a)
 {
 	struct http_span v = req->if_none_match;
 	size_t n = strlen(a->etag);
@@ -98,7 +67,7 @@ assets_not_modified(const struct http_upgrade *req, const struct asset *a)
 }
 
 int
-assets_respond(const struct http_upgrade *req, bool demo, struct buf *out)
+assets_respond(const struct ws_handshake *req, bool demo, struct buf *out)
 {
 	static const char missing[] = "Not Found\n";
 	bool body = !assets_span_is(req->method, "HEAD");

@@ -18,7 +18,7 @@
 #include <stddef.h>
 
 #include "common/buf.h"
-#include "ws/http_upgrade.h"
+#include "ws/ws_handshake.h"
 
 struct asset {
 	const char *path;         /* "/gatecast.js", "/demo/app.js" */
@@ -38,7 +38,7 @@ extern const size_t assets_count;
 const struct asset *assets_find(const char *path, size_t len, bool demo);
 
 /* Appends to out the complete response to a plain request (req as
- * http_upgrade_parse returned it with HTTP_UPGRADE_PLAIN; borrowed).
+ * ws_handshake_check judged it plain; borrowed).
  * Returns its status:
  *   200  an asset, with Content-Type, Content-Length, ETag and a short
  *        Cache-Control (/gatecast.js: max-age=60; demo files: no-cache)
@@ -47,10 +47,12 @@ const struct asset *assets_find(const char *path, size_t len, bool demo);
  *   404  anything else
  * A HEAD gets the same head without the body. Every response carries
  * "Connection: close". */
-int assets_respond(const struct http_upgrade *req, bool demo, struct buf *out);
+int assets_respond(const struct ws_handshake *req, bool demo, struct buf *out);
 
-/* Appends a response of one's own to out: status (200, 301, 304, 400, 404,
- * 405, 429, 503; anything else is sent as 500), content_type and
+/* Appends a response of one's own to out in the static files' shape
+ * (X-Content-Type-Options: nosniff, Connection: close; written by
+ * http_reply_write): status (one http_reply_reason knows; anything else is
+ * sent as 500), content_type and
  * cache_control (NULL: none), extra header lines (each ending in CRLF; NULL
  * or "" for none), and the body (len bytes, borrowed; left out when
  * with_body is false, as for HEAD, but still counted in Content-Length). */

@@ -2,7 +2,7 @@
  * assets_test — the compiled-in files and the responses to plain requests:
  * which paths exist with the demo on and off, the heads (type, length,
  * ETag, cache, Connection: close), HEAD, If-None-Match and the redirects.
- * Requests go through http_upgrade_parse, as in the gateway.
+ * Requests go through http1_parse and ws_handshake_check, as in the gateway.
  */
 #include "gateway/assets.h"
 
@@ -16,13 +16,15 @@
 static struct buf req_text = BUF_INIT;
 
 /* Parses "METHOD target" plus extra header lines; aborts unless plain. */
-static struct http_upgrade
+static struct ws_handshake
 request(const char *method, const char *target, const char *headers)
 {
-	struct http_upgrade req;
+	struct http1_req hr;
+	struct ws_handshake req;
 	buf_reset(&req_text);
 	buf_printf(&req_text, "%s %s HTTP/1.1\r\nHost: x\r\n%s\r\n", method, target, headers);
-	if (http_upgrade_parse(req_text.p, req_text.len, 8192, &req) != HTTP_UPGRADE_PLAIN)
+	if (http1_parse(req_text.p, req_text.len, &hr) <= 0 || ws_handshake_check(&hr, &req) != 0 ||
+		!req.plain)
 		abort();
 	return req;
 }
@@ -30,7 +32,7 @@ request(const char *method, const char *target, const char *headers)
 static int
 respond(const char *method, const char *target, const char *headers, bool demo, struct buf *out)
 {
-	struct http_upgrade req = request(method, target, headers);
+	struct ws_handshake req = request(method, target, headers);
 	buf_reset(out);
 	return assets_respond(&req, demo, out);
 }

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "common/xmalloc.h"
 
 #define SLAB_SHIFT 8 /* 256 items per chunk */
@@ -119,50 +120,6 @@ struct conn_index {
 	struct table groups;
 };
 
-/* --- hashing --- */
-
-/* splitmix64's finalizer: every input bit affects every output bit, so
- * sequential ids spread over the table. */
-static uint64_t
-mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
-
-/* MurmurHash64A-style: a word at a time, then a final avalanche. */
-static uint64_t
-hash_bytes(const char *p, size_t len)
-{
-	const uint64_t m = 0xc6a4a7935bd1e995ULL;
-	uint64_t h = 0x243f6a8885a308d3ULL ^ (len * m);
-	while (len >= 8) {
-		uint64_t k;
-		memcpy(&k, p, 8);
-		k *= m;
-		k ^= k >> 47;
-		k *= m;
-		h ^= k;
-		h *= m;
-		p += 8;
-		len -= 8;
-	}
-	if (len > 0) {
-		uint64_t k = 0;
-		memcpy(&k, p, len);
-		h ^= k;
-		h *= m;
-	}
-	h ^= h >> 47;
-	h *= m;
-	h ^= h >> 47;
-	return h;
-}
-
 /* --- slabs --- */
 
 static void
@@ -234,7 +191,7 @@ key_name(const struct key *k)
 static uint64_t
 entry_hash(const struct conn_index *ix, uint32_t ref)
 {
-	return mix64(ent(ix, ref)->id);
+	return hash_mix64(ent(ix, ref)->id);
 }
 
 static uint64_t
@@ -319,7 +276,7 @@ static uint32_t
 id_find(const struct conn_index *ix, uint64_t id)
 {
 	const struct table *t = &ix->ids;
-	for (uint32_t i = (uint32_t)mix64(id) & t->mask;; i = (i + 1) & t->mask) {
+	for (uint32_t i = (uint32_t)hash_mix64(id) & t->mask;; i = (i + 1) & t->mask) {
 		uint32_t ref = t->slot[i];
 		if (ref == 0 || ent(ix, ref)->id == id)
 			return ref;
@@ -846,7 +803,7 @@ conn_index_each_uid_of_group(const struct conn_index *ix, const char *group, siz
 		uint32_t uref = ent(ix, key_member(k, i))->uid;
 		if (uref == 0)
 			continue;
-		size_t j = (size_t)mix64(uref) & (cap - 1);
+		size_t j = (size_t)hash_mix64(uref) & (cap - 1);
 		while (seen[j] != 0 && seen[j] != uref)
 			j = (j + 1) & (cap - 1);
 		if (seen[j] == uref)

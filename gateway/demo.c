@@ -13,7 +13,8 @@
 #include "common/config.h"
 #include "common/jwt.h"
 #include "gateway/assets.h"
-#include "http/http_api.h"
+#include "http/http_query.h"
+#include "http/http_reply.h"
 
 /* ---- /demo/token ---------------------------------------------------------- */
 
@@ -28,7 +29,7 @@ demo_json(struct buf *out, int status, json_t *o, bool body)
 }
 
 void
-demo_token(const struct config *cfg, bool token_mode, const struct http_upgrade *req,
+demo_token(const struct config *cfg, bool token_mode, const struct ws_handshake *req,
 	struct buf *out)
 {
 	bool body = req->method.n == 3; /* GET, not HEAD */
@@ -62,20 +63,19 @@ demo_token(const struct config *cfg, bool token_mode, const struct http_upgrade 
 void
 demo_reply(struct buf *out, int status, const char *json, size_t len)
 {
-	const char *reason = status == 403 ? "Forbidden" :
-		status == 415 ? "Unsupported Media Type" :
-		status == 429 ? "Too Many Requests" : http_api_reason(status);
-	buf_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-			"Content-Length: %zu\r\nCache-Control: no-store\r\n"
-			"X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n",
-		status, reason, len);
-	buf_append(out, json, len);
+	struct http_reply h = {
+		.content_type = "application/json",
+		.cache_control = "no-store",
+		.nosniff = true,
+		.connection = "close",
+	};
+	http_reply_write(out, status, &h, json, len);
 }
 
 bool
-demo_push_path(const struct ws_post *req)
+demo_push_path(struct http_span path)
 {
-	return req->path.n == 10 && memcmp(req->path.p, "/demo/push", 10) == 0;
+	return path.n == 10 && memcmp(path.p, "/demo/push", 10) == 0;
 }
 
 /* "application/json", any case, alone or before parameters (RFC 9110
@@ -98,19 +98,19 @@ demo_is_json(struct http_span ct)
 }
 
 int
-demo_push_check(const struct ws_post *req, struct buf *out)
+demo_push_check(struct http_span content_type, struct buf *out)
 {
 	static const char body[] = "{\"ok\":false,\"error\":\"unsupported_media_type\","
 				   "\"message\":\"the body must be a JSON command with "
 				   "Content-Type: application/json\"}";
-	if (demo_is_json(req->content_type))
+	if (demo_is_json(content_type))
 		return 0;
 	demo_reply(out, 415, body, sizeof body - 1);
 	return 415;
 }
 
 int
-demo_push_filter(void *arg, const struct proto_cmd *cmd, const char **error_code,
+demo_push_filter(void *arg, const struct proto_cmd *cmd, enum proto_error *error_code,
 	const char **message)
 {
 	static const char prefix[] = DEMO_GROUPS;
@@ -124,21 +124,17 @@ demo_push_filter(void *arg, const struct proto_cmd *cmd, const char **error_code
 	}
 	if (ok)
 		return 0;
-	*error_code = "forbidden";
+	*error_code = PROTO_ERR_FORBIDDEN;
 	*message = "the demo pushes only send_to_uid to one uid and send_to_group to one "
 		   DEMO_GROUPS " group; use the push port or the HTTP API for the rest";
 	return -1;
 }
 
 void
-demo_push_reply(struct buf *out, const char *line, size_t len)
+demo_push_reply(struct buf *out, const struct push_reply *rep)
 {
-	if (len > 0 && line[len - 1] == '\n')
+	size_t len = rep->len;
+	if (len > 0 && rep->line[len - 1] == '\n')
 		len--;
-	json_t *root = json_loadb(line, len, 0, NULL);
-	const char *code = json_string_value(json_object_get(root, "error"));
-	int status = code != NULL && strcmp(code, "forbidden") == 0 ? 403
-								    : http_api_reply_status(line, len);
-	json_decref(root);
-	demo_reply(out, status, line, len);
+	demo_reply(out, push_reply_status(rep->error), rep->line, len);
 }

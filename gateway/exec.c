@@ -12,10 +12,56 @@
 #include "common/xmalloc.h"
 #include "gateway/client.h"
 #include "gateway/conn_index.h"
-#include "ws/frame.h"
-#include "gateway/ws.h"
+#include "ws/ws_frame.h"
+#include "proto/client_frame.h"
 #include "proto/clientid.h"
 #include "proto/strvec.h"
+
+struct exec_ctx {
+	struct conn_index *ix;
+	const struct config *cfg;
+	const struct exec_ops *ops;
+	void *ops_arg;
+	bool token_mode; /* auth.mode = token: client joins need the token's groups */
+	uint64_t self;   /* our member id (first half of our client ids) */
+	uint32_t stamp;  /* grows per send */
+	struct exec_stats stats;
+	exec_group_fn *group_changed; /* NULL: nobody listens */
+	void *group_arg;
+};
+
+struct exec_ctx *
+exec_new(struct conn_index *ix, const struct config *cfg, uint64_t self, bool token_mode,
+	const struct exec_ops *ops, void *arg)
+{
+	struct exec_ctx *x = xcalloc(1, sizeof *x);
+	x->ix = ix;
+	x->cfg = cfg;
+	x->self = self;
+	x->token_mode = token_mode;
+	x->ops = ops;
+	x->ops_arg = arg;
+	return x;
+}
+
+void
+exec_free(struct exec_ctx *x)
+{
+	free(x);
+}
+
+void
+exec_on_group_change(struct exec_ctx *x, exec_group_fn *fn, void *arg)
+{
+	x->group_changed = fn;
+	x->group_arg = arg;
+}
+
+struct exec_stats
+exec_stats(const struct exec_ctx *x)
+{
+	return x->stats;
+}
 
 static void
 exec_strs_name(void *arg, const char *name, size_t len)
@@ -25,7 +71,7 @@ exec_strs_name(void *arg, const char *name, size_t len)
 
 struct exec_send {
 	struct exec_ctx *x;
-	struct frame *f;
+	struct ws_out *f;
 	int64_t delivered;
 };
 
@@ -37,7 +83,7 @@ exec_send_one(void *arg, uint64_t id, void *conn)
 	if (cl->stamp == es->x->stamp)
 		return;
 	cl->stamp = es->x->stamp;
-	if (ws_send(cl->ws, es->f) == 0)
+	if (es->x->ops->send(es->x->ops_arg, cl, es->f) == 0)
 		es->delivered++;
 }
 
@@ -72,24 +118,28 @@ exec_fail(struct proto_result *r, const char *code, const char *message)
 	r->message = pstr_c(message);
 }
 
+/* Sends cl one frame of data; pushed_us as in exec_op. */
 static void
-exec_frame_to(struct client *cl, const void *data, size_t len, bool binary)
+exec_frame_to(struct exec_ctx *x, struct client *cl, const void *data, size_t len, bool binary,
+	uint64_t pushed_us)
 {
-	struct frame *f = frame_new(binary ? FRAME_BINARY : FRAME_TEXT, data, len);
-	ws_send(cl->ws, f);
-	frame_unref(f);
+	struct ws_out *f = ws_frame_new(binary ? WS_OP_BINARY : WS_OP_TEXT, data, len);
+	f->pushed_us = pushed_us;
+	x->ops->send(x->ops_arg, cl, f);
+	ws_out_unref(f);
 }
 
 static void
-exec_client_error(struct client *cl, const char *code, const char *message)
+exec_client_error(struct exec_ctx *x, struct client *cl, const char *code, const char *message)
 {
-	char text[256];
-	int n = snprintf(text, sizeof text, "{\"type\":\"error\",\"error\":\"%s\",\"message\":\"%s\"}",
-		code, message);
-	exec_frame_to(cl, text, (size_t)n, false);
+	struct buf b = BUF_INIT;
+	client_frame_error(&b, code, message);
+	exec_frame_to(x, cl, b.p, b.len, false, 0);
+	buf_fini(&b);
 }
 
 struct exec_oldest {
+	struct exec_ctx *x;
 	uint64_t seq;
 	struct client *cl;
 };
@@ -100,7 +150,7 @@ exec_find_oldest(void *arg, uint64_t id, void *conn)
 	struct exec_oldest *o = arg;
 	struct client *cl = conn;
 	/* Already closing ones do not count: they are on their way out. */
-	if (ws_is_open(cl->ws) && (o->cl == NULL || id < o->seq)) {
+	if (o->x->ops->is_open(o->x->ops_arg, cl) && (o->cl == NULL || id < o->seq)) {
 		o->seq = id;
 		o->cl = cl;
 	}
@@ -132,15 +182,15 @@ exec_bind(struct exec_ctx *x, struct client *cl, const char *uid, size_t len)
 	if (max != 0 && !same && have >= max) {
 		/* The oldest tab makes room for the new one: a user who opens
 		 * one tab too many keeps the tab in front of them. */
-		struct exec_oldest o = {0, NULL};
+		struct exec_oldest o = {x, 0, NULL};
 		conn_index_each_of_uid(x->ix, uid, len, exec_find_oldest, &o);
 		if (o.cl != NULL && o.cl != cl) {
-			x->closed_too_many++;
-			ws_close(o.cl->ws, WS_CLOSE_TOO_MANY_TABS, "too many connections for this uid");
+			x->stats.closed_too_many++;
+			x->ops->close(x->ops_arg, o.cl, EXEC_CLOSE_TOO_MANY_TABS);
 		}
 	}
 	if (!same)
-		x->logins++;
+		x->stats.logins++;
 	conn_index_bind(x->ix, cl->seq, uid, len);
 	if (!same)
 		exec_groups_changed(x, cl->seq);
@@ -154,7 +204,7 @@ exec_join(struct exec_ctx *x, struct client *cl, const struct proto_cmd *cmd,
 {
 	const char *code = NULL, *message = NULL;
 	bool member = false;
-	if (x->token_mode && cmd->has_data &&
+	if (x->token_mode && cmd->from_client &&
 		(cl->claims == NULL || !jwt_group_allowed(cl->claims, group->p, group->n))) {
 		code = "forbidden";
 		message = "the token does not allow this group";
@@ -170,8 +220,8 @@ exec_join(struct exec_ctx *x, struct client *cl, const struct proto_cmd *cmd,
 	}
 	if (code != NULL) {
 		exec_fail(r, code, message);
-		if (cmd->has_data)
-			exec_client_error(cl, code, message);
+		if (cmd->from_client)
+			exec_client_error(x, cl, code, message);
 		return false;
 	}
 	if (!member) {
@@ -181,7 +231,7 @@ exec_join(struct exec_ctx *x, struct client *cl, const struct proto_cmd *cmd,
 			exec_group_changed(x, group);
 	}
 	if (cmd->has_data)
-		exec_frame_to(cl, cmd->data.p, cmd->data.n, cmd->binary);
+		exec_frame_to(x, cl, cmd->data.p, cmd->data.n, cmd->binary, 0);
 	return true;
 }
 
@@ -213,7 +263,7 @@ exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, uint64_t pushed_us,
 	case CMD_SEND_TO_GROUP:
 	case CMD_SEND_TO_ALL:
 	case CMD_SEND_TO_CLIENT:
-		es.f = frame_new(cmd->binary ? FRAME_BINARY : FRAME_TEXT, cmd->data.p, cmd->data.n);
+		es.f = ws_frame_new(cmd->binary ? WS_OP_BINARY : WS_OP_TEXT, cmd->data.p, cmd->data.n);
 		es.f->pushed_us = pushed_us;
 		x->stamp++;
 		break;
@@ -254,14 +304,9 @@ exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, uint64_t pushed_us,
 		}
 		break;
 	case CMD_CLOSE_CLIENT:
-		if (cmd->has_data) {
-			struct frame *f = frame_new(cmd->binary ? FRAME_BINARY : FRAME_TEXT,
-				cmd->data.p, cmd->data.n);
-			f->pushed_us = pushed_us;
-			ws_send(cl->ws, f);
-			frame_unref(f);
-		}
-		ws_close(cl->ws, WS_CLOSE_NORMAL, "closed by the application");
+		if (cmd->has_data)
+			exec_frame_to(x, cl, cmd->data.p, cmd->data.n, cmd->binary, pushed_us);
+		x->ops->close(x->ops_arg, cl, EXEC_CLOSE_BY_APP);
 		break;
 	case CMD_BIND_UID:
 		if (uid == NULL) {
@@ -373,8 +418,8 @@ exec_op(struct exec_ctx *x, const struct proto_cmd *cmd, uint64_t pushed_us,
 	}
 	if (es.f != NULL) {
 		r->delivered = es.delivered;
-		x->delivered_total += (uint64_t)es.delivered;
-		frame_unref(es.f);
+		x->stats.delivered += (uint64_t)es.delivered;
+		ws_out_unref(es.f);
 	}
 	if (gather) {
 		r->strs = strvec_list(scratch, false);

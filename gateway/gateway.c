@@ -1,9 +1,9 @@
 /*
  * gateway — see gateway.h. This file is the wiring: WebSocket events become
  * PROTO_EVENTs, push requests become PROTO_REQUESTs, both routed to the
- * worker that owns the client (rendezvous hash, so when a worker leaves only
- * its clients move); PROTO_OPs from workers go to exec; PROTO_REPLYs to the
- * push port.
+ * worker that owns the client (route.h); PROTO_OPs from workers go to exec;
+ * PROTO_REPLYs to the push port. The door policy is guard.h and, with
+ * auth.mode = token, login.h; a connection's state is client.h.
  *
  * Also here: plain HTTP requests on the WebSocket port (the compiled-in
  * files, assets.h, and the demo's endpoints, demo.h: its token, and its
@@ -16,8 +16,8 @@
  * (another gateway left), every watched group with members here is
  * reported again, so the counts heal.
  *
- * struct gateway is in gateway_int.h, shared with gateway_metrics.c, which
- * renders /metrics and the stats of `gatecast status` from it.
+ * What it reports about itself is gathered here (gw_figures) and rendered by
+ * gateway_metrics.h.
  */
 #include "gateway/gateway.h"
 
@@ -36,20 +36,25 @@
 #include "common/net.h"
 #include "cluster/outlink.h"
 #include "cluster/prog.h"
-#include "common/ring.h"
 #include "common/xmalloc.h"
 #include "gateway/assets.h"
 #include "gateway/client.h"
 #include "gateway/conn_index.h"
 #include "gateway/demo.h"
 #include "gateway/exec.h"
-#include "ws/frame.h"
-#include "gateway/gateway_int.h"
+#include "proto/strvec.h"
+#include "ws/ws_frame.h"
+#include "gateway/gateway_metrics.h"
 #include "gateway/guard.h"
-#include "ws/http_upgrade.h"
+#include "gateway/login.h"
+#include "ws/ws_handshake.h"
 #include "gateway/presence_watch.h"
+#include "gateway/route.h"
+#include "push/push_http.h"
 #include "push/push_port.h"
-#include "gateway/ws.h"
+#include "push/push_table.h"
+#include "gateway/ws_server.h"
+#include "proto/client_frame.h"
 #include "proto/clientid.h"
 #include "proto/msg.h"
 #include "cluster/member.h"
@@ -59,120 +64,90 @@
 #define GW_STOP_GRACE_MS 3000
 #define GW_OUTLINK_QUEUE 65536
 
-enum gw_wait_kind { WAIT_REQUEST, WAIT_MESSAGE, WAIT_OTHER, WAIT_PRESENCE };
-
-/* An event or request waiting for a worker. */
-struct gw_wait {
-	nng_msg *msg;
-	uint64_t key;
-	uint64_t deadline;
-	uint64_t ref; /* request id or client seq */
-	uint8_t kind;
+struct gateway {
+	struct event_base *base;
+	const struct config *cfg;
+	uint64_t id;
+	char *inbox_url;
+	struct inbox *inbox;
+	struct member *member;
+	struct peers *workers;
+	struct ws_server *ws;
+	struct ws_ops ws_ops;               /* gw_ws_ops, and on_post with the demo */
+	struct push_port *push;
+	struct conn_index *ix;
+	struct exec_ctx *exec;
+	bool token_mode; /* auth.mode = token (login is used only then) */
+	uint64_t next_seq;
+	struct route *route;   /* to the workers, and the queue while there is none */
+	struct event *sweep_ev;
+	struct strvec scratch;
+	struct buf enc;
+	bool stopping;
+	uint64_t stop_deadline;
+	struct ws_out *err_no_worker, *err_overloaded, *err_rate_limited;
+	struct guard *guard;
+	struct login *login; /* auth.mode = token */
+	uint64_t refused_origin, refused_ip, rate_limited;
+	uint64_t closed_rate_limit;
+	uint64_t push_commands[CMD__COUNT]; /* submitted to the cluster, by type */
+	size_t gateways_live;               /* other gateways in the member view */
+	uint64_t ops_expired;               /* OPs that arrived after their expiry */
+	bool demo;                          /* demo.enabled = on */
+	struct presence_watch *watch;       /* gateway.presence_groups */
+	uint64_t presence_sent, presence_dropped;
+	uint64_t *peer_gateways;            /* the other gateways in the last view, sorted */
+	size_t npeer_gateways;
 };
-
-/* A connection that must log in by its deadline (auth.login_timeout). */
-struct gw_login {
-	uint64_t seq;
-	uint64_t deadline;
-};
-
-/* Wall-clock µs: a push's start time crosses processes (PROTO_REQUEST's
- * pushed_us), so it cannot be monotonic. */
-static uint64_t
-gw_wall_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static uint64_t
-gw_mix(uint64_t x)
-{
-	x ^= x >> 31;
-	x *= 0x9e3779b97f4a7c15ULL;
-	x ^= x >> 29;
-	return x;
-}
 
 /* ---- to the workers ------------------------------------------------------- */
 
-static nng_msg *
-gw_msg(const struct buf *b)
-{
-	nng_msg *m;
-	if (nng_msg_alloc(&m, b->len) != 0)
-		abort();
-	memcpy(nng_msg_body(m), b->p, b->len);
-	return m;
-}
-
 static void
-gw_wait_push(struct gateway *gw, nng_msg *msg, uint64_t key, uint8_t kind, uint64_t ref)
-{
-	struct gw_wait *w = ring_push(&gw->waitq);
-	w->msg = msg;
-	w->key = key;
-	w->kind = kind;
-	w->ref = ref;
-	w->deadline = clock_ms() + gw->cfg->gateway_worker_wait_ms;
-}
-
-/* Routes msg (ownership taken) to the worker owning key, or queues it while
- * there is none. Returns 0, or -ENOBUFS when the queue is full. */
-static int
-gw_to_worker(struct gateway *gw, uint64_t key, nng_msg *msg, uint8_t kind, uint64_t ref)
-{
-	const struct peer *p;
-	if (ring_len(&gw->waitq) == 0 && (p = peers_pick(gw->workers, key)) != NULL)
-		return outlink_send(p->link, msg);
-	if (ring_len(&gw->waitq) >= gw->cfg->gateway_max_pending) {
-		nng_msg_free(msg);
-		return -ENOBUFS;
-	}
-	gw_wait_push(gw, msg, key, kind, ref);
-	return 0;
-}
-
-static void
-gw_send_error_frame(struct gateway *gw, uint64_t seq, struct frame *f)
+gw_send_error_frame(struct gateway *gw, uint64_t seq, struct ws_out *f)
 {
 	struct client *cl = conn_index_get(gw->ix, seq);
 	if (cl != NULL)
 		ws_send(cl->ws, f);
 }
 
-/* A queued entry could not be delivered: answer it. */
-static void
-gw_wait_fail(struct gateway *gw, struct gw_wait *w, const char *code)
+/* The live worker that owns key (route_ops). */
+static void *
+gw_route_pick(void *arg, uint64_t key)
 {
-	bool overloaded = strcmp(code, "overloaded") == 0;
-	if (w->kind == WAIT_REQUEST)
-		push_port_fail(gw->push, w->ref, code,
+	struct gateway *gw = arg;
+	const struct peer *p = peers_pick(gw->workers, key);
+	return p != NULL ? p->link : NULL;
+}
+
+static int
+gw_route_send(void *arg, void *worker, const void *p, size_t n)
+{
+	return outlink_send(worker, p, n);
+}
+
+/* A queued message could not be delivered (route_ops): answer it. */
+static void
+gw_route_fail(void *arg, enum route_kind kind, uint64_t ref, int err)
+{
+	struct gateway *gw = arg;
+	bool overloaded = err == -ENOBUFS;
+	const char *code = overloaded ? "overloaded" : "no_worker";
+	if (kind == ROUTE_REQUEST)
+		push_port_fail(gw->push, ref, code,
 			overloaded ? "the worker queue is full" : "no worker available within gateway.worker_wait");
-	else if (w->kind == WAIT_MESSAGE)
-		gw_send_error_frame(gw, w->ref, overloaded ? gw->err_overloaded : gw->err_no_worker);
-	else if (w->kind == WAIT_PRESENCE)
+	else if (kind == ROUTE_MESSAGE)
+		gw_send_error_frame(gw, ref, overloaded ? gw->err_overloaded : gw->err_no_worker);
+	else if (kind == ROUTE_PRESENCE)
 		gw->presence_dropped++; /* counted, not logged: they come in bursts */
 	else
 		log_warn("event_dropped", "reason=%s", code);
-	nng_msg_free(w->msg);
 }
 
-static void
-gw_wait_flush(struct gateway *gw)
-{
-	while (ring_len(&gw->waitq) > 0 && peers_live(gw->workers) > 0) {
-		struct gw_wait w = *(struct gw_wait *)ring_front(&gw->waitq);
-		ring_pop(&gw->waitq);
-		const struct peer *p = peers_pick(gw->workers, w.key);
-		if (outlink_send(p->link, w.msg) != 0) {
-			w.msg = NULL;
-			nng_msg_alloc(&w.msg, 0);
-			gw_wait_fail(gw, &w, "overloaded");
-		}
-	}
-}
+static const struct route_ops gw_route_ops = {
+	.pick = gw_route_pick,
+	.send = gw_route_send,
+	.fail = gw_route_fail,
+};
 
 /* ---- WebSocket events ------------------------------------------------------ */
 
@@ -202,8 +177,9 @@ gw_event(struct gateway *gw, struct client *cl, uint8_t kind, const void *data, 
 	proto_encode(&pm, &gw->enc);
 	/* A connect that finds no worker is answered like a message: the client
 	 * learns that its welcome/login did not happen. */
-	uint8_t wk = kind == EVENT_CLOSE ? WAIT_OTHER : WAIT_MESSAGE;
-	if (gw_to_worker(gw, gw_mix(cl->seq), gw_msg(&gw->enc), wk, cl->seq) != 0) {
+	enum route_kind rk = kind == EVENT_CLOSE ? ROUTE_OTHER : ROUTE_MESSAGE;
+	if (route_send(gw->route, route_key_client(cl->seq), gw->enc.p, gw->enc.len, rk,
+		    cl->seq) != 0) {
 		if (kind != EVENT_CLOSE)
 			ws_send(cl->ws, gw->err_overloaded);
 		else
@@ -228,7 +204,8 @@ gw_presence(void *arg, const char *group, size_t len)
 	pm.u.event.data.n = (uint32_t)len;
 	buf_reset(&gw->enc);
 	proto_encode(&pm, &gw->enc);
-	if (gw_to_worker(gw, presence_watch_key(group, len), gw_msg(&gw->enc), WAIT_PRESENCE, 0) == 0)
+	if (route_send(gw->route, presence_watch_key(group, len), gw->enc.p, gw->enc.len,
+		    ROUTE_PRESENCE, 0) == 0)
 		gw->presence_sent++;
 	else
 		gw->presence_dropped++;
@@ -243,171 +220,55 @@ gw_presence_all(struct gateway *gw)
 		conn_index_each_group_name(gw->ix, gw_presence, gw);
 }
 
-/* An error frame to one client: {"type":"error","error":code,"message":…}. */
-static void
-gw_client_error(struct client *cl, const char *code, const char *message)
-{
-	json_t *o = json_pack("{s:s, s:s, s:s}", "type", "error", "error", code, "message", message);
-	char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	struct frame *f = frame_new(FRAME_TEXT, text, strlen(text));
-	ws_send(cl->ws, f);
-	frame_unref(f);
-	free(text);
-	json_decref(o);
-}
-
-/* Keeps a verified token's claims on the client (only the groups matter
- * after the uid is bound) and binds its uid. */
-static void
-gw_client_login(struct gateway *gw, struct client *cl, struct jwt_claims *claims)
-{
-	cl->authed = true;
-	if (cl->claims != NULL) {
-		jwt_claims_fini(cl->claims);
-		free(cl->claims);
-		cl->claims = NULL;
-	}
-	exec_bind(&gw->exec, cl, claims->sub, strlen(claims->sub));
-	if (claims->groups != NULL) {
-		cl->claims = xmalloc(sizeof *cl->claims);
-		*cl->claims = *claims; /* takes the groups list */
-	} else {
-		jwt_claims_fini(claims);
-	}
-}
-
-/* Before the 101 (ws.h): the door policy. A refused upgrade never becomes
+/* Before the 101 (ws_server.h): the door policy. A refused upgrade never becomes
  * a WebSocket: 403 bad Origin, 401 bad token (or a uid without one in
  * token mode), 429 too many connections from the IP. */
 static int
-gw_on_upgrade(void *arg, struct ws_conn *c, const struct http_upgrade *req)
+gw_on_upgrade(void *arg, struct ws_conn *c, const struct ws_handshake *req)
 {
 	struct gateway *gw = arg;
-	char ip[64];
-	if (!guard_origin_ok(gw->guard, req->origin)) {
-		gw->refused_origin++;
-		return 403;
-	}
-	struct client *cl = xcalloc(1, sizeof *cl);
 	struct jwt_claims claims;
 	bool have_token = false;
-	if (gw->exec.token_mode) {
-		char *token = xmalloc(JWT_MAX_LEN + 1);
-		int n = http_query_param(req->query, "token", token, JWT_MAX_LEN + 1);
-		const char *why = "";
-		int rc = n > 0 ? guard_token(gw->guard, token, (size_t)n, &claims, &why) : 0;
-		free(token);
-		if (n > 0 && rc == 0) {
-			char uid[JWT_MAX_SUB + 1];
-			int u = http_query_param(req->query, "uid", uid, sizeof uid);
-			if (u >= 0 && strcmp(uid, claims.sub) != 0) {
-				jwt_claims_fini(&claims);
-				rc = -EPERM;
-				why = "uid does not match the token";
-			}
-		}
-		/* Any token parameter — empty, undecodable or too long included —
-		 * must verify; a uid without one is a claim nobody vouches for. */
-		if ((n != -ENOENT && (n <= 0 || rc != 0)) ||
-			(n == -ENOENT && http_query_param(req->query, "uid", ip, sizeof ip) != -ENOENT)) {
-			gw->refused_token++;
-			log_info("upgrade_refused", "status=401 why=\"%s\"",
-				n > 0 ? why : n == -ENOENT ? "a uid needs a token" : "malformed token parameter");
-			free(cl);
-			return 401;
-		}
-		have_token = n > 0;
+	char peer[64];
+	int status;
+	if (!guard_origin_ok(gw->guard, req->origin)) {
+		gw->refused_origin++;
+		status = 403;
+		goto refuse;
 	}
-	cl->ip = guard_client_ip(gw->guard, ws_peer_ip(c, ip, sizeof ip), req->forwarded_for);
-	if (!guard_ip_acquire(gw->guard, cl->ip)) {
+	if (gw->token_mode && login_upgrade(gw->login, req->query, &claims, &have_token) != 0) {
+		status = 401;
+		goto refuse;
+	}
+	uint64_t ip = guard_client_ip(gw->guard, ws_peer_ip(c, peer, sizeof peer), req->forwarded_for);
+	if (!guard_ip_acquire(gw->guard, ip)) {
 		gw->refused_ip++;
-		if (have_token)
-			jwt_claims_fini(&claims);
-		free(cl);
-		return 429;
+		status = 429;
+		goto refuse;
 	}
 	/* Accepted: the client exists from here on (the 101 follows at once,
 	 * with no loop turn in between). */
-	cl->ws = c;
-	cl->seq = ++gw->next_seq;
+	struct client *cl = client_new(c, ++gw->next_seq, ip);
 	conn_index_add(gw->ix, cl->seq, cl);
 	ws_set_user(c, cl);
 	if (have_token)
-		gw_client_login(gw, cl, &claims);
+		login_bind(gw->login, cl, &claims);
 	return 0;
+refuse:
+	if (have_token)
+		jwt_claims_fini(&claims);
+	return status;
 }
 
 static void
-gw_on_open(void *arg, struct ws_conn *c, const struct http_upgrade *req)
+gw_on_open(void *arg, struct ws_conn *c, const struct ws_handshake *req)
 {
 	struct gateway *gw = arg;
 	struct client *cl = ws_user(c);
 	guard_bucket_init(gw->guard, &cl->bucket, clock_ms());
-	if (!cl->authed && gw->exec.token_mode) {
-		struct gw_login *l = ring_push(&gw->logins);
-		l->seq = cl->seq;
-		l->deadline = clock_ms() + gw->cfg->auth_login_timeout_ms;
-	}
+	if (gw->token_mode)
+		login_start(gw->login, cl, clock_ms());
 	gw_event(gw, cl, EVENT_CONNECT, req->query.p, req->query.n, false, 0);
-}
-
-/* Does a uid given in a message (a string, or an integer as everywhere
- * else in the protocol) name the token's subject? */
-static bool
-gw_uid_matches(json_t *uid, const char *sub)
-{
-	char num[32];
-	if (json_is_string(uid))
-		return strcmp(json_string_value(uid), sub) == 0;
-	if (json_is_integer(uid)) {
-		snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(uid));
-		return strcmp(num, sub) == 0;
-	}
-	return false;
-}
-
-/* auth.mode = token: what a message may do before and besides the worker.
- * Returns true when it goes on to the worker. Login messages are checked
- * here (tokens are the gateway's business); a connection that has not
- * logged in may do nothing else. */
-static bool
-gw_auth_message(struct gateway *gw, struct client *cl, const void *data, size_t len, bool binary)
-{
-	if (cl->authed && (binary || memmem(data, len, "login", 5) == NULL))
-		return true;
-	json_t *root = binary ? NULL : json_loadb(data, len, 0, NULL);
-	const char *type = json_string_value(json_object_get(root, "type"));
-	bool pass = false;
-	if (type == NULL || strcmp(type, "login") != 0) {
-		pass = cl->authed;
-		if (!pass)
-			gw_client_error(cl, "unauthorized", "log in first: {\"type\":\"login\",\"token\":…}");
-	} else {
-		json_t *tok = json_object_get(root, "token");
-		json_t *uid = json_object_get(root, "uid");
-		struct jwt_claims claims;
-		const char *why = "a login needs \"token\"";
-		int rc = -EINVAL;
-		if (json_is_string(tok))
-			rc = guard_token(gw->guard, json_string_value(tok), json_string_length(tok),
-				&claims, &why);
-		if (rc == 0 && uid != NULL && !gw_uid_matches(uid, claims.sub)) {
-			jwt_claims_fini(&claims);
-			rc = -EPERM;
-			why = "uid does not match the token";
-		}
-		if (rc != 0) {
-			gw->refused_token++;
-			gw->closed_unauthorized++;
-			gw_client_error(cl, "unauthorized", why);
-			ws_close(cl->ws, WS_CLOSE_UNAUTHORIZED, "unauthorized");
-		} else {
-			gw_client_login(gw, cl, &claims);
-			pass = true; /* the worker answers the login */
-		}
-	}
-	json_decref(root);
-	return pass;
 }
 
 static void
@@ -426,7 +287,7 @@ gw_on_message(void *arg, struct ws_conn *c, const void *data, size_t len, bool b
 		return;
 	}
 	cl->limited = 0;
-	if (gw->exec.token_mode && !gw_auth_message(gw, cl, data, len, binary))
+	if (gw->token_mode && !login_message(gw->login, cl, data, len, binary))
 		return;
 	gw_event(gw, cl, EVENT_MESSAGE, data, len, binary, 0);
 }
@@ -445,13 +306,7 @@ gw_on_close(void *arg, struct ws_conn *c, uint16_t code)
 			conn_index_each_group_of(gw->ix, cl->seq, gw_presence, gw);
 	}
 	conn_index_remove(gw->ix, cl->seq);
-	guard_ip_release(gw->guard, cl->ip);
-	json_decref(cl->session);
-	if (cl->claims != NULL) {
-		jwt_claims_fini(cl->claims);
-		free(cl->claims);
-	}
-	free(cl);
+	client_free(cl, gw->guard);
 	ws_set_user(c, NULL);
 }
 
@@ -460,7 +315,7 @@ gw_on_close(void *arg, struct ws_conn *c, uint16_t code)
 /* What a plain request holds while it lives (ws_user). */
 struct gw_plain {
 	uint64_t ip;   /* the guard_client_ip key of the IP slot it holds */
-	uint64_t push; /* POST /demo/push: the push_port request it waits for, or 0 */
+	uint64_t push; /* POST /demo/push: the push_table request it waits for, or 0 */
 };
 
 /* Takes one of the request's IP slots, as a WebSocket would: NULL when the
@@ -480,16 +335,16 @@ gw_plain_new(struct gateway *gw, struct ws_conn *c, struct http_span forwarded_f
 	return p;
 }
 
-/* A plain request (ws.h): it holds one of its IP's slots while it lives, as
+/* A plain request (ws_server.h): it holds one of its IP's slots while it lives, as
  * a WebSocket would, and gets a compiled-in file, the demo's token, or 404. */
 static int
-gw_on_request(void *arg, struct ws_conn *c, const struct http_upgrade *req, struct buf *out)
+gw_on_request(void *arg, struct ws_conn *c, const struct ws_handshake *req, struct buf *out)
 {
 	struct gateway *gw = arg;
 	if (gw_plain_new(gw, c, req->forwarded_for) == NULL)
 		return 429;
 	if (gw->demo && req->path.n == 11 && memcmp(req->path.p, "/demo/token", 11) == 0)
-		demo_token(gw->cfg, gw->exec.token_mode, req, out);
+		demo_token(gw->cfg, gw->token_mode, req, out);
 	else if (gw->demo && req->path.n == 10 && memcmp(req->path.p, "/demo/push", 10) == 0)
 		assets_reply(out, 405, "text/plain; charset=utf-8", NULL, "Allow: POST\r\n",
 			"use POST\n", 9, req->method.n == 3);
@@ -501,13 +356,13 @@ gw_on_request(void *arg, struct ws_conn *c, const struct http_upgrade *req, stru
 /* The push of a POST /demo/push is answered (push_done_fn; arg is the
  * connection, which waits for it: gw_on_request_end cancels first). */
 static void
-gw_demo_push_done(void *arg, const char *line, size_t len)
+gw_demo_push_done(void *arg, uint64_t req, const struct push_reply *rep)
 {
 	struct ws_conn *c = arg;
 	struct gw_plain *p = ws_user(c);
 	struct buf out = BUF_INIT;
 	p->push = 0;
-	demo_push_reply(&out, line, len);
+	demo_push_reply(&out, rep);
 	ws_answer(c, out.p, out.len);
 	buf_fini(&out);
 }
@@ -515,7 +370,7 @@ gw_demo_push_done(void *arg, const char *line, size_t len)
 /* A POST (only with demo.enabled = on): /demo/push takes an IP slot like
  * any plain request, must pass gateway.allowed_origins like an upgrade and
  * be JSON, and its command (demo_push_filter) goes to the cluster through
- * the push port's ring, as the HTTP API's do. The answer comes when the
+ * the push port's request table, as the HTTP API's do. The answer comes when the
  * push is answered (gw_demo_push_done), or the connection ends first
  * (handshake_timeout, the peer) and cancels it. */
 static int
@@ -526,7 +381,7 @@ gw_on_post(void *arg, struct ws_conn *c, const struct ws_post *req, struct buf *
 				   "\"message\":\"gateway.max_connections_per_ip reached\"}";
 	static const char origin[] = "{\"ok\":false,\"error\":\"forbidden\","
 				     "\"message\":\"Origin is not in gateway.allowed_origins\"}";
-	if (!demo_push_path(req))
+	if (!demo_push_path(req->path))
 		return 405;
 	struct gw_plain *p = gw_plain_new(gw, c, req->forwarded_for);
 	if (p == NULL) {
@@ -538,13 +393,19 @@ gw_on_post(void *arg, struct ws_conn *c, const struct ws_post *req, struct buf *
 		demo_reply(out, 403, origin, sizeof origin - 1);
 		return 0;
 	}
-	if (demo_push_check(req, out) != 0)
+	if (demo_push_check(req->content_type, out) != 0)
 		return 0;
+	struct push_table *t = push_port_table(gw->push);
 	struct buf now = BUF_INIT;
-	p->push = push_port_submit(gw->push, req->body, req->body_len, demo_push_filter,
-		gw_demo_push_done, c, &now);
-	if (p->push == 0)
-		demo_push_reply(out, now.p, now.len);
+	struct push_reply rep = {NULL, 0, PROTO_ERR_NONE, 0};
+	p->push = push_table_submit(t, clock_ms() + gw->cfg->gateway_request_timeout_ms, req->body,
+		req->body_len, push_table_key(t), demo_push_filter, gw_demo_push_done, c, &now,
+		&rep.error);
+	if (p->push == 0) {
+		rep.line = now.p;
+		rep.len = now.len;
+		demo_push_reply(out, &rep);
+	}
 	buf_fini(&now);
 	return p->push != 0 ? WS_PENDING : 0;
 }
@@ -556,7 +417,7 @@ gw_on_request_end(void *arg, struct ws_conn *c)
 	struct gw_plain *p = ws_user(c);
 	if (p == NULL)
 		return; /* refused before it took a slot */
-	push_port_cancel(gw->push, p->push);
+	push_table_cancel(push_port_table(gw->push), p->push);
 	guard_ip_release(gw->guard, p->ip);
 	free(p);
 	ws_set_user(c, NULL);
@@ -575,7 +436,7 @@ static const struct ws_ops gw_ws_ops = {
 
 static int
 gw_submit(void *arg, uint64_t req, uint64_t key, const struct proto_cmd *cmd,
-	const char **error_code, const char **message)
+	enum proto_error *error_code, const char **message)
 {
 	struct gateway *gw = arg;
 	struct proto_msg pm;
@@ -592,21 +453,68 @@ gw_submit(void *arg, uint64_t req, uint64_t key, const struct proto_cmd *cmd,
 	 * after parsing it), so now is when the push arrived, to within the
 	 * parse: the start of gatecast_push_write_seconds on every gateway
 	 * that writes its frames. */
-	pm.u.request.pushed_us = gw_wall_us();
+	pm.u.request.pushed_us = clock_wall_us(); /* crosses processes: wall time */
 	if (cmd->type < CMD__COUNT)
 		gw->push_commands[cmd->type]++;
 	buf_reset(&gw->enc);
 	proto_encode(&pm, &gw->enc);
-	/* The top bit keeps push connections and clients apart in the hash. */
-	int rc = gw_to_worker(gw, gw_mix(key) | (1ULL << 63), gw_msg(&gw->enc), WAIT_REQUEST, req);
+	int rc = route_send(gw->route, route_key_push(key), gw->enc.p, gw->enc.len, ROUTE_REQUEST,
+		req);
 	if (rc != 0) {
-		*error_code = "overloaded";
+		*error_code = PROTO_ERR_OVERLOADED;
 		*message = "the worker queue is full";
 	}
 	return rc;
 }
 
-/* ---- the HTTP port's health (its metrics: gateway_metrics.c) ----------------- */
+/* ---- the HTTP port's health and metrics, `gatecast status` ------------------ */
+
+/* This gateway's figures now, for gateway_metrics.h. */
+static void
+gw_figures(const struct gateway *gw, struct gateway_figures *f)
+{
+	memset(f, 0, sizeof *f);
+	f->connections = ws_server_count(gw->ws);
+	f->ws = *ws_server_stats(gw->ws);
+	f->push = *push_port_stats(gw->push);
+	f->pending_requests = push_port_pending(gw->push);
+	f->exec = exec_stats(gw->exec);
+	f->login = login_stats(gw->login);
+	f->refused_origin = gw->refused_origin;
+	f->refused_ip = gw->refused_ip;
+	f->rate_limited = gw->rate_limited;
+	f->closed_rate_limit = gw->closed_rate_limit;
+	f->presence_sent = gw->presence_sent;
+	f->presence_dropped = gw->presence_dropped;
+	f->ops_expired = gw->ops_expired;
+	memcpy(f->push_commands, gw->push_commands, sizeof f->push_commands);
+	f->uids = conn_index_uid_total(gw->ix);
+	f->groups = conn_index_group_total(gw->ix);
+	f->workers_live = peers_live(gw->workers);
+	f->gateways_live = gw->gateways_live;
+	f->queued_link = peers_queued(gw->workers);
+	f->queued_no_worker = route_pending(gw->route);
+	f->queued_joining = peers_waiting(gw->workers);
+	f->draining = gw->stopping;
+}
+
+/* GET /metrics on the HTTP port (push_metrics_fn). */
+static void
+gw_metrics(void *arg, struct buf *out)
+{
+	struct gateway_figures f;
+	gw_figures(arg, &f);
+	gateway_metrics_render(&f, out);
+}
+
+/* What `gatecast status` shows for us (member_stats_fn). */
+static void
+gw_stats(void *arg, struct proto_stats *st)
+{
+	struct gateway_figures f;
+	gw_figures(arg, &f);
+	gateway_metrics_stats(&f, st);
+}
 
 /* Ready when a worker is live: we got a view from a register that lists one,
  * so requests can be served now. */
@@ -618,6 +526,34 @@ gw_ready(void *arg)
 }
 
 /* ---- the inbox: orders and replies from workers ---------------------------- */
+
+/* exec's way to the connections (exec_ops). */
+static int
+gw_exec_send(void *arg, struct client *cl, struct ws_out *f)
+{
+	return ws_send(cl->ws, f);
+}
+
+static void
+gw_exec_close(void *arg, struct client *cl, enum exec_close why)
+{
+	if (why == EXEC_CLOSE_TOO_MANY_TABS)
+		ws_close(cl->ws, WS_CLOSE_TOO_MANY_TABS, "too many connections for this uid");
+	else
+		ws_close(cl->ws, WS_CLOSE_NORMAL, "closed by the application");
+}
+
+static bool
+gw_exec_is_open(void *arg, const struct client *cl)
+{
+	return ws_is_open(cl->ws);
+}
+
+static const struct exec_ops gw_exec_ops = {
+	.send = gw_exec_send,
+	.close = gw_exec_close,
+	.is_open = gw_exec_is_open,
+};
 
 static void
 gw_on_op(struct gateway *gw, const struct proto_op *op)
@@ -633,7 +569,7 @@ gw_on_op(struct gateway *gw, const struct proto_op *op)
 		return;
 	}
 	memset(&r, 0, sizeof r);
-	exec_op(&gw->exec, &op->cmd, op->pushed_us, &r, &gw->scratch);
+	exec_op(gw->exec, &op->cmd, op->pushed_us, &r, &gw->scratch);
 	if (op->op != 0) {
 		struct proto_msg pm;
 		memset(&pm, 0, sizeof pm);
@@ -644,7 +580,7 @@ gw_on_op(struct gateway *gw, const struct proto_op *op)
 		proto_encode(&pm, &gw->enc);
 		/* A worker that just joined may not be in our view yet: the result
 		 * waits for it (peers_send) instead of being lost. */
-		if (peers_send(gw->workers, op->worker, gw_msg(&gw->enc)) != 0)
+		if (peers_send(gw->workers, op->worker, gw->enc.p, gw->enc.len) != 0)
 			log_warn("result_dropped", "worker=%016llx reason=queue_full",
 				(unsigned long long)op->worker);
 	}
@@ -667,13 +603,12 @@ gw_on_cluster_message(void *arg, struct proto_msg *pm)
 /* One inbox message holds the messages a worker sent in one loop turn
  * (outlink.h), back to back. */
 static void
-gw_on_inbox(void *arg, nng_msg *msg)
+gw_on_inbox(void *arg, const void *msg, size_t n)
 {
 	size_t left;
-	int rc = proto_decode_batch(nng_msg_body(msg), nng_msg_len(msg), gw_on_cluster_message, arg, &left);
+	int rc = proto_decode_batch(msg, n, gw_on_cluster_message, arg, &left);
 	if (rc != 0)
 		log_warn("bad_message", "err=%d len=%zu", rc, left);
-	nng_msg_free(msg);
 }
 
 /* ---- cluster view ---------------------------------------------------------- */
@@ -686,7 +621,7 @@ gw_on_peer(void *arg, const struct peer *p, enum peers_change what)
 		log_info(what == PEER_JOINED ? "worker_joined" : "worker_left", "worker=%016llx",
 			(unsigned long long)p->id);
 	if (what == PEER_UP)
-		gw_wait_flush(gw);
+		route_flush(gw->route);
 	if (what == PEER_UNKNOWN)
 		member_poke(gw->member);
 	/* The groups it owned have new owners, and what it had not counted
@@ -732,7 +667,7 @@ gw_on_view(void *arg, const struct member_view *view)
 	gw->gateways_live = gateways;
 	bool gateway_gone = gw_gateways_update(gw, view);
 	peers_update(gw->workers, view);
-	gw_wait_flush(gw);
+	route_flush(gw->route);
 	if (gateway_gone)
 		gw_presence_all(gw);
 }
@@ -742,42 +677,27 @@ gw_on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct gateway *gw = arg;
 	uint64_t now = clock_ms();
-	struct gw_wait *front;
-	while ((front = ring_front(&gw->waitq)) != NULL && front->deadline <= now) {
-		struct gw_wait w = *front;
-		ring_pop(&gw->waitq);
-		gw_wait_fail(gw, &w, "no_worker");
-	}
-	/* Connections that did not log in within auth.login_timeout. */
-	struct gw_login *l;
-	while ((l = ring_front(&gw->logins)) != NULL && l->deadline <= now) {
-		struct client *cl = conn_index_get(gw->ix, l->seq);
-		ring_pop(&gw->logins);
-		if (cl != NULL && !cl->authed) {
-			if (ws_is_open(cl->ws))
-				gw->closed_unauthorized++;
-			gw_client_error(cl, "unauthorized", "no login within auth.login_timeout");
-			ws_close(cl->ws, WS_CLOSE_UNAUTHORIZED, "login timeout");
-		}
-	}
+	route_expire(gw->route, now);
+	if (gw->token_mode)
+		login_expire(gw->login, now);
 	if (gw->stopping && (ws_server_count(gw->ws) == 0 || now >= gw->stop_deadline))
 		event_base_loopbreak(gw->base);
 }
 
 /* ---- lifetime ---------------------------------------------------------------- */
 
-static struct frame *
+static struct ws_out *
 gw_error_frame(const char *code, const char *message)
 {
 	struct buf b = BUF_INIT;
-	buf_printf(&b, "{\"type\":\"error\",\"error\":\"%s\",\"message\":\"%s\"}", code, message);
-	struct frame *f = frame_new(FRAME_TEXT, b.p, b.len);
+	client_frame_error(&b, code, message);
+	struct ws_out *f = ws_frame_new(WS_OP_TEXT, b.p, b.len);
 	buf_fini(&b);
 	return f;
 }
 
 struct gateway *
-gateway_new(struct event_base *base, const struct config *c)
+gateway_new(struct event_base *base, const struct config *c, struct cluster *cluster)
 {
 	struct gateway *gw = xcalloc(1, sizeof *gw);
 	int err = 0, wfd = -1, pfd = -1, hfd = -1;
@@ -785,20 +705,16 @@ gateway_new(struct event_base *base, const struct config *c)
 	gw->base = base;
 	gw->cfg = c;
 	gw->id = clientid_new_instance();
-	ring_init(&gw->waitq, sizeof(struct gw_wait));
+	gw->route = route_new(c, &gw_route_ops, gw);
 	gw->ix = conn_index_new();
-	gw->exec.ix = gw->ix;
-	gw->exec.self = gw->id;
-	gw->exec.cfg = c;
-	gw->exec.token_mode = strcmp(c->auth_mode, "token") == 0; /* decided once */
-	gw->demo = strcmp(c->demo_enabled, "on") == 0;
+	gw->token_mode = c->auth_mode == CONFIG_AUTH_TOKEN; /* decided once */
+	gw->exec = exec_new(gw->ix, c, gw->id, gw->token_mode, &gw_exec_ops, gw);
+	gw->demo = c->demo_enabled;
 	gw->watch = presence_watch_new(c->gateway_presence_groups);
-	if (presence_watch_any(gw->watch)) {
-		gw->exec.group_changed = gw_presence;
-		gw->exec.group_arg = gw;
-	}
+	if (presence_watch_any(gw->watch))
+		exec_on_group_change(gw->exec, gw_presence, gw);
 	gw->guard = guard_new(c);
-	ring_init(&gw->logins, sizeof(struct gw_login));
+	gw->login = login_new(c, gw->guard, gw->exec, gw->ix);
 	buf_init(&gw->enc);
 	gw->err_no_worker = gw_error_frame("no_worker", "no worker available, try again");
 	gw->err_overloaded = gw_error_frame("overloaded", "the gateway is overloaded, try again");
@@ -818,12 +734,12 @@ gateway_new(struct event_base *base, const struct config *c)
 		goto fail;
 	}
 	gw->inbox_url = prog_inbox_url(c, c->gateway_inbox, "gateway", (unsigned long long)gw->id);
-	gw->inbox = inbox_new(base, prog_cluster(), gw->inbox_url, gw_on_inbox, gw, &err);
+	gw->inbox = inbox_new(base, cluster, gw->inbox_url, gw_on_inbox, gw, &err);
 	if (gw->inbox == NULL) {
-		log_error("inbox_failed", "url=%s err=\"%s\"", gw->inbox_url, nng_strerror(-err));
+		log_error("inbox_failed", "url=%s err=\"%s\"", gw->inbox_url, strerror(-err));
 		goto fail;
 	}
-	gw->workers = peers_new(base, prog_cluster(), ROLE_WORKER, GW_OUTLINK_QUEUE, gw_on_peer,
+	gw->workers = peers_new(base, cluster, ROLE_WORKER, GW_OUTLINK_QUEUE, gw_on_peer,
 		gw);
 	gw->ws_ops = gw_ws_ops;
 	if (gw->demo)
@@ -833,22 +749,22 @@ gateway_new(struct event_base *base, const struct config *c)
 	gw->push = push_port_new(base, c, pfd, gw_submit, gw);
 	pfd = -1;
 	if (hfd >= 0)
-		push_port_listen_http(gw->push, hfd, gateway_metrics_render, gw_ready);
+		push_http_listen(gw->push, hfd, gw_metrics, gw_ready);
 	hfd = -1;
 	gw->sweep_ev = event_new(base, -1, EV_PERSIST, gw_on_sweep, gw);
 	struct timeval tv = {0, GW_SWEEP_MS * 1000};
 	event_add(gw->sweep_ev, &tv);
-	gw->member = member_new(base, prog_cluster(), c, ROLE_GATEWAY, gw->id, gw->inbox_url,
+	gw->member = member_new(base, cluster, c, ROLE_GATEWAY, gw->id, gw->inbox_url,
 		gw_on_view, gw, &err);
 	if (gw->member == NULL) {
-		log_error("register_failed", "err=\"%s\"", nng_strerror(-err));
+		log_error("register_failed", "err=\"%s\"", strerror(-err));
 		goto fail;
 	}
-	member_set_stats(gw->member, gateway_metrics_stats, gw);
+	member_set_stats(gw->member, gw_stats, gw);
 	if (gw->demo)
 		log_warn("demo_enabled", "token=%s why=\"%s\"",
-			gw->exec.token_mode ? "any_uid" : "none",
-			gw->exec.token_mode ? "anyone can get a token for any uid at /demo/token and push "
+			gw->token_mode ? "any_uid" : "none",
+			gw->token_mode ? "anyone can get a token for any uid at /demo/token and push "
 					      "at /demo/push - never in production"
 					    : "the demo page is served at /demo/, and anyone can push at "
 					      "/demo/push");
@@ -888,19 +804,18 @@ gateway_free(struct gateway *gw)
 	member_free(gw->member);
 	ws_server_free(gw->ws);
 	push_port_free(gw->push);
-	for (size_t i = 0; i < ring_len(&gw->waitq); i++)
-		nng_msg_free(((struct gw_wait *)ring_at(&gw->waitq, i))->msg);
-	ring_fini(&gw->waitq);
+	route_free(gw->route);
 	peers_free(gw->workers);
 	inbox_free(gw->inbox);
 	if (gw->sweep_ev)
 		event_free(gw->sweep_ev);
+	exec_free(gw->exec);
 	conn_index_free(gw->ix);
-	frame_unref(gw->err_no_worker);
-	frame_unref(gw->err_overloaded);
-	frame_unref(gw->err_rate_limited);
+	ws_out_unref(gw->err_no_worker);
+	ws_out_unref(gw->err_overloaded);
+	ws_out_unref(gw->err_rate_limited);
+	login_free(gw->login);
 	guard_free(gw->guard);
-	ring_fini(&gw->logins);
 	presence_watch_free(gw->watch);
 	free(gw->peer_gateways);
 	strvec_fini(&gw->scratch);

@@ -10,13 +10,16 @@
 #ifndef GATECAST_GATEWAY_GATEWAY_H
 #define GATECAST_GATEWAY_GATEWAY_H
 
+struct cluster;
 struct config;
 struct event_base;
 struct gateway;
 
-/* Binds the ports, listens on the inbox, starts announcing. c and base are
- * borrowed for the gateway's life. Returns NULL after logging why. */
-struct gateway *gateway_new(struct event_base *base, const struct config *c);
+/* Binds the ports, listens on the inbox, starts announcing. base, c and cluster
+ * (the process's cluster context, prog.h) are borrowed for the gateway's
+ * life. Returns NULL after logging why. */
+struct gateway *gateway_new(struct event_base *base, const struct config *c,
+	struct cluster *cluster);
 /* Graceful stop: leave the cluster, stop accepting, close every client with
  * 1001 and break the loop when they are gone (or after a grace period). */
 void gateway_stop(struct gateway *gw);

@@ -1,24 +1,12 @@
 /*
- * gateway_metrics — what a gateway reports about itself: GET /metrics on the
- * HTTP port (Prometheus text format 0.0.4) and the stats `gatecast status`
- * shows (member_set_stats). Declared in gateway_int.h.
- *
- * It only reads: the counters are kept where the events happen (gateway.c,
- * ws, the push port, exec), and nothing here changes the gateway. Deliberately
- * not here: serving HTTP (push_http.c) and readiness (gateway.c, which knows
- * when the gateway is stopping).
+ * gateway_metrics — see gateway_metrics.h.
  */
-#include "gateway/gateway_int.h"
+#include "gateway/gateway_metrics.h"
 
 #include <stdio.h>
 
 #include "common/buf.h"
-#include "common/ring.h"
-#include "gateway/conn_index.h"
-#include "push/push_port.h"
-#include "gateway/ws.h"
 #include "proto/msg.h"
-#include "cluster/peers.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
 
@@ -65,19 +53,16 @@ gw_push_write_histogram(struct buf *out, const struct ws_stats *ws)
 
 /* ---- `gatecast status` ------------------------------------------------------ */
 
-/* What `gatecast status` shows for us (member_set_stats). */
 void
-gateway_metrics_stats(void *arg, struct proto_stats *st)
+gateway_metrics_stats(const struct gateway_figures *f, struct proto_stats *st)
 {
-	struct gateway *gw = arg;
-	const struct ws_stats *ws = ws_server_stats(gw->ws);
-	st->connections = ws_server_count(gw->ws);
-	st->uids = conn_index_uid_total(gw->ix);
-	st->groups = conn_index_group_total(gw->ix);
-	st->msgs_in = ws->messages_in;
-	st->msgs_out = ws->frames_out;
-	st->pushes = push_port_stats(gw->push)->requests;
-	st->draining = gw->stopping;
+	st->connections = f->connections;
+	st->uids = f->uids;
+	st->groups = f->groups;
+	st->msgs_in = f->ws.messages_in;
+	st->msgs_out = f->ws.frames_out;
+	st->pushes = f->push.requests;
+	st->draining = f->draining;
 }
 
 /* ---- /metrics --------------------------------------------------------------- */
@@ -85,18 +70,17 @@ gateway_metrics_stats(void *arg, struct proto_stats *st)
 /* Prometheus text format 0.0.4. Counters only grow for this process's life;
  * no secret or client data ever appears here. */
 void
-gateway_metrics_render(void *arg, struct buf *out)
+gateway_metrics_render(const struct gateway_figures *f, struct buf *out)
 {
-	struct gateway *gw = arg;
-	const struct ws_stats *ws = ws_server_stats(gw->ws);
-	const struct push_port_stats *ps = push_port_stats(gw->push);
+	const struct ws_stats *ws = &f->ws;
+	const struct push_port_stats *ps = &f->push;
 	gw_metric(out, "gatecast_connections", "gauge", "Open WebSocket connections.",
-		ws_server_count(gw->ws));
+		f->connections);
 	gw_metric(out, "gatecast_connections_accepted_total", "counter",
 		"WebSocket connections accepted.", ws->accepted);
 	gw_metric(out, "gatecast_logins_total", "counter",
 		"Connections bound to a uid (token login, login handled by the worker, bind_uid).",
-		gw->exec.logins);
+		f->exec.logins);
 	gw_metric(out, "gatecast_messages_in_total", "counter",
 		"WebSocket messages received from clients.", ws->messages_in);
 	gw_metric(out, "gatecast_bytes_in_total", "counter",
@@ -114,10 +98,10 @@ gateway_metrics_render(void *arg, struct buf *out)
 			"queue full).\n# TYPE gatecast_presence_changes_total counter\n"
 			"gatecast_presence_changes_total{result=\"sent\"} %llu\n"
 			"gatecast_presence_changes_total{result=\"dropped\"} %llu\n",
-		(unsigned long long)gw->presence_sent, (unsigned long long)gw->presence_dropped);
+		(unsigned long long)f->presence_sent, (unsigned long long)f->presence_dropped);
 	gw_metric(out, "gatecast_ops_expired_total", "counter",
 		"Orders from workers dropped because they arrived after the worker stopped "
-		"waiting for them (a link that was cut and healed).", gw->ops_expired);
+		"waiting for them (a link that was cut and healed).", f->ops_expired);
 	buf_printf(out, "# HELP gatecast_closes_total WebSocket connections closed by the gateway, "
 			"by reason.\n# TYPE gatecast_closes_total counter\n"
 			"gatecast_closes_total{reason=\"idle\"} %llu\n"
@@ -129,8 +113,8 @@ gateway_metrics_render(void *arg, struct buf *out)
 			"gatecast_closes_total{reason=\"unauthorized\"} %llu\n",
 		(unsigned long long)ws->closed_idle, (unsigned long long)ws->closed_slow,
 		(unsigned long long)ws->closed_protocol, (unsigned long long)ws->closed_too_big,
-		(unsigned long long)gw->closed_rate_limit, (unsigned long long)gw->exec.closed_too_many,
-		(unsigned long long)gw->closed_unauthorized);
+		(unsigned long long)f->closed_rate_limit, (unsigned long long)f->exec.closed_too_many,
+		(unsigned long long)f->login.closed_unauthorized);
 	gw_metric(out, "gatecast_push_requests_total", "counter",
 		"Push commands received (push port and HTTP API).", ps->requests);
 	buf_printf(out, "# HELP gatecast_push_commands_total Push commands handed to a worker, by "
@@ -138,7 +122,7 @@ gateway_metrics_render(void *arg, struct buf *out)
 			"# TYPE gatecast_push_commands_total counter\n");
 	for (int t = 1; t < CMD__COUNT; t++)
 		buf_printf(out, "gatecast_push_commands_total{command=\"%s\"} %llu\n",
-			cmd_name((enum cmd_type)t), (unsigned long long)gw->push_commands[t]);
+			cmd_name((enum cmd_type)t), (unsigned long long)f->push_commands[t]);
 	static const char *const outcomes[PUSH_RESULT__COUNT] = {"ok", "partial", "error", "timeout"};
 	buf_printf(out, "# HELP gatecast_push_results_total Push commands answered, by command and "
 			"result (partial: some gateway did not answer in time; only series seen "
@@ -154,33 +138,32 @@ gateway_metrics_render(void *arg, struct buf *out)
 	gw_metric(out, "gatecast_push_timeouts_total", "counter",
 		"Push commands answered with timeout.", ps->timeouts);
 	gw_metric(out, "gatecast_uids", "gauge", "Distinct uids bound on this gateway.",
-		conn_index_uid_total(gw->ix));
+		f->uids);
 	gw_metric(out, "gatecast_groups", "gauge", "Non-empty groups on this gateway.",
-		conn_index_group_total(gw->ix));
+		f->groups);
 	gw_metric(out, "gatecast_workers_live", "gauge", "Workers this gateway can reach.",
-		peers_live(gw->workers));
+		f->workers_live);
 	gw_metric(out, "gatecast_gateways_live", "gauge",
 		"Other gateways in this gateway's cluster view (this one not counted).",
-		gw->gateways_live);
+		f->gateways_live);
 	gw_metric(out, "gatecast_pending_requests", "gauge",
-		"Push commands waiting for an answer.", push_port_pending(gw->push));
+		"Push commands waiting for an answer.", f->pending_requests);
 	buf_printf(out, "# HELP gatecast_worker_queued_messages Messages to workers queued in this "
 			"gateway, by queue: link = batches (the messages of one loop turn) in the links "
-			"to live workers, beyond nng's own buffer; no_worker = events and requests waiting for a live worker, joining = "
+			"to live workers, beyond the transport's own buffer; no_worker = events and requests waiting for a live worker, joining = "
 			"results for a worker not in the view yet.\n"
 			"# TYPE gatecast_worker_queued_messages gauge\n"
 			"gatecast_worker_queued_messages{queue=\"link\"} %llu\n"
 			"gatecast_worker_queued_messages{queue=\"no_worker\"} %llu\n"
 			"gatecast_worker_queued_messages{queue=\"joining\"} %llu\n",
-		(unsigned long long)peers_queued(gw->workers),
-		(unsigned long long)ring_len(&gw->waitq),
-		(unsigned long long)peers_waiting(gw->workers));
+		(unsigned long long)f->queued_link, (unsigned long long)f->queued_no_worker,
+		(unsigned long long)f->queued_joining);
 	buf_printf(out, "# HELP gatecast_refused_total WebSocket upgrades and messages refused, by "
 			"reason.\n# TYPE gatecast_refused_total counter\n"
 			"gatecast_refused_total{reason=\"origin\"} %llu\n"
 			"gatecast_refused_total{reason=\"token\"} %llu\n"
 			"gatecast_refused_total{reason=\"ip\"} %llu\n"
 			"gatecast_refused_total{reason=\"rate_limited\"} %llu\n",
-		(unsigned long long)gw->refused_origin, (unsigned long long)gw->refused_token,
-		(unsigned long long)gw->refused_ip, (unsigned long long)gw->rate_limited);
+		(unsigned long long)f->refused_origin, (unsigned long long)f->login.refused_token,
+		(unsigned long long)f->refused_ip, (unsigned long long)f->rate_limited);
 }

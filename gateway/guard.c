@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "common/config.h"
+#include "common/hash.h"
 #include "common/xmalloc.h"
 
 struct guard_slot {
@@ -26,11 +27,7 @@ struct guard {
 static uint64_t
 guard_hash(const char *p, size_t n)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 1099511628211ULL;
-	}
+	uint64_t h = hash_bytes(p, n);
 	return h ? h : 1;
 }
 
@@ -111,7 +108,7 @@ guard_client_ip(const struct guard *g, const char *peer_ip, struct http_span xff
 static struct guard_slot *
 guard_find(struct guard *g, uint64_t ip, bool insert)
 {
-	size_t i = (size_t)(ip * 0x9e3779b97f4a7c15ULL) & (g->cap - 1);
+	size_t i = (size_t)hash_mix64(ip) & (g->cap - 1);
 	for (;; i = (i + 1) & (g->cap - 1)) {
 		if (g->slots[i].ip == ip)
 			return &g->slots[i];

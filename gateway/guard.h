@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "common/jwt.h"
-#include "ws/http_upgrade.h"
+#include "http/http1.h"
 
 struct config;
 struct guard;

@@ -24,7 +24,9 @@ main(void)
 	struct guard *g = guard_new(&c);
 
 	tap_ok(guard_origin_ok(g, span(NULL)), "with no allow-list any origin passes");
-	config_set(&c, "gateway.allowed_origins=https://a.example, https://b.example", err, sizeof err);
+	tap_ok(config_set(&c, "gateway.allowed_origins=https://a.example, https://b.example", err,
+		       sizeof err) == 0,
+		"the test's setting applies");
 	tap_ok(guard_origin_ok(g, span("https://b.example")), "a listed origin passes");
 	tap_ok(!guard_origin_ok(g, span("https://evil.example")), "an unlisted origin is refused");
 	tap_ok(!guard_origin_ok(g, span("https://a.example.evil")), "a prefix of a listed origin is not it");
@@ -33,14 +35,16 @@ main(void)
 	uint64_t direct = guard_client_ip(g, "10.0.0.9", span(NULL));
 	tap_ok(guard_client_ip(g, "10.0.0.9", span("1.2.3.4")) == direct,
 		"X-Forwarded-For from an untrusted peer is ignored");
-	config_set(&c, "gateway.trusted_proxies=10.0.0.9,10.0.0.10", err, sizeof err);
+	tap_ok(config_set(&c, "gateway.trusted_proxies=10.0.0.9,10.0.0.10", err, sizeof err) == 0,
+		"the test's setting applies");
 	uint64_t client = guard_client_ip(g, "198.51.100.7", span(NULL));
 	tap_ok(guard_client_ip(g, "10.0.0.9", span("198.51.100.7")) == client,
 		"behind a trusted proxy the forwarded address counts");
 	tap_ok(guard_client_ip(g, "10.0.0.9", span("6.6.6.6, 198.51.100.7, 10.0.0.10")) == client,
 		"the rightmost address that is not a proxy is the client, not what it claimed");
 
-	config_set(&c, "gateway.max_connections_per_ip=2", err, sizeof err);
+	tap_ok(config_set(&c, "gateway.max_connections_per_ip=2", err, sizeof err) == 0,
+		"the test's setting applies");
 	tap_ok(guard_ip_acquire(g, client) && guard_ip_acquire(g, client), "two slots are granted");
 	tap_ok(!guard_ip_acquire(g, client), "a third connection from the IP is refused");
 	tap_ok(guard_ip_acquire(g, direct), "other IPs are not affected");
@@ -51,8 +55,10 @@ main(void)
 		ok &= guard_ip_acquire(g, ip);
 	tap_ok(ok && !guard_ip_acquire(g, client), "the table grows and keeps its counts");
 
-	config_set(&c, "gateway.rate_limit=10", err, sizeof err);
-	config_set(&c, "gateway.rate_burst=3", err, sizeof err);
+	tap_ok(config_set(&c, "gateway.rate_limit=10", err, sizeof err) == 0,
+		"the test's setting applies");
+	tap_ok(config_set(&c, "gateway.rate_burst=3", err, sizeof err) == 0,
+		"the test's setting applies");
 	struct guard_bucket b;
 	guard_bucket_init(g, &b, 1000);
 	tap_ok(guard_rate_take(g, &b, 1000) && guard_rate_take(g, &b, 1000) &&

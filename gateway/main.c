@@ -25,7 +25,7 @@ main(int argc, char **argv)
 		"gateway.push_listen, and joins the cluster through the register.",
 		argc, argv, gateway_on_stop, NULL);
 	/* The stop callback needs the gateway: re-register with it. */
-	gw = gateway_new(p.base, &p.cfg);
+	gw = gateway_new(p.base, &p.cfg, p.cluster);
 	if (gw == NULL)
 		return 1;
 	prog_set_stop_arg(gw);

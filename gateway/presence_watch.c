@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "common/xmalloc.h"
 
 struct presence_pattern {
@@ -75,18 +76,9 @@ presence_watch_match(const struct presence_watch *pw, const char *group, size_t 
 	return false;
 }
 
-/* FNV-1a, then a finalizer so that close names spread. Not seeded: the
- * key must be the same on every gateway. */
+/* Not seeded: the key must be the same on every gateway (hash.h). */
 uint64_t
 presence_watch_key(const char *group, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)group[i];
-		h *= 0x100000001b3ULL;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return h;
+	return hash_bytes(group, len);
 }

@@ -6,7 +6,7 @@
  * Patterns are comma-separated, trimmed, empty ones skipped; a pattern
  * matches the group of the same bytes, or, when it ends in '*', every group
  * that starts with the bytes before it — as a token's "groups" claim does
- * (README "Tokens"): "company:*" matches "company:7", "*" matches all.
+ * (docs/auth.md, "What a token holds"): "company:*" matches "company:7", "*" matches all.
  *
  * The gateway tells the worker that owns a watched group each time the
  * group's members change (a join, a leave, an ungroup, a member's uid bound

@@ -1,6 +1,6 @@
 /*
  * ws_fuzz — libFuzzer target for WebSocket input: the bytes one client sends
- * down one connection, through the real gateway/ws.c (the head reader,
+ * down one connection, through the real gateway/ws_server.c (the head reader,
  * ws_parser fed from socket reads, pongs and closes, the output queue, the
  * close handshake, the end-of-turn free).
  *
@@ -46,8 +46,9 @@
 #include "common/log.h"
 #include "common/net.h"
 #include "gateway/assets.h"
-#include "ws/frame.h"
-#include "gateway/ws.h"
+#include "ws/ws_frame.h"
+#include "gateway/ws_server.h"
+#include "http/http_query.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -71,14 +72,14 @@ static size_t ws_fuzz_opens, ws_fuzz_closes;
 static size_t ws_fuzz_requests, ws_fuzz_request_ends;
 
 static int
-ws_fuzz_on_upgrade(void *arg, struct ws_conn *c, const struct http_upgrade *req)
+ws_fuzz_on_upgrade(void *arg, struct ws_conn *c, const struct ws_handshake *req)
 {
 	/* Refuse some upgrades so the refusal path is fuzzed too. */
 	return req->path.n > 1 && req->path.p[1] == 'x' ? 403 : 0;
 }
 
 static void
-ws_fuzz_on_open(void *arg, struct ws_conn *c, const struct http_upgrade *req)
+ws_fuzz_on_open(void *arg, struct ws_conn *c, const struct ws_handshake *req)
 {
 	char uid[64];
 	(void)http_query_param(req->query, "uid", uid, sizeof uid); /* as the gateway does */
@@ -100,12 +101,12 @@ ws_fuzz_on_message(void *arg, struct ws_conn *c, const void *data, size_t len, b
 	}
 	if (p[0] % 2 != 0)
 		return;
-	struct frame *f = frame_new(binary ? FRAME_BINARY : FRAME_TEXT, data, len);
+	struct ws_out *f = ws_frame_new(binary ? WS_OP_BINARY : WS_OP_TEXT, data, len);
 	int times = p[0] % 8 == 6 ? 64 : 1;
 	for (int i = 0; i < times; i++)
 		if (ws_send(c, f) < 0)
 			break;
-	frame_unref(f);
+	ws_out_unref(f);
 }
 
 static void
@@ -118,7 +119,7 @@ ws_fuzz_on_close(void *arg, struct ws_conn *c, uint16_t code)
 }
 
 static int
-ws_fuzz_on_request(void *arg, struct ws_conn *c, const struct http_upgrade *req, struct buf *out)
+ws_fuzz_on_request(void *arg, struct ws_conn *c, const struct ws_handshake *req, struct buf *out)
 {
 	if (req->path.n > 1 && req->path.p[1] == 'x')
 		return 429;

@@ -1,10 +1,14 @@
 /*
- * control — see control.h. The client side: `gatecast stop`, `status`,
- * `reload`.
+ * control — see control.h. The client side (`gatecast stop`, `status`,
+ * `reload`: blocking, one connection, then exit) and the server side (on
+ * the launcher's event loop, with bufferevents).
  */
 #include "launcher/control.h"
 
 #include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +22,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/log.h"
 #include "common/xmalloc.h"
 #include "launcher/status.h"
 
@@ -180,4 +185,142 @@ control_cli_main(int argc, char **argv)
 	buf_fini(&pidf);
 	config_fini(&c);
 	return rc;
+}
+
+/* ---------------------------------------------------------------- server */
+
+struct control_server {
+	struct event_base *base;
+	struct event *accept_ev;
+	control_command_fn *on_command;
+	control_gone_fn *on_gone;
+	void *arg;
+	struct control_conn *conns; /* open connections, freed with the server */
+};
+
+struct control_conn {
+	struct control_server *srv;
+	struct control_conn *prev, *next;
+	struct bufferevent *bev;
+	bool closing; /* free once the output is written */
+};
+
+static void
+control_conn_free(struct control_conn *cc)
+{
+	struct control_server *srv = cc->srv;
+	if (srv->on_gone != NULL)
+		srv->on_gone(srv->arg, cc);
+	if (cc->prev != NULL)
+		cc->prev->next = cc->next;
+	else
+		srv->conns = cc->next;
+	if (cc->next != NULL)
+		cc->next->prev = cc->prev;
+	bufferevent_free(cc->bev);
+	free(cc);
+}
+
+void
+control_send(struct control_conn *cc, const char *line)
+{
+	bufferevent_write(cc->bev, line, strlen(line));
+	bufferevent_write(cc->bev, "\n", 1);
+}
+
+void
+control_write(struct control_conn *cc, const void *p, size_t n)
+{
+	bufferevent_write(cc->bev, p, n);
+}
+
+void
+control_end(struct control_conn *cc, const char *last)
+{
+	control_send(cc, last);
+	cc->closing = true;
+	bufferevent_disable(cc->bev, EV_READ);
+}
+
+static void
+control_on_write(struct bufferevent *bev, void *arg)
+{
+	struct control_conn *cc = arg;
+	if (cc->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		control_conn_free(cc);
+}
+
+static void
+control_on_event(struct bufferevent *bev, short what, void *arg)
+{
+	control_conn_free(arg);
+}
+
+static void
+control_on_read(struct bufferevent *bev, void *arg)
+{
+	struct control_conn *cc = arg;
+	size_t n;
+	char *line = evbuffer_readln(bufferevent_get_input(bev), &n, EVBUFFER_EOL_LF);
+	if (line == NULL) {
+		if (evbuffer_get_length(bufferevent_get_input(bev)) > 64)
+			control_end(cc, "error: command too long");
+		return;
+	}
+	bufferevent_disable(bev, EV_READ);
+	log_info("control_command", "command=%.16s", line);
+	cc->srv->on_command(cc->srv->arg, cc, line);
+	free(line);
+}
+
+static void
+control_on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	struct control_server *srv = arg;
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0)
+		return;
+	/* The socket's directory is 0700 already; check the peer anyway. */
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+		(cred.uid != 0 && cred.uid != getuid())) {
+		log_warn("control_refused", "uid=%u", (unsigned)cred.uid);
+		close(fd);
+		return;
+	}
+	struct control_conn *cc = xcalloc(1, sizeof *cc);
+	cc->srv = srv;
+	cc->next = srv->conns;
+	if (srv->conns != NULL)
+		srv->conns->prev = cc;
+	srv->conns = cc;
+	cc->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_setcb(cc->bev, control_on_read, control_on_write, control_on_event, cc);
+	bufferevent_enable(cc->bev, EV_READ | EV_WRITE);
+}
+
+struct control_server *
+control_server_new(struct event_base *base, int lfd, control_command_fn *on_command,
+	control_gone_fn *on_gone, void *arg)
+{
+	struct control_server *srv = xcalloc(1, sizeof *srv);
+	srv->base = base;
+	srv->on_command = on_command;
+	srv->on_gone = on_gone;
+	srv->arg = arg;
+	srv->accept_ev = event_new(base, lfd, EV_READ | EV_PERSIST, control_on_accept, srv);
+	event_add(srv->accept_ev, NULL);
+	return srv;
+}
+
+void
+control_server_free(struct control_server *srv)
+{
+	if (srv == NULL)
+		return;
+	while (srv->conns != NULL)
+		control_conn_free(srv->conns);
+	event_free(srv->accept_ev);
+	free(srv);
 }

@@ -133,8 +133,8 @@ status_ask(struct cluster *cl, const char *url, nng_msg **reply, struct proto_ms
 	}
 	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, STATUS_TIMEOUT_MS);
 	nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, STATUS_TIMEOUT_MS);
-	if ((rc = -cluster_dial(cl, s, url, 0)) != 0) {
-		snprintf(err, errlen, "cannot reach the register at %s: %s", url, nng_strerror(rc));
+	if ((rc = cluster_dial(cl, s, url, 0)) != 0) {
+		snprintf(err, errlen, "cannot reach the register at %s: %s", url, strerror(-rc));
 		nng_close(s);
 		return -1;
 	}

@@ -24,7 +24,9 @@
  * * SIGHUP reopens the launcher's log and is passed on to every child.
  *
  * It only supervises: it holds no client state, so a crash of the launcher
- * leaves a running cluster running.
+ * leaves a running cluster running. The pieces: child.h (the processes and
+ * their restarts), reload.h (the rolling replacement), control.h (the
+ * control socket) and daemon.h (-d).
  */
 #ifndef GATECAST_LAUNCHER_SUPERVISE_H
 #define GATECAST_LAUNCHER_SUPERVISE_H

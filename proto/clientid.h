@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/attr.h"
+
 #define CLIENTID_LEN 28
 #define CLIENTID_SEQ_MAX 0xffffffffffffULL
 
@@ -24,7 +26,7 @@ void clientid_format(uint64_t gateway, uint64_t seq, char out[CLIENTID_LEN + 1])
 
 /* Parses exactly CLIENTID_LEN lowercase or uppercase hex digits. Returns
  * true and fills gateway/seq, or false for anything else. */
-bool clientid_parse(const char *s, size_t len, uint64_t *gateway, uint64_t *seq);
+MUST_CHECK bool clientid_parse(const char *s, size_t len, uint64_t *gateway, uint64_t *seq);
 
 /* A new random member id: top 32 bits = now in seconds, low 32 random. */
 uint64_t clientid_new_instance(void);

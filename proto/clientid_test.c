@@ -69,8 +69,8 @@ test_parse(void)
 
 	g = 7;
 	q = 8;
-	clientid_parse("65a1f0c27d3e9b1g000000000001", CLIENTID_LEN, &g, &q);
-	tap_ok(g == 7 && q == 8, "a failed parse leaves the outputs alone");
+	tap_ok(!clientid_parse("65a1f0c27d3e9b1g000000000001", CLIENTID_LEN, &g, &q) && g == 7 && q == 8,
+		"a failed parse leaves the outputs alone");
 }
 
 static void

@@ -32,7 +32,9 @@
  *              binary: bool, data: bin, uid: str, close_code: uint16]
  *   cmd       [type: uint 1..CMD__COUNT-1, uids: [str], groups: [str],
  *              clients: [str], exclude: [str], data: bin, has_data: bool,
- *              binary: bool, session: str]
+ *              binary: bool, session: str, from_client: bool]
+ *             (from_client was appended later: a cmd without it reads it as
+ *             has_data, which meant the same for a join before)
  *   REQUEST   [1, 4, gateway: uint64, req: uint64, cmd: cmd, expires: uint64,
  *              pushed_us: uint64]
  *   OP        [1, 5, worker: uint64, op: uint64, cmd: cmd, pushed_us: uint64,
@@ -157,7 +159,7 @@ enc_member(msgpack_packer *pk, const struct proto_member *mb)
 static void
 enc_cmd(msgpack_packer *pk, const struct proto_cmd *c)
 {
-	msgpack_pack_array(pk, CMD_FIELDS);
+	msgpack_pack_array(pk, CMD_FIELDS + 1);
 	msgpack_pack_uint8(pk, c->type);
 	enc_list(pk, &c->uids);
 	enc_list(pk, &c->groups);
@@ -167,6 +169,7 @@ enc_cmd(msgpack_packer *pk, const struct proto_cmd *c)
 	enc_bool(pk, c->has_data);
 	enc_bool(pk, c->binary);
 	enc_str(pk, c->session);
+	enc_bool(pk, c->from_client);
 }
 
 /* A rough size so that a message with a large payload is appended without
@@ -809,6 +812,12 @@ dec_cmd(struct dec *d, struct proto_cmd *c)
 	    (rc = dec_str(d, &c->data)) < 0 || (rc = dec_bool(d, &c->has_data)) < 0 ||
 	    (rc = dec_bool(d, &c->binary)) < 0 || (rc = dec_str(d, &c->session)) < 0)
 		return rc;
+	c->from_client = c->has_data;
+	if (extra > 0) {
+		if ((rc = dec_bool(d, &c->from_client)) < 0)
+			return rc;
+		extra--;
+	}
 	return dec_skip(d, extra);
 }
 

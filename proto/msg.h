@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/attr.h"
 #include "common/buf.h"
 
 #define PROTO_VERSION 1
@@ -59,7 +60,8 @@ enum proto_role {
 };
 
 /* A cluster member as the register knows it. id is the member's random
- * 64-bit instance id (new at every start); inbox is its nng pull address. */
+ * 64-bit instance id (new at every start); inbox is the link URL it
+ * receives on (ipc:// in gatecast's own framing, or tcp:// / tls+tcp://). */
 struct proto_member {
 	uint8_t role;
 	uint64_t id;
@@ -176,6 +178,9 @@ enum cmd_type {
  *            message; binary selects a binary frame; has_data tells an empty
  *            payload from none
  *   session  set/update_session: a JSON object's text
+ *   from_client  the command is a client's own request, answered by the app
+ *            (a join_group it asked for: the gateway holds it to the
+ *            client's token and sends it an error frame when refused)
  */
 struct proto_cmd {
 	uint8_t type; /* enum cmd_type */
@@ -187,6 +192,8 @@ struct proto_cmd {
 	bool has_data;
 	bool binary;
 	struct pstr session;
+	bool from_client; /* appended later: absent, it is read as has_data (the
+	                   * rule it replaces), so older workers' joins keep it */
 };
 
 struct proto_request {
@@ -271,12 +278,12 @@ int proto_encode(const struct proto_msg *m, struct buf *out);
  * -EPROTO (not msgpack, wrong version, wrong shape or field type),
  * -EMSGSIZE (a list over its bound) or -EBADMSG (trailing bytes). On success
  * the caller must call proto_msg_fini(m); on failure m holds nothing. */
-int proto_decode(const void *p, size_t len, struct proto_msg *m);
+MUST_CHECK int proto_decode(const void *p, size_t len, struct proto_msg *m);
 
 /* Decodes the first of several messages sent back to back (an outlink
  * batch: outlink.h): like proto_decode, but bytes after the message are
  * left alone and *used is set to its length. */
-int proto_decode_next(const void *p, size_t len, struct proto_msg *m, size_t *used);
+MUST_CHECK int proto_decode_next(const void *p, size_t len, struct proto_msg *m, size_t *used);
 /* Releases the lists a decode allocated. Safe on a zeroed or failed msg. */
 void proto_msg_fini(struct proto_msg *m);
 
@@ -286,7 +293,8 @@ typedef void proto_visit_fn(void *arg, struct proto_msg *m);
  * message to fn, in order. A message that does not decode ends the batch,
  * since what follows it cannot be told apart: returns 0, or its error (as
  * proto_decode) with *left set to the bytes not taken. */
-int proto_decode_batch(const void *p, size_t len, proto_visit_fn *fn, void *arg, size_t *left);
+MUST_CHECK int proto_decode_batch(const void *p, size_t len, proto_visit_fn *fn, void *arg,
+	size_t *left);
 
 /* Command names as on the push port ("send_to_uid"...); NULL when unknown. */
 const char *cmd_name(enum cmd_type t);

@@ -45,7 +45,7 @@ cmd_eq(const struct proto_cmd *a, const struct proto_cmd *b)
 	       list_eq(&a->groups, &b->groups) && list_eq(&a->clients, &b->clients) &&
 	       list_eq(&a->exclude, &b->exclude) && pstr_eq(a->data, b->data) &&
 	       a->has_data == b->has_data && a->binary == b->binary &&
-	       pstr_eq(a->session, b->session);
+	       pstr_eq(a->session, b->session) && a->from_client == b->from_client;
 }
 
 static bool

@@ -379,7 +379,7 @@ static const char op_bytes[] =
 	"\x05"                             /* type OP */
 	"\x07"                             /* worker: 7 */
 	"\x00"                             /* op: 0, fire and forget */
-	"\x99"                             /* cmd: array of 9 */
+	"\x9a"                             /* cmd: array of 10 */
 	"\x01"                             /*   type send_to_uid */
 	"\x91" "\xa2" "42"                 /*   uids: ["42"] */
 	"\x90"                             /*   groups: [] */
@@ -389,6 +389,7 @@ static const char op_bytes[] =
 	"\xc3"                             /*   has_data: true */
 	"\xc2"                             /*   binary: false */
 	"\xa0"                             /*   session: "" */
+	"\xc2"                             /*   from_client: false */
 	"\x00"                             /* pushed_us: 0, not from a push */
 	"\xcf\x00\x00\x01\xa0\xc4\x50\x6c\x7b"; /* expires: uint64 1790000000123 */
 
@@ -859,7 +860,7 @@ test_forward_compat(void)
 	 * nested array after both optional fields. */
 	static const char newer_op[] =
 		"\x98\x01\x05\x07\x00"
-		"\x9a\x01\x91\xa2" "42" "\x90\x90\x90\xc4\x02" "hi" "\xc3\xc2\xa0" /* cmd + */
+		"\x9b\x01\x91\xa2" "42" "\x90\x90\x90\xc4\x02" "hi" "\xc3\xc2\xa0\xc2" /* cmd + */
 		"\xc4\x01" "z"                 /*   extra bin */
 		"\xcd\x01\x00"                 /* pushed_us 256 */
 		"\xcd\x01\x01"                 /* expires 257 */
@@ -902,7 +903,8 @@ test_forward_compat(void)
 		"extra fields after an OP's expiry and its cmd are accepted");
 	tap_ok(m.type == PROTO_OP && m.u.op.worker == 7 && m.u.op.cmd.uids.n == 1 &&
 	       pstr_eq_c(m.u.op.cmd.uids.v[0], "42") && pstr_eq_c(m.u.op.cmd.data, "hi") &&
-	       m.u.op.cmd.has_data && !m.u.op.cmd.binary && m.u.op.pushed_us == 256 &&
+	       m.u.op.cmd.has_data && !m.u.op.cmd.binary && !m.u.op.cmd.from_client &&
+	       m.u.op.pushed_us == 256 &&
 	       m.u.op.expires == 257,
 		"  ... and the known fields are read");
 	proto_msg_fini(&m);
@@ -1126,6 +1128,51 @@ test_optional_fields(void)
 		0, "a REQUEST with a field after the push time is accepted");
 	EXPECT("\x97\x01\x04\x00\x00" "\x99\x01\x90\x90\x90\x90\xa0\xc2\xc2\xa0" "\x00",
 		-EPROTO, "a REQUEST promising a push time that is missing is rejected");
+}
+
+/* A cmd's from_client was appended after its 9 fields: an older sender's cmd
+ * reads it as has_data (what marked a client's own join before). */
+static void
+test_from_client(void)
+{
+	static const char old_with_data[] =
+		"\x95\x01\x05\x00\x00" "\x99\x08\x90\x91\xa1" "g" "\x90\x90\xa0\xc3\xc2\xa0";
+	static const char old_without[] =
+		"\x95\x01\x05\x00\x00" "\x99\x08\x90\x91\xa1" "g" "\x90\x90\xa0\xc2\xc2\xa0";
+	static const char new_not_client[] =
+		"\x95\x01\x05\x00\x00" "\x9a\x08\x90\x91\xa1" "g" "\x90\x90\xa0\xc3\xc2\xa0\xc2";
+	static const char new_client[] =
+		"\x95\x01\x05\x00\x00" "\x9a\x08\x90\x91\xa1" "g" "\x90\x90\xa0\xc2\xc2\xa0\xc3";
+	struct proto_msg m;
+
+	tap_eq_int(proto_decode(old_with_data, sizeof old_with_data - 1, &m), 0,
+		"a cmd without from_client decodes");
+	tap_ok(m.u.op.cmd.type == CMD_JOIN_GROUP && m.u.op.cmd.from_client,
+		"  ... and one with data reads as a client's own request");
+	proto_msg_fini(&m);
+	tap_eq_int(proto_decode(old_without, sizeof old_without - 1, &m), 0,
+		"a cmd without from_client or data decodes");
+	tap_ok(!m.u.op.cmd.from_client, "  ... and reads as not a client's request");
+	proto_msg_fini(&m);
+	tap_eq_int(proto_decode(new_not_client, sizeof new_not_client - 1, &m), 0,
+		"a cmd with from_client false decodes");
+	tap_ok(m.u.op.cmd.has_data && !m.u.op.cmd.from_client,
+		"  ... and from_client false wins over has_data");
+	proto_msg_fini(&m);
+	tap_eq_int(proto_decode(new_client, sizeof new_client - 1, &m), 0,
+		"a cmd with from_client true decodes");
+	tap_ok(!m.u.op.cmd.has_data && m.u.op.cmd.from_client,
+		"  ... and from_client is read without data");
+	proto_msg_fini(&m);
+	EXPECT("\x95\x01\x05\x00\x00" "\x9a\x08\x90\x90\x90\x90\xa0\xc2\xc2\xa0\x01", -EPROTO,
+		"a from_client that is not a bool is rejected");
+
+	struct proto_msg e;
+	memset(&e, 0, sizeof e);
+	e.type = PROTO_OP;
+	e.u.op.cmd.type = CMD_JOIN_GROUP;
+	e.u.op.cmd.from_client = true;
+	round_trip(&e, "an OP whose cmd is a client's own request round-trips");
 }
 
 /* ---- stats, left, STATUS_QUERY and STATUS ---- */
@@ -1459,6 +1506,7 @@ main(void)
 	test_decode_next();
 	test_lifetimes();
 	test_optional_fields();
+	test_from_client();
 	test_announce_stats();
 	test_members_left();
 	test_status();

@@ -1,6 +1,6 @@
 /*
- * push_cmd — the push port's wire format: one JSON object per line in, a
- * struct proto_cmd out; a struct proto_result in, one JSON reply line out.
+ * push_cmd — the push port's wire format in: one JSON object per line, a
+ * struct proto_cmd out. The replies are push_reply.c's.
  *
  * It checks shapes and limits (field types, uid/group length, list length,
  * client id syntax) so that everything past it sees only well-formed
@@ -28,9 +28,10 @@
  * is "data" (a string is sent as its text, any other value as its compact
  * JSON) or "data_base64" (decoded, sent as a binary frame), never both.
  *
- * JSON is written by hand rather than with json_dumps: jansson prints reals
- * with 17 significant digits (0.1 becomes 0.10000000000000001), and an
- * application's payload should reach the browser as it was written.
+ * JSON is written by hand (common/json_out.h) rather than with json_dumps:
+ * jansson prints reals with 17 significant digits (0.1 becomes
+ * 0.10000000000000001), and an application's payload should reach the
+ * browser as it was written.
  */
 #include "push/push_cmd.h"
 
@@ -44,8 +45,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/base64.h"
+#include "common/json_out.h"
 #include "common/xmalloc.h"
 #include "proto/clientid.h"
+#include "proto/name.h"
 
 /* Everything a parsed command points into: the parsed document (strings
  * point into its values) and the buffers made for converted values. */
@@ -108,170 +112,6 @@ struct parse {
 	size_t max_list;
 };
 
-/* ---- JSON writing ---- */
-
-/* Length of the well-formed UTF-8 sequence at p (at most n bytes), or 0 when
- * it is not one (Unicode 15 Table 3-7: no overlongs, surrogates or code
- * points above U+10FFFF). p[0] >= 0x80. */
-static size_t
-utf8_seq_len(const unsigned char *p, size_t n)
-{
-	unsigned char c = p[0];
-	size_t len;
-	unsigned char lo = 0x80, hi = 0xbf; /* range of the second byte */
-
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (n < len || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return len;
-}
-
-/* Appends s as a JSON string. s may hold any bytes: control characters are
- * escaped and each byte that is not part of well-formed UTF-8 becomes
- * \ufffd, so the result is always valid JSON (and never holds a newline). */
-static void
-json_put_str(struct buf *b, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s;
-	size_t run = 0; /* start of the bytes not yet appended */
-
-	buf_append_char(b, '"');
-	for (size_t i = 0; i < n;) {
-		unsigned char c = p[i];
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0x80) {
-			size_t k = utf8_seq_len(p + i, n - i);
-			if (k > 0) {
-				i += k;
-				continue;
-			}
-		}
-		buf_append(b, s + run, i - run);
-		switch (c) {
-		case '"': buf_append_str(b, "\\\""); break;
-		case '\\': buf_append_str(b, "\\\\"); break;
-		case '\b': buf_append_str(b, "\\b"); break;
-		case '\f': buf_append_str(b, "\\f"); break;
-		case '\n': buf_append_str(b, "\\n"); break;
-		case '\r': buf_append_str(b, "\\r"); break;
-		case '\t': buf_append_str(b, "\\t"); break;
-		default:
-			if (c >= 0x80) {
-				buf_append_str(b, "\\ufffd");
-			} else {
-				char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-				buf_append(b, e, sizeof e);
-			}
-		}
-		run = ++i;
-	}
-	buf_append(b, s + run, n - run);
-	buf_append_char(b, '"');
-}
-
-static void
-json_put_pstr(struct buf *b, struct pstr s)
-{
-	json_put_str(b, s.p != NULL ? s.p : "", s.p != NULL ? s.n : 0);
-}
-
-/* The shortest text that reads back as the same double, with ".0" added
- * when it would otherwise look like an integer (as jansson does). */
-static void
-json_put_real(struct buf *b, double d)
-{
-	char s[40];
-
-	if (!isfinite(d)) {
-		buf_append_str(b, "null");
-		return;
-	}
-	for (int prec = 1; prec <= 17; prec++) {
-		snprintf(s, sizeof s, "%.*g", prec, d);
-		if (strtod(s, NULL) == d)
-			break;
-	}
-	buf_append_str(b, s);
-	if (strpbrk(s, ".eE") == NULL)
-		buf_append_str(b, ".0");
-}
-
-/* Appends v as compact JSON, object keys in the order they were parsed. */
-static void
-json_put(struct buf *b, const json_t *cv)
-{
-	json_t *v = (json_t *)cv; /* jansson's getters take non-const */
-	const char *key;
-	json_t *val;
-	size_t i;
-	bool first = true;
-
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		buf_append_char(b, '{');
-		json_object_foreach(v, key, val) {
-			if (!first)
-				buf_append_char(b, ',');
-			first = false;
-			json_put_str(b, key, strlen(key));
-			buf_append_char(b, ':');
-			json_put(b, val);
-		}
-		buf_append_char(b, '}');
-		break;
-	case JSON_ARRAY:
-		buf_append_char(b, '[');
-		json_array_foreach(v, i, val) {
-			if (i > 0)
-				buf_append_char(b, ',');
-			json_put(b, val);
-		}
-		buf_append_char(b, ']');
-		break;
-	case JSON_STRING:
-		json_put_str(b, json_string_value(v), json_string_length(v));
-		break;
-	case JSON_INTEGER:
-		buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		break;
-	case JSON_REAL:
-		json_put_real(b, json_real_value(v));
-		break;
-	case JSON_TRUE:
-		buf_append_str(b, "true");
-		break;
-	case JSON_FALSE:
-		buf_append_str(b, "false");
-		break;
-	case JSON_NULL:
-	default:
-		buf_append_str(b, "null");
-		break;
-	}
-}
-
 /* ---- parsing ---- */
 
 static void *
@@ -286,7 +126,7 @@ store_keep(struct push_store *st, void *p)
 }
 
 __attribute__((format(printf, 3, 4))) static int
-fail(struct push_error *err, const char *code, const char *fmt, ...)
+fail(struct push_error *err, enum proto_error code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -303,7 +143,7 @@ store_text(struct parse *ps, const char *field, struct buf *b, struct pstr *out)
 {
 	if (b->len > UINT32_MAX) {
 		buf_fini(b);
-		return fail(ps->err, "too_large", "field \"%s\": larger than 4 GiB", field);
+		return fail(ps->err, PROTO_ERR_TOO_LARGE, "field \"%s\": larger than 4 GiB", field);
 	}
 	size_t n = b->len;
 	char *p = buf_steal(b, NULL);
@@ -350,38 +190,35 @@ parse_item(struct parse *ps, const char *field, enum item_kind kind, size_t max_
 	where(at, sizeof at, field, idx);
 	if (kind == ITEM_CLIENT) {
 		if (!json_is_string(v))
-			return fail(ps->err, "bad_request", "%s: must be a %s", at,
+			return fail(ps->err, PROTO_ERR_BAD_REQUEST, "%s: must be a %s", at,
 				many ? "client id string or an array of them" : "client id string");
 		p = json_string_value(v);
 		n = json_string_length(v);
 		if (!is_client_id(p, n))
-			return fail(ps->err, "bad_request", "%s: not a client id", at);
+			return fail(ps->err, PROTO_ERR_BAD_REQUEST, "%s: not a client id", at);
 		out->p = p;
 		out->n = (uint32_t)n;
 		return 0;
 	}
 
-	if (json_is_string(v)) {
-		p = json_string_value(v);
-		n = json_string_length(v);
-	} else if (json_is_integer(v)) {
-		char num[32];
-		int k = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		n = (size_t)k;
-		p = store_keep(ps->st, xstrndup(num, n));
-	} else if (json_is_real(v)) {
-		return fail(ps->err, "bad_request", "%s: a number must be an integer", at);
-	} else {
-		return fail(ps->err, "bad_request", "%s: must be a %s", at,
+	struct name nm;
+	size_t max = max_len < UINT32_MAX ? max_len : (size_t)UINT32_MAX;
+	switch (name_from_json(v, max, &nm)) {
+	case 0:
+		break;
+	case -EDOM:
+		return fail(ps->err, PROTO_ERR_BAD_REQUEST, "%s: a number must be an integer", at);
+	case -ENODATA:
+		return fail(ps->err, PROTO_ERR_BAD_REQUEST, "%s: must not be empty", at);
+	case -ENAMETOOLONG:
+		return fail(ps->err, PROTO_ERR_BAD_REQUEST, "%s: longer than %zu bytes", at, max);
+	default:
+		return fail(ps->err, PROTO_ERR_BAD_REQUEST, "%s: must be a %s", at,
 			many && idx < 0 ? "string, number or array" : "string or number");
 	}
-	if (n == 0)
-		return fail(ps->err, "bad_request", "%s: must not be empty", at);
-	if (n > max_len || n > UINT32_MAX)
-		return fail(ps->err, "bad_request", "%s: longer than %zu bytes", at,
-			max_len < UINT32_MAX ? max_len : (size_t)UINT32_MAX);
+	p = nm.p == nm.num ? store_keep(ps->st, xstrndup(nm.num, nm.n)) : nm.p;
 	out->p = p;
-	out->n = (uint32_t)n;
+	out->n = (uint32_t)nm.n;
 	return 0;
 }
 
@@ -400,7 +237,7 @@ parse_field(struct parse *ps, const char *field, enum arity ar, enum item_kind k
 	if (v == NULL) {
 		if (ar == F_OPT || ar == F_OPT_MANY)
 			return 0;
-		return fail(ps->err, "bad_request", "field \"%s\": required", field);
+		return fail(ps->err, PROTO_ERR_BAD_REQUEST, "field \"%s\": required", field);
 	}
 	if (!json_is_array(v) || !many) {
 		out->v = store_keep(ps->st, xcalloc(1, sizeof *out->v));
@@ -411,12 +248,12 @@ parse_field(struct parse *ps, const char *field, enum arity ar, enum item_kind k
 	size_t n = json_array_size(v);
 	if (n == 0) {
 		if (ar == F_MANY)
-			return fail(ps->err, "bad_request", "field \"%s\": must not be empty",
+			return fail(ps->err, PROTO_ERR_BAD_REQUEST, "field \"%s\": must not be empty",
 				field);
 		return 0;
 	}
 	if (n > ps->max_list)
-		return fail(ps->err, "too_large", "field \"%s\": more than %zu entries", field,
+		return fail(ps->err, PROTO_ERR_TOO_LARGE, "field \"%s\": more than %zu entries", field,
 			ps->max_list);
 	out->v = store_keep(ps->st, xcalloc(n, sizeof *out->v));
 	for (size_t i = 0; i < n; i++) {
@@ -429,45 +266,6 @@ parse_field(struct parse *ps, const char *field, enum arity ar, enum item_kind k
 	return 0;
 }
 
-/* RFC 4648 §4 base64; the '=' padding may be left out. Returns the decoded
- * length, or -1 when s is not base64. out has room for n / 4 * 3 + 3. */
-static long
-base64_decode(const char *s, size_t n, unsigned char *out)
-{
-	size_t pad = 0, o = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-
-	while (pad < 2 && n - pad > 0 && s[n - pad - 1] == '=')
-		pad++;
-	if ((pad > 0 && n % 4 != 0) || (n - pad) % 4 == 1)
-		return -1;
-	for (size_t i = 0; i < n - pad; i++) {
-		unsigned char c = (unsigned char)s[i];
-		int d;
-		if (c >= 'A' && c <= 'Z')
-			d = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			d = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			d = c - '0' + 52;
-		else if (c == '+')
-			d = 62;
-		else if (c == '/')
-			d = 63;
-		else
-			return -1;
-		acc = (acc << 6) | (uint32_t)d;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	return (long)o;
-}
-
 static int
 parse_data(struct parse *ps, enum arity ar, struct proto_cmd *c)
 {
@@ -478,37 +276,37 @@ parse_data(struct parse *ps, enum arity ar, struct proto_cmd *c)
 	d = json_object_get(ps->root, "data");
 	b64 = json_object_get(ps->root, "data_base64");
 	if (d != NULL && b64 != NULL)
-		return fail(ps->err, "bad_request",
+		return fail(ps->err, PROTO_ERR_BAD_REQUEST,
 			"fields \"data\" and \"data_base64\": give only one");
 	if (d == NULL && b64 == NULL) {
 		if (ar == F_OPT)
 			return 0;
-		return fail(ps->err, "bad_request", "field \"data\": required");
+		return fail(ps->err, PROTO_ERR_BAD_REQUEST, "field \"data\": required");
 	}
 	c->has_data = true;
 	if (d != NULL && json_is_string(d)) {
 		if (json_string_length(d) > UINT32_MAX)
-			return fail(ps->err, "too_large", "field \"data\": larger than 4 GiB");
+			return fail(ps->err, PROTO_ERR_TOO_LARGE, "field \"data\": larger than 4 GiB");
 		c->data.p = json_string_value(d);
 		c->data.n = (uint32_t)json_string_length(d);
 		return 0;
 	}
 	if (d != NULL) {
 		struct buf b = BUF_INIT;
-		json_put(&b, d);
+		json_out_value(&b, d);
 		return store_text(ps, "data", &b, &c->data);
 	}
 
 	if (!json_is_string(b64))
-		return fail(ps->err, "bad_request", "field \"data_base64\": must be a string");
+		return fail(ps->err, PROTO_ERR_BAD_REQUEST, "field \"data_base64\": must be a string");
 	const char *s = json_string_value(b64);
 	size_t n = json_string_length(b64);
 	if (n / 4 * 3 > UINT32_MAX)
-		return fail(ps->err, "too_large", "field \"data_base64\": larger than 4 GiB");
-	unsigned char *out = store_keep(ps->st, xmalloc(n / 4 * 3 + 3));
-	long k = base64_decode(s, n, out);
-	if (k < 0)
-		return fail(ps->err, "bad_request", "field \"data_base64\": not base64");
+		return fail(ps->err, PROTO_ERR_TOO_LARGE, "field \"data_base64\": larger than 4 GiB");
+	unsigned char *out = store_keep(ps->st, xmalloc(BASE64_DECODED_MAX(n)));
+	size_t k;
+	if (base64_decode(s, n, 0, out, &k) != 0)
+		return fail(ps->err, PROTO_ERR_BAD_REQUEST, "field \"data_base64\": not base64");
 	c->data.p = (const char *)out;
 	c->data.n = (uint32_t)k;
 	c->binary = true;
@@ -524,11 +322,11 @@ parse_session(struct parse *ps, enum arity ar, struct proto_cmd *c)
 		return 0;
 	v = json_object_get(ps->root, "session");
 	if (v == NULL)
-		return fail(ps->err, "bad_request", "field \"session\": required");
+		return fail(ps->err, PROTO_ERR_BAD_REQUEST, "field \"session\": required");
 	if (!json_is_object(v))
-		return fail(ps->err, "bad_request", "field \"session\": must be a JSON object");
+		return fail(ps->err, PROTO_ERR_BAD_REQUEST, "field \"session\": must be a JSON object");
 	struct buf b = BUF_INIT;
-	json_put(&b, v);
+	json_out_value(&b, v);
 	return store_text(ps, "session", &b, &c->session);
 }
 
@@ -543,7 +341,7 @@ push_cmd_parse(const char *line, size_t len, const struct push_limits *lim,
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	err->code = NULL;
+	err->code = PROTO_ERR_NONE;
 	err->message[0] = '\0';
 	if (line == NULL)
 		line = "";
@@ -560,10 +358,10 @@ push_cmd_parse(const char *line, size_t len, const struct push_limits *lim,
 	ps.root = json_loadb(line, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
 	ps.st->root = ps.root;
 	if (ps.root == NULL)
-		return fail(err, "bad_json", "line %d, column %d: %s", je.line, je.column,
+		return fail(err, PROTO_ERR_BAD_JSON, "line %d, column %d: %s", je.line, je.column,
 			je.text);
 	if (!json_is_object(ps.root))
-		return fail(err, "bad_request", "request must be a JSON object");
+		return fail(err, PROTO_ERR_BAD_REQUEST, "request must be a JSON object");
 
 	json_t *id = json_object_get(ps.root, "id");
 	if (id != NULL)
@@ -571,13 +369,13 @@ push_cmd_parse(const char *line, size_t len, const struct push_limits *lim,
 
 	type = json_object_get(ps.root, "type");
 	if (type == NULL)
-		return fail(err, "bad_request", "field \"type\": required");
+		return fail(err, PROTO_ERR_BAD_REQUEST, "field \"type\": required");
 	if (!json_is_string(type))
-		return fail(err, "bad_request", "field \"type\": must be a string");
+		return fail(err, PROTO_ERR_BAD_REQUEST, "field \"type\": must be a string");
 	size_t tn = json_string_length(type);
 	t = cmd_lookup(json_string_value(type), tn);
 	if (t == 0)
-		return fail(err, "unknown_type", "unknown type \"%.*s\"%s",
+		return fail(err, PROTO_ERR_UNKNOWN_TYPE, "unknown type \"%.*s\"%s",
 			(int)(tn > 64 ? 64 : tn), json_string_value(type), tn > 64 ? "..." : "");
 
 	const struct cmd_spec *sp = &cmd_specs[t];
@@ -609,120 +407,4 @@ push_cmd_fini(struct push_cmd *c)
 	}
 	json_decref(c->id);
 	memset(c, 0, sizeof *c);
-}
-
-/* ---- replies ---- */
-
-static void
-reply_begin(struct buf *out, const json_t *id)
-{
-	buf_append_char(out, '{');
-	if (id != NULL) {
-		buf_append_str(out, "\"id\":");
-		json_put(out, id);
-		buf_append_char(out, ',');
-	}
-}
-
-static void
-reply_strs(struct buf *out, const char *key, const struct pstr_list *l)
-{
-	buf_printf(out, ",\"%s\":[", key);
-	for (uint32_t i = 0; i < l->n; i++) {
-		if (i > 0)
-			buf_append_char(out, ',');
-		json_put_pstr(out, l->v[i]);
-	}
-	buf_append_char(out, ']');
-}
-
-/* The session text comes from another process: embed it only when it is a
- * JSON object, re-written compactly if it would break the line. */
-static void
-reply_session(struct buf *out, struct pstr s)
-{
-	json_error_t je;
-	json_t *v = NULL;
-
-	buf_append_str(out, ",\"session\":");
-	if (s.p != NULL && s.n > 0)
-		v = json_loadb(s.p, s.n, JSON_REJECT_DUPLICATES, &je);
-	if (!json_is_object(v))
-		buf_append_str(out, "null");
-	else if (memchr(s.p, '\n', s.n) == NULL && memchr(s.p, '\r', s.n) == NULL)
-		buf_append(out, s.p, s.n);
-	else
-		json_put(out, v);
-	json_decref(v);
-}
-
-void
-push_reply_render(enum cmd_type type, const json_t *id, const struct proto_result *r,
-	struct buf *out)
-{
-	reply_begin(out, id);
-	if (!r->ok) {
-		buf_append_str(out, "\"ok\":false,\"error\":");
-		json_put_pstr(out, r->error);
-		buf_append_str(out, ",\"message\":");
-		json_put_pstr(out, r->message);
-	} else {
-		buf_append_str(out, "\"ok\":true");
-		switch (type) {
-		case CMD_SEND_TO_UID:
-			buf_printf(out, ",\"delivered\":%" PRId64, r->delivered);
-			reply_strs(out, "offline", &r->strs);
-			break;
-		case CMD_SEND_TO_GROUP:
-		case CMD_SEND_TO_ALL:
-		case CMD_SEND_TO_CLIENT:
-			buf_printf(out, ",\"delivered\":%" PRId64, r->delivered);
-			break;
-		case CMD_IS_UID_ONLINE:
-			buf_printf(out, ",\"online\":%s", r->count > 0 ? "true" : "false");
-			break;
-		case CMD_GET_CLIENT_ID_BY_UID:
-			reply_strs(out, "client_ids", &r->strs);
-			break;
-		case CMD_GET_UID_BY_CLIENT_ID:
-			buf_append_str(out, ",\"uid\":");
-			if (r->strs.n > 0)
-				json_put_pstr(out, r->strs.v[0]);
-			else
-				buf_append_str(out, "null");
-			break;
-		case CMD_GET_CLIENT_COUNT_BY_GROUP:
-		case CMD_GET_UID_COUNT_BY_GROUP:
-		case CMD_GET_ALL_UID_COUNT:
-		case CMD_GET_ALL_CLIENT_COUNT:
-			buf_printf(out, ",\"count\":%" PRId64, r->count);
-			break;
-		case CMD_GET_UID_LIST_BY_GROUP:
-			reply_strs(out, "uids", &r->strs);
-			break;
-		case CMD_GET_ALL_GROUP_ID_LIST:
-			reply_strs(out, "groups", &r->strs);
-			break;
-		case CMD_GET_SESSION:
-			reply_session(out, r->session);
-			break;
-		default:
-			break;
-		}
-	}
-	if (r->partial)
-		buf_printf(out, ",\"partial\":true,\"answered\":%" PRIu32 ",\"expected\":%" PRIu32,
-			r->answered, r->expected);
-	buf_append_str(out, "}\n");
-}
-
-void
-push_reply_error(const json_t *id, const char *code, const char *message, struct buf *out)
-{
-	reply_begin(out, id);
-	buf_append_str(out, "\"ok\":false,\"error\":");
-	json_put_str(out, code != NULL ? code : "", code != NULL ? strlen(code) : 0);
-	buf_append_str(out, ",\"message\":");
-	json_put_str(out, message != NULL ? message : "", message != NULL ? strlen(message) : 0);
-	buf_append_str(out, "}\n");
 }

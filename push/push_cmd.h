@@ -1,6 +1,6 @@
 /*
- * push_cmd — one push-port line (a JSON object) → a proto_cmd, and the reply
- * line for a finished request. Pure: no sockets, no logging.
+ * push_cmd — one push-port line (a JSON object) → a proto_cmd (parse only;
+ * the reply lines are push_reply.h's). Pure: no sockets, no logging.
  *
  * The push port API (DESIGN.md "Interfaces users see"): {"type": "<command>",
  * "id": <any JSON, optional, echoed>, fields...}. See push_cmd.c for the
@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "common/buf.h"
+#include "proto/error.h"
 #include "proto/msg.h"
 
 struct push_limits {
@@ -28,7 +29,7 @@ struct push_cmd {
 };
 
 struct push_error {
-	const char *code;     /* "bad_json", "bad_request", "unknown_type", "too_large" */
+	enum proto_error code; /* BAD_JSON, BAD_REQUEST, UNKNOWN_TYPE or TOO_LARGE */
 	char message[256];    /* what and where, e.g. "line 1, column 17: ..." or
 	                       * "field \"uid\": must be a string, number or array" */
 };
@@ -40,12 +41,5 @@ struct push_error {
 int push_cmd_parse(const char *line, size_t len, const struct push_limits *lim,
 	struct push_cmd *out, struct push_error *err);
 void push_cmd_fini(struct push_cmd *c);
-
-/* Appends the reply line (JSON + '\n') for a request of type with the given
- * id (borrowed, may be NULL) and result r (borrowed). */
-void push_reply_render(enum cmd_type type, const json_t *id, const struct proto_result *r,
-	struct buf *out);
-/* Appends an error reply line: {"id":…,"ok":false,"error":code,"message":…}. */
-void push_reply_error(const json_t *id, const char *code, const char *message, struct buf *out);
 
 #endif

@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "push/push_batch.h"
 #include "push/push_cmd.h"
+#include "push/push_reply.h"
 #include "proto/msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -42,8 +44,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct buf b = BUF_INIT;
 	struct pstr extra[2];
 
+	/* The same bytes as the body of POST /api/batch: every span it
+	 * returns lies inside the input and is not empty. */
+	size_t off[8], len[8];
+	long nb = push_batch_split((const char *)data, size, off, len, 8);
+	for (long i = 0; i < nb && i < 8; i++)
+		if (off[i] + len[i] > size || len[i] == 0)
+			abort();
+
 	if (push_cmd_parse((const char *)data, size, &lim, &c, &err) < 0) {
-		if (err.code == NULL)
+		if (err.code == PROTO_ERR_NONE)
 			abort();
 		push_reply_error(c.id, err.code, err.message, &b);
 		check_line(&b);
@@ -67,13 +77,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r.strs = (struct pstr_list){extra, 2};
 	r.error = c.cmd.data;
 	r.message = extra[1];
-	push_reply_render((enum cmd_type)c.cmd.type, c.id, &r, &b);
+	push_reply_render((enum cmd_type)c.cmd.type, c.id, &r, &b, NULL);
 	check_line(&b);
 	/* Every type's reply shape, for the same result. */
 	for (int t = 0; t <= CMD__COUNT; t++) {
 		buf_reset(&b);
 		r.ok = !r.ok;
-		push_reply_render((enum cmd_type)t, c.id, &r, &b);
+		push_reply_render((enum cmd_type)t, c.id, &r, &b, NULL);
 		check_line(&b);
 	}
 out:

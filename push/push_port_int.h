@@ -1,10 +1,12 @@
 /*
- * push_port_int — what push_port.c and push_http.c share; included by those
- * two files only. push_port.c owns the port: listening sockets, the ring of
- * requests in flight, connection lifetime and I/O, and the JSON-lines
- * framing. push_http.c is the HTTP framing of a connection: it turns
- * requests read into c->in into entries of the same FIFO, and writes the
- * HTTP form of their answers. The ring's slots stay private to push_port.c.
+ * push_port_int — what the push port gives its framings; included by
+ * push_port.c and the framings (push_http.c) only. push_port.c owns the
+ * port: listening sockets, connection lifetime and I/O, and the FIFO of
+ * each connection's answers; it also is the JSON-lines framing. A framing
+ * (struct pp_framing) turns the bytes read into c->in into entries of the
+ * connection's FIFO and writes the answers in its form. The calls go one
+ * way: a framing calls the port (push_port_conn_*), the port calls a
+ * framing only through the ops it was given with the listening socket.
  */
 #ifndef GATECAST_PUSH_PUSH_PORT_INT_H
 #define GATECAST_PUSH_PUSH_PORT_INT_H
@@ -16,10 +18,9 @@
 
 #include "common/buf.h"
 #include "common/ring.h"
-#include "push/push_cmd.h"
 #include "push/push_port.h"
-
-struct pp_slot;
+#include "push/push_reply.h"
+#include "push/push_table.h"
 
 /* How an answer is written: a push line as it is, or part of an HTTP
  * response. */
@@ -37,25 +38,64 @@ struct pp_frame {
 	bool keep_alive;
 };
 
-/* One entry per request of a connection, in arrival order: either a request
- * in the ring (req != 0) or an answer known at once (line). */
+/* One entry per request of a connection, in arrival order: a request still
+ * in the table (req != 0), or its answer (req == 0: line, error,
+ * delivered). */
 struct pp_entry {
 	uint64_t req;
 	char *line;
 	size_t len;
+	enum proto_error error;
+	int64_t delivered;
 	struct pp_frame fr;
 };
 
-enum pp_conn_kind { PP_KIND_LINES = 0, PP_KIND_HTTP };
+struct pp_conn;
+struct pp_listener;
+
+/* Handles the complete requests in c->in: each becomes FIFO entries, or
+ * ends the connection (c->close_after_flush). Stops at
+ * PUSH_PORT_MAX_INFLIGHT entries; leaves the bytes of an incomplete request
+ * in c->in. May kill c. */
+typedef void pp_read_fn(struct pp_conn *c);
+/* The peer closed with the c->in.len (> 0) bytes of an incomplete request
+ * unread: may add a last entry. */
+typedef void pp_eof_fn(struct pp_conn *c);
+/* Writes one answer to c->out in the framing's form, for an entry framed
+ * as fr; rep borrowed for the call. */
+typedef void pp_emit_fn(struct pp_conn *c, const struct pp_frame *fr, const struct push_reply *rep);
+/* The port's sweep timer (every 100 ms), for the framing's timeouts on the
+ * connections of listener ln: may be NULL. */
+typedef void pp_sweep_fn(struct pp_listener *ln, uint64_t now);
+/* The port is freed: release the listener's farg. May be NULL. */
+typedef void pp_fini_fn(void *farg);
+
+struct pp_framing {
+	pp_read_fn *read;
+	pp_eof_fn *eof; /* NULL: nothing to say */
+	pp_emit_fn *emit;
+	pp_sweep_fn *sweep;
+	pp_fini_fn *fini;
+};
+
+struct pp_listener {
+	struct push_port *pp;
+	int fd;
+	struct event *ev;
+	const struct pp_framing *f;
+	void *farg; /* the framing's own state */
+};
 
 struct pp_conn {
 	struct push_port *pp;
+	struct pp_listener *ln; /* its framing */
 	struct pp_conn *prev, *next;
 	struct event ev;
+	short armed;    /* the events ev waits for now */
 	int fd;
 	bool want_write, paused, close_after_flush, dead;
-	bool authed; /* push.secret: sent the right auth line */
-	uint8_t kind; /* enum pp_conn_kind */
+	bool busy, again; /* in push_port_conn_proceed; called again meanwhile */
+	bool authed;    /* push.secret: sent the right auth line */
 	bool continued; /* HTTP: sent "100 Continue" for the request being read */
 	uint64_t key;
 	struct buf in, out;
@@ -65,61 +105,44 @@ struct pp_conn {
 	uint64_t last_active, partial_since; /* HTTP timeouts (clock_ms) */
 };
 
+#define PP_MAX_LISTENERS 2
+
 struct push_port {
 	struct event_base *base;
 	const struct config *cfg;
-	push_submit_fn *submit;
-	void *arg;
-	int lfd, spare_fd, http_fd;
-	struct event *accept_ev, *sweep_ev, *reap_ev, *http_accept_ev;
-	push_metrics_fn *metrics;
-	push_ready_fn *ready;
-	uint64_t next_http_check;
+	void *arg;              /* push_port_new's, for the framings' callbacks */
+	int spare_fd;
+	struct pp_listener ln[PP_MAX_LISTENERS];
+	size_t n_ln;
+	struct event *sweep_ev, *reap_ev;
 	struct pp_conn *conns, *dead;
-	struct pp_slot *ring;
-	size_t cap;
-	uint64_t low, next; /* ids in [low, next) may be in use */
-	uint64_t next_key;
-	size_t pending;
-	struct push_limits limits;
-	struct push_port_stats st;
+	struct push_table *table;
+	struct push_port_stats st, view; /* the port's own counts; view adds the table's */
 };
 
-/* ---- push_port.c -------------------------------------------------------- */
-
-/* Writes c->out to the socket until it would block (then waits for
- * EV_WRITE). May kill c: check c->dead afterwards. */
-void push_port_conn_write(struct pp_conn *c);
-/* Moves every answer that is next in order to the output and writes it;
- * kills c when more than gateway.max_output is queued. A connection paused
- * at PUSH_PORT_MAX_INFLIGHT resumes reading once half of that drained, so
- * this may parse more input too. May kill c. */
-void push_port_conn_flush(struct pp_conn *c);
+/* Listens on the bound socket fd (takes ownership) for connections in
+ * framing f (borrowed; it must outlive the port), whose state farg is
+ * handed to f->fini when the port is freed. At most PP_MAX_LISTENERS per
+ * port (aborts beyond). */
+void push_port_listen(struct push_port *pp, int fd, const struct pp_framing *f, void *farg);
+/* Makes what progress c can: moves the answers that are next in order to
+ * the output and writes it, resumes reading a connection paused at
+ * PUSH_PORT_MAX_INFLIGHT once half of that drained (readable: also read
+ * the socket), closes once a closing connection's answers are out, and
+ * then waits for the events that can move it on. Kills c when more than
+ * gateway.max_output is queued. Safe to call from within itself (the outer
+ * call goes on). May kill c. */
+void push_port_conn_proceed(struct pp_conn *c, bool readable);
 /* Closes c's socket and unlinks it; the free happens later, from the loop,
  * so c stays valid (c->dead) while its callbacks are on the stack. Requests
- * of c still in the ring stay there until answered or timed out, and their
- * answers are dropped. No-op when c is already dead. */
+ * of c still in the table are cancelled. No-op when c is already dead. */
 void push_port_conn_kill(struct pp_conn *c);
-/* One command (text, len: a JSON object; borrowed for the call): counted,
- * parsed, then into the ring and to the submit callback, or answered at
- * once. Adds one FIFO entry framed as c->fr. May kill c (a submit failure
- * is answered, and flushed, at once). */
+/* One command (text, len: a JSON object; borrowed for the call) into the
+ * table, or answered at once. Adds one FIFO entry framed as c->fr. */
 void push_port_conn_command(struct pp_conn *c, const char *text, size_t len);
-
-/* ---- push_http.c -------------------------------------------------------- */
-
-/* Writes one answer to c->out in an HTTP framing (fr->kind != PP_LINE):
- * text, len is the reply line, or a whole HTTP response for PP_HTTP_RAW. */
-void push_http_emit(struct pp_conn *c, const struct pp_frame *fr, const char *text, size_t len);
-/* Handles the complete requests in c->in (an HTTP connection): each becomes
- * FIFO entries, or ends the connection (c->close_after_flush) when it is
- * malformed or without keep-alive. Stops at PUSH_PORT_MAX_INFLIGHT entries.
- * Leaves the bytes of an incomplete request in c->in. May kill c. */
-void push_http_parse(struct pp_conn *c);
-/* The HTTP connections' timeouts (gateway.idle_timeout,
- * gateway.handshake_timeout), called from the port's sweep timer: does
- * nothing unless HTTP is served, and checks at most every 500 ms
- * (PP_HTTP_CHECK_MS). */
-void push_http_sweep(struct push_port *pp, uint64_t now);
+/* Adds an answer known at once (line taken, len bytes; error its code)
+ * framed as fr. */
+void push_port_conn_answer(struct pp_conn *c, const struct pp_frame *fr, char *line, size_t len,
+	enum proto_error error);
 
 #endif

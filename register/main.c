@@ -202,15 +202,15 @@ main(int argc, char **argv)
 	r.started = clock_wall_ms();
 	if (gethostname(r.host, sizeof r.host - 1) != 0)
 		r.host[0] = '\0';
-	if ((rc = nng_rep0_open(&r.sock)) == 0) {
+	if ((rc = cluster_errno(nng_rep0_open(&r.sock))) == 0) {
 		/* An announce is a few hundred bytes: refuse anything claiming
 		 * more before nng buffers it. */
 		nng_socket_set_size(r.sock, NNG_OPT_RECVMAXSZ, REGISTER_MAX_MESSAGE);
-		rc = -cluster_listen(r.prog.cluster, r.sock, r.prog.cfg.register_listen);
+		rc = cluster_listen(r.prog.cluster, r.sock, r.prog.cfg.register_listen);
 	}
 	if (rc != 0) {
 		log_error("listen_failed", "url=%s err=\"%s\"", r.prog.cfg.register_listen,
-			nng_strerror(rc));
+			strerror(-rc));
 		return 1;
 	}
 	nng_socket_get_int(r.sock, NNG_OPT_RECVFD, &fd);

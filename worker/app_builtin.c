@@ -1,5 +1,5 @@
 /*
- * app_builtin — the built-in browser protocol (README "Browser protocol"):
+ * app_builtin — the built-in browser protocol (docs/browser.md):
  *
  *   connect            → {"type":"welcome","client_id":…}, or with ?uid=…
  *                        the login below
@@ -26,8 +26,10 @@
 
 #include "common/buf.h"
 #include "common/config.h"
-#include "http/query.h"
+#include "http/http_query.h"
+#include "proto/client_frame.h"
 #include "proto/clientid.h"
+#include "proto/name.h"
 #include "worker/app.h"
 #include "worker/worker.h"
 
@@ -43,8 +45,10 @@ builtin_send_json(struct worker *w, const struct proto_event *ev, json_t *obj)
 static void
 builtin_error(struct worker *w, const struct proto_event *ev, const char *code, const char *msg)
 {
-	builtin_send_json(w, ev, json_pack("{s:s, s:s, s:s}", "type", "error", "error", code,
-					 "message", msg));
+	struct buf b = BUF_INIT;
+	client_frame_error(&b, code, msg);
+	worker_send_to_client(w, ev->gateway, ev->client_id, b.p, b.len, false);
+	buf_fini(&b);
 }
 
 static json_t *
@@ -58,22 +62,18 @@ builtin_client_id(const struct proto_event *ev)
 static int
 builtin_name(json_t *v, size_t max, struct buf *out)
 {
+	struct name nm;
 	buf_reset(out);
-	if (json_is_string(v))
-		buf_append(out, json_string_value(v), json_string_length(v));
-	else if (json_is_integer(v))
-		buf_printf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	else
+	if (name_from_json(v, max, &nm) != 0)
 		return -EINVAL;
-	if (out->len == 0 || out->len > max || memchr(out->p, '\0', out->len) != NULL)
-		return -EINVAL;
+	buf_append(out, nm.p, nm.n);
 	return 0;
 }
 
 static bool
 builtin_token_mode(struct worker *w)
 {
-	return strcmp(worker_config(w)->auth_mode, "token") == 0;
+	return worker_config(w)->auth_mode == CONFIG_AUTH_TOKEN;
 }
 
 /* Orders the client's gateway to do type for this client; reply (may be
@@ -90,6 +90,7 @@ builtin_order(struct worker *w, const struct proto_event *ev, uint8_t type, cons
 	cmd.type = type;
 	cmd.clients.v = &cid;
 	cmd.clients.n = 1;
+	cmd.from_client = true; /* the client asked for it (exec.h: joins) */
 	if (type == CMD_BIND_UID) {
 		cmd.uids.v = &n;
 		cmd.uids.n = 1;
@@ -134,7 +135,7 @@ builtin_on_connect(struct worker *w, const struct proto_event *ev)
 		}
 		return;
 	}
-	int n = query_param(ev->data.p, ev->data.n, "uid", uid, sizeof uid);
+	int n = http_query_param((struct http_span){ev->data.p, ev->data.n}, "uid", uid, sizeof uid);
 	if (n > 0 && (size_t)n <= c->gateway_max_uid_len) {
 		struct buf b = BUF_INIT;
 		buf_append(&b, uid, (size_t)n);

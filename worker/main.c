@@ -23,7 +23,7 @@ main(int argc, char **argv)
 		"Runs business logic (worker.app = builtin | echo) for the gateways it\n"
 		"finds through the register.",
 		argc, argv, worker_on_stop, NULL);
-	struct worker *w = worker_new(p.base, &p.cfg);
+	struct worker *w = worker_new(p.base, &p.cfg, p.cluster);
 	if (w == NULL)
 		return 1;
 	prog_set_stop_arg(w);

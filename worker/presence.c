@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "common/xmalloc.h"
 
 #define PRESENCE_BUCKETS_MIN 64
@@ -36,12 +37,7 @@ struct presence {
 static uint64_t
 presence_hash(const char *p, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h ^ (h >> 29);
+	return hash_bytes(p, len);
 }
 
 struct presence *

@@ -1,8 +1,9 @@
 /*
  * worker — see worker.h.
  *
- * Requests in flight ("gathers") live in a ring indexed by op id: ids grow
- * by one and all share worker.query_timeout, so the oldest expires first.
+ * Requests in flight are gathers (gather.h: the ring of them, the folding
+ * of RESULTs and the REPLY they make); this file sends the ops and the
+ * REPLYs.
  *
  * Online counts (presence.h) use the same gathers: a get_uid_count_by_group
  * to every gateway, whose RESULTs carry the group's uids and connections
@@ -27,10 +28,12 @@
 #include "cluster/prog.h"
 #include "common/xmalloc.h"
 #include "proto/clientid.h"
+#include "proto/error.h"
 #include "proto/strvec.h"
 #include "cluster/member.h"
 #include "cluster/peers.h"
 #include "worker/app.h"
+#include "worker/gather.h"
 #include "worker/presence.h"
 
 #define WK_MAX_GATHERS 65536
@@ -42,21 +45,6 @@
 /* presence_full is logged at most this often. */
 #define WK_PRESENCE_LOG_MS 60000
 
-struct wk_gather {
-	uint64_t op;       /* 0 = free slot */
-	uint64_t origin;   /* gateway that gets the REPLY */
-	uint64_t req;
-	uint8_t type;
-	uint32_t expected, answered;
-	uint64_t deadline;
-	int64_t delivered, count;
-	bool failed;
-	bool presence;         /* an online count, not a push request */
-	struct buf error, message, session;
-	struct strvec found;   /* strings from the results */
-	struct strvec asked;   /* send_to_uid: the uids asked for; presence: the group */
-};
-
 struct worker {
 	struct event_base *base;
 	const struct config *cfg;
@@ -67,8 +55,7 @@ struct worker {
 	struct member *member;
 	struct peers *gateways;
 	struct event *sweep_ev;
-	struct wk_gather *ring;
-	uint64_t low, next;
+	struct gather_table gathers;
 	struct buf enc;
 	uint64_t requests, events, timeouts, expired;
 	uint64_t msgs_in, msgs_out;
@@ -86,14 +73,10 @@ struct worker {
 static int
 wk_send(struct worker *w, uint64_t gateway, const struct proto_msg *pm)
 {
-	nng_msg *msg;
 	buf_reset(&w->enc);
 	proto_encode(pm, &w->enc);
-	if (nng_msg_alloc(&msg, w->enc.len) != 0)
-		abort();
-	memcpy(nng_msg_body(msg), w->enc.p, w->enc.len);
 	w->msgs_out++;
-	return peers_send(w->gateways, gateway, msg);
+	return peers_send(w->gateways, gateway, w->enc.p, w->enc.len);
 }
 
 /* pushed_us: the REQUEST's, so the gateways can time the writes of the
@@ -147,135 +130,51 @@ worker_config(const struct worker *w)
 /* ---- replies -------------------------------------------------------------------- */
 
 static void
-wk_reply_error(struct worker *w, uint64_t origin, uint64_t req, const char *code, const char *msg)
+wk_reply_error(struct worker *w, uint64_t origin, uint64_t req, enum proto_error code,
+	const char *msg)
 {
 	struct proto_msg pm;
 	memset(&pm, 0, sizeof pm);
 	pm.type = PROTO_REPLY;
 	pm.u.result.id = req;
-	pm.u.result.error = pstr_c(code);
+	pm.u.result.error = pstr_c(proto_error_name(code));
 	pm.u.result.message = pstr_c(msg);
 	if (wk_send(w, origin, &pm) != 0)
 		log_warn("reply_undeliverable", "gateway=%016llx", (unsigned long long)origin);
 }
 
 
-static void
-wk_gather_free(struct worker *w, struct wk_gather *g)
-{
-	buf_fini(&g->error);
-	buf_fini(&g->message);
-	buf_fini(&g->session);
-	strvec_fini(&g->found);
-	strvec_fini(&g->asked);
-	memset(g, 0, sizeof *g);
-	while (w->low < w->next && w->ring[w->low % WK_MAX_GATHERS].op == 0)
-		w->low++;
-}
+static void wk_presence_push(struct worker *w, struct gather *g);
 
-static void wk_presence_push(struct worker *w, struct wk_gather *g);
-
-/* All answers are in (or the deadline passed): build and send the REPLY. */
+/* All answers are in (or the deadline passed): send the REPLY (or, for an
+ * online count, the count), and close g. */
 static void
-wk_gather_finish(struct worker *w, struct wk_gather *g)
+wk_gather_finish(struct worker *w, struct gather *g)
 {
 	struct proto_msg pm;
-	struct proto_result *r = &pm.u.result;
-	struct pstr_list list = {NULL, 0};
 	if (g->presence) {
 		wk_presence_push(w, g);
-		wk_gather_free(w, g);
+		gather_free(&w->gathers, g);
 		return;
 	}
 	memset(&pm, 0, sizeof pm);
 	pm.type = PROTO_REPLY;
-	r->id = g->req;
-	r->ok = !g->failed;
-	r->delivered = g->delivered;
-	r->count = g->count;
-	r->expected = g->expected;
-	r->answered = g->answered;
-	r->partial = g->answered < g->expected && !cmd_is_single_client((enum cmd_type)g->type);
-	if (g->failed) {
-		r->error.p = g->error.p;
-		r->error.n = (uint32_t)g->error.len;
-		r->message.p = g->message.p;
-		r->message.n = (uint32_t)g->message.len;
-	} else if (g->answered == 0 && g->expected > 0) {
-		r->ok = false;
-		r->partial = false;
-		r->error = pstr_c("timeout");
-		r->message = pstr_c("no gateway answered within worker.query_timeout");
-	}
-	r->session.p = g->session.p;
-	r->session.n = (uint32_t)g->session.len;
-	switch (g->type) {
-	case CMD_SEND_TO_UID: {
-		/* offline = asked − found */
-		struct pstr_list asked = strvec_list(&g->asked, true);
-		struct pstr_list found = strvec_list(&g->found, true);
-		list.v = xcalloc(asked.n + 1, sizeof *list.v);
-		for (uint32_t i = 0; i < asked.n; i++)
-			if (bsearch(&asked.v[i], found.v, found.n, sizeof *found.v, strvec_cmp) == NULL)
-				list.v[list.n++] = asked.v[i];
-		free(asked.v);
-		free(found.v);
-		break;
-	}
-	case CMD_GET_CLIENT_ID_BY_UID:
-	case CMD_GET_UID_BY_CLIENT_ID:
-		list = strvec_list(&g->found, false);
-		break;
-	case CMD_GET_UID_LIST_BY_GROUP:
-	case CMD_GET_ALL_GROUP_ID_LIST:
-		list = strvec_list(&g->found, true);
-		break;
-	case CMD_GET_UID_COUNT_BY_GROUP:
-	case CMD_GET_ALL_UID_COUNT:
-		list = strvec_list(&g->found, true);
-		r->count = list.n;
-		free(list.v);
-		list.v = NULL;
-		list.n = 0;
-		break;
-	default:
-		break;
-	}
-	r->strs = list;
-	if (r->partial)
+	gather_reply(g, &pm.u.result);
+	if (pm.u.result.partial)
 		w->timeouts++;
 	if (wk_send(w, g->origin, &pm) != 0)
 		log_warn("reply_undeliverable", "gateway=%016llx", (unsigned long long)g->origin);
-	free(list.v);
-	wk_gather_free(w, g);
+	free(pm.u.result.strs.v);
+	gather_free(&w->gathers, g);
 }
 
 static void
 wk_on_result(struct worker *w, const struct proto_result *r)
 {
-	struct wk_gather *g = &w->ring[r->id % WK_MAX_GATHERS];
-	if (g->op != r->id || g->op == 0)
+	struct gather *g = gather_get(&w->gathers, r->id);
+	if (g == NULL)
 		return; /* late: the request was already answered */
-	g->answered++;
-	if (!r->ok) {
-		if (!g->failed) {
-			g->failed = true;
-			buf_append(&g->error, r->error.p, r->error.n);
-			buf_append(&g->message, r->message.p, r->message.n);
-		}
-	} else {
-		g->delivered += r->delivered;
-		/* A presence count adds up the connections; a push request
-		 * counts the distinct uids at the end. */
-		if (g->presence ||
-			(g->type != CMD_GET_UID_COUNT_BY_GROUP && g->type != CMD_GET_ALL_UID_COUNT))
-			g->count += r->count;
-		for (uint32_t i = 0; i < r->strs.n; i++)
-			strvec_add(&g->found, r->strs.v[i].p, r->strs.v[i].n);
-		if (r->session.n > 0 && g->session.len == 0)
-			buf_append(&g->session, r->session.p, r->session.n);
-	}
-	if (g->answered >= g->expected)
+	if (gather_fold(g, r))
 		wk_gather_finish(w, g);
 }
 
@@ -294,8 +193,9 @@ wk_on_request(struct worker *w, const struct proto_request *rq)
 			(unsigned long long)rq->req);
 		return;
 	}
-	if (w->next - w->low >= WK_MAX_GATHERS) {
-		wk_reply_error(w, rq->gateway, rq->req, "overloaded", "too many requests in flight on the worker");
+	if (gather_full(&w->gathers)) {
+		wk_reply_error(w, rq->gateway, rq->req, PROTO_ERR_OVERLOADED,
+			"too many requests in flight on the worker");
 		return;
 	}
 	/* Which gateways? One for a single client, the owners of the listed
@@ -317,7 +217,8 @@ wk_on_request(struct worker *w, const struct proto_request *rq)
 		}
 		if (nt == 0 && cmd_is_single_client((enum cmd_type)cmd->type)) {
 			free(targets);
-			wk_reply_error(w, rq->gateway, rq->req, "not_found", "client is not connected");
+			wk_reply_error(w, rq->gateway, rq->req, PROTO_ERR_NOT_FOUND,
+				"client is not connected");
 			return;
 		}
 	} else {
@@ -328,13 +229,11 @@ wk_on_request(struct worker *w, const struct proto_request *rq)
 				targets[nt++] = peers_at(w->gateways, i)->id;
 	}
 
-	uint64_t op = w->next++;
-	struct wk_gather *g = &w->ring[op % WK_MAX_GATHERS];
-	g->op = op;
+	struct gather *g = gather_new(&w->gathers, clock_ms() + w->cfg->worker_query_timeout_ms);
+	uint64_t op = g->ie.id;
 	g->origin = rq->gateway;
 	g->req = rq->req;
 	g->type = cmd->type;
-	g->deadline = clock_ms() + w->cfg->worker_query_timeout_ms;
 	if (cmd->type == CMD_SEND_TO_UID)
 		for (uint32_t i = 0; i < cmd->uids.n; i++)
 			strvec_add(&g->asked, cmd->uids.v[i].p, cmd->uids.v[i].n);
@@ -354,17 +253,15 @@ static void
 wk_presence_count(void *arg, const char *group, size_t len)
 {
 	struct worker *w = arg;
-	if (w->next - w->low >= WK_MAX_GATHERS) {
+	if (gather_full(&w->gathers)) {
 		presence_done(w->presence, group, len); /* overloaded: this change is lost */
 		w->presence_dropped++;
 		return;
 	}
-	uint64_t op = w->next++;
-	struct wk_gather *g = &w->ring[op % WK_MAX_GATHERS];
-	g->op = op;
+	struct gather *g = gather_new(&w->gathers, clock_ms() + w->cfg->worker_query_timeout_ms);
+	uint64_t op = g->ie.id;
 	g->presence = true;
 	g->type = CMD_GET_UID_COUNT_BY_GROUP;
-	g->deadline = clock_ms() + w->cfg->worker_query_timeout_ms;
 	strvec_add(&g->asked, group, len);
 
 	struct pstr name = {group, (uint32_t)len};
@@ -385,7 +282,7 @@ wk_presence_count(void *arg, const char *group, size_t len)
 
 /* The count is in: every gateway sends it to the group's members there. */
 static void
-wk_presence_push(struct worker *w, struct wk_gather *g)
+wk_presence_push(struct worker *w, struct gather *g)
 {
 	struct pstr group = {NULL, 0};
 	if (g->asked.n > 0) {
@@ -465,16 +362,15 @@ wk_on_cluster_message(void *arg, struct proto_msg *pm)
 /* One inbox message holds what a gateway sent in one loop turn (outlink.h),
  * back to back. msgs_in counts the messages, not the batches. */
 static void
-wk_on_inbox(void *arg, nng_msg *msg)
+wk_on_inbox(void *arg, const void *msg, size_t n)
 {
 	struct worker *w = arg;
 	size_t left;
 	if (w->draining)
 		w->last_rx = clock_ms();
-	int rc = proto_decode_batch(nng_msg_body(msg), nng_msg_len(msg), wk_on_cluster_message, w, &left);
+	int rc = proto_decode_batch(msg, n, wk_on_cluster_message, w, &left);
 	if (rc != 0)
 		log_warn("bad_message", "err=%d len=%zu", rc, left);
-	nng_msg_free(msg);
 }
 
 static void
@@ -499,10 +395,7 @@ wk_on_view(void *arg, const struct member_view *view)
 static size_t
 wk_in_flight(const struct worker *w)
 {
-	size_t n = 0;
-	for (uint64_t op = w->low; op < w->next; op++)
-		n += w->ring[op % WK_MAX_GATHERS].op == op;
-	return n;
+	return gather_open(&w->gathers);
 }
 
 /* A draining worker exits once every member had a renew period to drop it
@@ -525,19 +418,19 @@ wk_drain_check(struct worker *w, uint64_t now)
 	}
 }
 
+/* The deadline passed: answer with what came in (gather_expire_fn). */
+static void
+wk_on_gather_expired(void *arg, struct gather *g)
+{
+	wk_gather_finish(arg, g);
+}
+
 static void
 wk_on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	uint64_t now = clock_ms();
-	for (uint64_t op = w->low; op < w->next; op++) {
-		struct wk_gather *g = &w->ring[op % WK_MAX_GATHERS];
-		if (g->op != op)
-			continue;
-		if (g->deadline > now)
-			break;
-		wk_gather_finish(w, g);
-	}
+	gather_expire(&w->gathers, now, wk_on_gather_expired, w);
 	presence_due(w->presence, now, wk_presence_count, w);
 	if (w->draining)
 		wk_drain_check(w, now);
@@ -556,7 +449,7 @@ wk_stats(void *arg, struct proto_stats *st)
 /* ---- lifetime -------------------------------------------------------------------------- */
 
 struct worker *
-worker_new(struct event_base *base, const struct config *c)
+worker_new(struct event_base *base, const struct config *c, struct cluster *cl)
 {
 	struct worker *w = xcalloc(1, sizeof *w);
 	int err = 0;
@@ -564,8 +457,7 @@ worker_new(struct event_base *base, const struct config *c)
 	w->cfg = c;
 	w->app = app_find(c->worker_app);
 	w->id = clientid_new_instance();
-	w->ring = xcalloc(WK_MAX_GATHERS, sizeof *w->ring);
-	w->low = w->next = 1;
+	gather_table_init(&w->gathers, WK_MAX_GATHERS);
 	buf_init(&w->enc);
 	w->presence = presence_new(c->worker_presence_max_groups);
 	if (w->app == NULL) {
@@ -573,20 +465,20 @@ worker_new(struct event_base *base, const struct config *c)
 		goto fail;
 	}
 	w->inbox_url = prog_inbox_url(c, c->worker_inbox, "worker", (unsigned long long)w->id);
-	w->inbox = inbox_new(base, prog_cluster(), w->inbox_url, wk_on_inbox, w, &err);
+	w->inbox = inbox_new(base, cl, w->inbox_url, wk_on_inbox, w, &err);
 	if (w->inbox == NULL) {
-		log_error("inbox_failed", "url=%s err=\"%s\"", w->inbox_url, nng_strerror(-err));
+		log_error("inbox_failed", "url=%s err=\"%s\"", w->inbox_url, strerror(-err));
 		goto fail;
 	}
-	w->gateways = peers_new(base, prog_cluster(), ROLE_GATEWAY, WK_OUTLINK_QUEUE,
+	w->gateways = peers_new(base, cl, ROLE_GATEWAY, WK_OUTLINK_QUEUE,
 		wk_on_peer, w);
 	w->sweep_ev = event_new(base, -1, EV_PERSIST, wk_on_sweep, w);
 	struct timeval tv = {0, WK_SWEEP_MS * 1000};
 	event_add(w->sweep_ev, &tv);
-	w->member = member_new(base, prog_cluster(), c, ROLE_WORKER, w->id, w->inbox_url, wk_on_view,
+	w->member = member_new(base, cl, c, ROLE_WORKER, w->id, w->inbox_url, wk_on_view,
 		w, &err);
 	if (w->member == NULL) {
-		log_error("register_failed", "err=\"%s\"", nng_strerror(-err));
+		log_error("register_failed", "err=\"%s\"", strerror(-err));
 		goto fail;
 	}
 	member_set_stats(w->member, wk_stats, w);
@@ -623,11 +515,7 @@ worker_free(struct worker *w)
 	if (w == NULL)
 		return;
 	member_free(w->member);
-	if (w->ring != NULL)
-		for (size_t i = 0; i < WK_MAX_GATHERS; i++)
-			if (w->ring[i].op != 0)
-				wk_gather_free(w, &w->ring[i]);
-	free(w->ring);
+	gather_table_fini(&w->gathers);
 	presence_free(w->presence);
 	peers_free(w->gateways);
 	inbox_free(w->inbox);

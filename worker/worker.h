@@ -18,11 +18,15 @@
 
 #include "proto/msg.h"
 
+struct cluster;
 struct config;
 struct event_base;
 struct worker;
 
-struct worker *worker_new(struct event_base *base, const struct config *c);
+/* Joins the cluster as a worker: listens on its inbox, starts announcing.
+ * base, c and cl (the process's cluster context, prog.h) are borrowed for
+ * the worker's life. Returns NULL after logging why. */
+struct worker *worker_new(struct event_base *base, const struct config *c, struct cluster *cl);
 /* SIGTERM: drain. Leaves the register at once (so gateways stop routing to
  * us within one renew period) but keeps answering what reaches us until
  * that has passed, nothing arrived for a moment and no request is in

@@ -10,19 +10,8 @@
 
 #include "common/utf8.h"
 #include "common/xmalloc.h"
+#include "ws/ws_proto.h"
 
-enum {
-	OP_CONT = 0x0,
-	OP_TEXT = 0x1,
-	OP_BINARY = 0x2,
-	OP_CLOSE = 0x8,
-	OP_PING = 0x9,
-	OP_PONG = 0xa,
-};
-
-#define WS_PROTOCOL_ERROR 1002
-#define WS_BAD_DATA 1007
-#define WS_TOO_BIG 1009
 
 void
 ws_parser_init(struct ws_parser *p, uint64_t max_message)
@@ -89,23 +78,23 @@ ws_parser_check_start(const struct ws_parser *p)
 {
 	uint8_t b0 = p->hdr[0], b1 = p->hdr[1], op = b0 & 0x0f;
 	if (b0 & 0x70)
-		return WS_PROTOCOL_ERROR; /* RSV without a negotiated extension */
+		return WS_CLOSE_PROTOCOL; /* RSV without a negotiated extension */
 	if (!(b1 & 0x80))
-		return WS_PROTOCOL_ERROR; /* clients must mask (§5.1) */
+		return WS_CLOSE_PROTOCOL; /* clients must mask (§5.1) */
 	switch (op) {
-	case OP_CLOSE:
-	case OP_PING:
-	case OP_PONG:
+	case WS_OP_CLOSE:
+	case WS_OP_PING:
+	case WS_OP_PONG:
 		if (!(b0 & 0x80) || (b1 & 0x7f) > 125)
-			return WS_PROTOCOL_ERROR;
+			return WS_CLOSE_PROTOCOL;
 		return 0;
-	case OP_CONT:
-		return p->msg_opcode == 0 ? WS_PROTOCOL_ERROR : 0;
-	case OP_TEXT:
-	case OP_BINARY:
-		return p->msg_opcode != 0 ? WS_PROTOCOL_ERROR : 0;
+	case WS_OP_CONT:
+		return p->msg_opcode == 0 ? WS_CLOSE_PROTOCOL : 0;
+	case WS_OP_TEXT:
+	case WS_OP_BINARY:
+		return p->msg_opcode != 0 ? WS_CLOSE_PROTOCOL : 0;
 	default:
-		return WS_PROTOCOL_ERROR; /* reserved opcode */
+		return WS_CLOSE_PROTOCOL; /* reserved opcode */
 	}
 }
 
@@ -123,7 +112,7 @@ ws_parser_header_done(struct ws_parser *p)
 		for (int i = 0; i < 8; i++)
 			len = len << 8 | p->hdr[2 + i];
 		if (len >> 63)
-			return WS_PROTOCOL_ERROR;
+			return WS_CLOSE_PROTOCOL;
 		at = 10;
 	}
 	for (int i = 0; i < 4; i++)
@@ -139,7 +128,7 @@ ws_parser_header_done(struct ws_parser *p)
 			buf_reset(p->ctrl);
 		return 0;
 	}
-	if (p->opcode != OP_CONT) {
+	if (p->opcode != WS_OP_CONT) {
 		p->msg_opcode = p->opcode;
 		p->msg_len = 0;
 		p->utf8 = UTF8_ACCEPT;
@@ -147,7 +136,7 @@ ws_parser_header_done(struct ws_parser *p)
 	}
 	/* Too big is known from the header: say so before buffering any of it. */
 	if (len > p->max_message || (uint64_t)p->msg_len + len > p->max_message)
-		return WS_TOO_BIG;
+		return WS_CLOSE_TOO_BIG;
 	p->remaining = (uint32_t)len;
 	return 0;
 }
@@ -162,17 +151,17 @@ ws_parser_payload(struct ws_parser *p, uint8_t *chunk, size_t n,
 		buf_append(ws_parser_buf(&p->ctrl), chunk, n);
 		return 0;
 	}
-	if (p->msg_opcode == OP_TEXT) {
+	if (p->msg_opcode == WS_OP_TEXT) {
 		p->utf8 = utf8_feed(p->utf8, chunk, n);
 		if (p->utf8 == UTF8_REJECT)
-			return WS_BAD_DATA; /* at the first bad byte (§8.1) */
+			return WS_CLOSE_BAD_DATA; /* at the first bad byte (§8.1) */
 	}
 	if (p->fin && p->frame_off == 0 && n == p->remaining && p->msg_len == 0) {
 		/* A whole single-frame message in this feed: no copy. */
-		if (p->msg_opcode == OP_TEXT && p->utf8 != UTF8_ACCEPT)
-			return WS_BAD_DATA;
+		if (p->msg_opcode == WS_OP_TEXT && p->utf8 != UTF8_ACCEPT)
+			return WS_CLOSE_BAD_DATA;
 		p->delivered = 1;
-		ops->on_message(arg, chunk, n, p->msg_opcode == OP_BINARY);
+		ops->on_message(arg, chunk, n, p->msg_opcode == WS_OP_BINARY);
 	} else {
 		buf_append(ws_parser_buf(&p->msg), chunk, n);
 	}
@@ -189,18 +178,18 @@ ws_parser_frame_end(struct ws_parser *p, const struct ws_parser_ops *ops, void *
 		size_t n = p->ctrl != NULL ? p->ctrl->len : 0;
 		const uint8_t *d = n ? (const uint8_t *)p->ctrl->p : empty;
 		uint16_t rc = 0;
-		if (p->opcode == OP_PING) {
+		if (p->opcode == WS_OP_PING) {
 			ops->on_ping(arg, d, n);
-		} else if (p->opcode == OP_PONG) {
+		} else if (p->opcode == WS_OP_PONG) {
 			ops->on_pong(arg, d, n);
 		} else if (n == 1) {
-			rc = WS_PROTOCOL_ERROR; /* §5.5.1: a code is two bytes */
+			rc = WS_CLOSE_PROTOCOL; /* §5.5.1: a code is two bytes */
 		} else {
 			uint16_t code = n ? (uint16_t)(d[0] << 8 | d[1]) : 0;
 			if (n && !ws_parser_close_code_valid(code))
-				rc = WS_PROTOCOL_ERROR;
+				rc = WS_CLOSE_PROTOCOL;
 			else if (n > 2 && !utf8_valid(d + 2, n - 2))
-				rc = WS_BAD_DATA;
+				rc = WS_CLOSE_BAD_DATA;
 			else {
 				p->closed = 1;
 				ops->on_close(arg, code, n > 2 ? d + 2 : empty, n > 2 ? n - 2 : 0);
@@ -211,12 +200,12 @@ ws_parser_frame_end(struct ws_parser *p, const struct ws_parser_ops *ops, void *
 	}
 	if (!p->fin)
 		return 0;
-	if (p->msg_opcode == OP_TEXT && p->utf8 != UTF8_ACCEPT)
-		return WS_BAD_DATA; /* ends inside a sequence */
+	if (p->msg_opcode == WS_OP_TEXT && p->utf8 != UTF8_ACCEPT)
+		return WS_CLOSE_BAD_DATA; /* ends inside a sequence */
 	if (!p->delivered) {
 		size_t n = p->msg != NULL ? p->msg->len : 0;
 		ops->on_message(arg, n ? (const uint8_t *)p->msg->p : empty, n,
-			p->msg_opcode == OP_BINARY);
+			p->msg_opcode == WS_OP_BINARY);
 	}
 	p->msg_opcode = 0;
 	p->msg_len = 0;

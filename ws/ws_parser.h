@@ -75,13 +75,6 @@ void ws_parser_fini(struct ws_parser *p);
 uint16_t ws_parser_feed(struct ws_parser *p, uint8_t *data, size_t len,
 	const struct ws_parser_ops *ops, void *arg);
 
-/* True when a close frame was received. */
-static inline bool
-ws_parser_closed(const struct ws_parser *p)
-{
-	return p->closed;
-}
-
 /* RFC 6455 §7.4: may a peer send this code in a close frame? */
 bool ws_parser_close_code_valid(uint16_t code);
 

@@ -8,7 +8,7 @@
  *   const gc = new Gatecast('wss://push.example.com/', { token, getToken, groups: ['company:7'] });
  *   gc.on('message', msg => console.log(msg));
  *
- * See gatecast.d.ts and the README's "Browser library" section for the API.
+ * See gatecast.d.ts and docs/browser.md, "Browser library", for the API.
  */
 (function (root, factory) {
   var Gatecast = factory();

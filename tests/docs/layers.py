@@ -2,7 +2,8 @@
 """
 layers — the folders are layers and depend one way (docs/architecture.md):
 every #include "folder/file.h" in a C file must name its own folder or one
-the folder may use. The static libraries enforce this at link time for
+the folder may use; and nng's headers are included only by the cluster
+layer and the two programs that speak the register's protocol themselves. The static libraries enforce this at link time for
 calls; this test also catches a header reached for its types or macros.
 
     python3 tests/docs/layers.py <repo root>
@@ -29,6 +30,10 @@ MAY_USE = {
     "tests": {"common"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z_]+)/[^"]+"', re.M)
+# nng is named only in the cluster layer, and where a program speaks the
+# register's request/reply protocol itself (the register, gatecast status).
+NNG = re.compile(r'^\s*#\s*include\s+<nng/', re.M)
+NNG_MAY = ("cluster/", "register/main.c", "launcher/status.c")
 
 
 def main(root):
@@ -50,6 +55,10 @@ def main(root):
                 extra = {"tests"} if re.search(r"_(test|fuzz)\.c$", name) else set()
                 with open(path, encoding="utf-8") as f:
                     text = f.read()
+                m = NNG.search(text)
+                if m and not rel.startswith(NNG_MAY):
+                    line = text.count("\n", 0, m.start()) + 1
+                    bad.append(f"{rel}:{line}: only {', '.join(NNG_MAY)} may include nng")
                 for m in INCLUDE.finditer(text):
                     target = m.group(1)
                     if target != folder and target not in allowed | extra:

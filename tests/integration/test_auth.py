@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """
-Client authentication and abuse limits, end to end (README "Tokens"):
+Client authentication and abuse limits, end to end (docs/auth.md):
 
   * HS256 tokens, minted here with the standard library (hmac, hashlib,
     base64, json: an implementation that shares nothing with common/jwt.c)
@@ -463,7 +463,7 @@ class TokenTest(AuthCase):
         self.assertUnauthorizedThenClose(c)
 
     def test_login_message_integer_uid_matching_sub(self):
-        # README: "An integer becomes its decimal text, so 42 and "42" are
+        # docs/browser.md: "An integer becomes its decimal text, so 42 and "42" are
         # the same uid" -- also when it is checked against a token's sub.
         sub = str(int(time.time() * 1000) % 10**12)
         c, _ = self.welcome()

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """
 The backend clients (clients/php, clients/python) against a real cluster
-(README "Backend clients"), in token mode with push.secret set:
+(docs/push-api.md "Backend clients"), in token mode with push.secret set:
 
   * a browser connects with ?token= minted by each client's helper, and
     sendToUid / send_to_uid reaches it; the token's groups claim holds;
@@ -555,9 +555,9 @@ class PhpClientTest(PhpMixin, ClusterClientCase):
         self.assertNothing(b1)
 
     def test_readme_snippets(self):
-        """Seed 000's flow as README.md and clients/php/README.md show it,
+        """Seed 000's flow as docs/push-api.md and clients/php/README.md show it,
         run with stand-ins for the application's user and storage."""
-        blocks = (snippets("README.md", "php", "<?php\nrequire 'vendor/autoload.php';")
+        blocks = (snippets("docs/push-api.md", "php", "<?php\nrequire 'vendor/autoload.php';")
                   + snippets("clients/php/README.md", "php", "<?php\nrequire 'vendor/autoload.php';"))
         self.assertEqual(len(blocks), 2)
         self.assertEqual(blocks[0], blocks[1], "the two READMEs show the same example")

@@ -231,7 +231,7 @@ class PresenceFaultTest(PresenceCase):
                 downs = gw1.log_text().count("event=peer_down")
                 self.cluster.kill("worker", victim)
                 # A client event already on its way to a SIGKILLed worker is
-                # lost (README "Known limits"); connect once gateway 1 has
+                # lost (docs/limits.md); connect once gateway 1 has
                 # seen the link break, as any later client would.
                 wait_until(lambda: gw1.log_text().count("event=peer_down"), "gateway 1 seeing the worker go "
                            "(a new event=peer_down)", timeout=10, step=0.02, ok=lambda n: n > downs)

@@ -218,6 +218,6 @@ final class Gateway
     public static function __callStatic(string $name, array $args): never
     {
         throw new \BadMethodCallException("gatecast: Gateway::$name() is not available: the push port "
-            . 'has no such command (see the push port table in the gatecast README)');
+            . 'has no such command (see the push port table in docs/push-api.md of gatecast)');
     }
 }
