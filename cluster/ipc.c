@@ -17,6 +17,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/net.h"
 #include "common/xmalloc.h"
 
 #define IPC_RETRY_MIN_MS 50
@@ -33,17 +34,6 @@ const char *
 ipc_path(const char *url)
 {
 	return strncmp(url, "ipc://", 6) == 0 ? url + 6 : NULL;
-}
-
-static int
-ipc_addr(const char *path, struct sockaddr_un *sa)
-{
-	memset(sa, 0, sizeof *sa);
-	sa->sun_family = AF_UNIX;
-	if (path[0] == '\0' || strlen(path) >= sizeof sa->sun_path)
-		return -1;
-	strcpy(sa->sun_path, path);
-	return 0;
 }
 
 static void
@@ -204,9 +194,10 @@ ipc_dialer_new(struct event_base *base, const char *path, ipc_hello_fn *hello, i
 	ipc_room_fn *room, void *arg, int *err)
 {
 	struct ipc_dialer *d = xcalloc(1, sizeof *d);
-	if (ipc_addr(path, &d->sa) != 0) {
+	int rc = net_unix_addr(path, &d->sa);
+	if (rc != 0) {
 		free(d);
-		*err = -EINVAL;
+		*err = rc;
 		return NULL;
 	}
 	d->base = base;
@@ -464,8 +455,9 @@ ipc_listen(struct event_base *base, const char *path, ipc_auth_fn *auth, ipc_fra
 	int *err)
 {
 	struct sockaddr_un sa;
-	if (ipc_addr(path, &sa) != 0) {
-		*err = -EINVAL;
+	int arc = net_unix_addr(path, &sa);
+	if (arc != 0) {
+		*err = arc;
 		return NULL;
 	}
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

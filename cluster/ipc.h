@@ -78,7 +78,8 @@ typedef int ipc_auth_fn(void *arg, const void *p, size_t n);
 typedef void ipc_frame_fn(void *arg, const void *p, size_t n);
 
 /* Starts dialing path (copied). Never fails for a path that fits a unix
- * socket address; returns NULL with *err = -EINVAL otherwise. The
+ * socket address; returns NULL with *err = -EINVAL (empty) or
+ * -ENAMETOOLONG otherwise. The
  * callbacks run on the loop; arg is borrowed. */
 struct ipc_dialer *ipc_dialer_new(struct event_base *base, const char *path, ipc_hello_fn *hello,
 	ipc_state_fn *state, ipc_room_fn *room, void *arg, int *err);
@@ -94,7 +95,7 @@ bool ipc_dialer_connected(const struct ipc_dialer *d);
 /* Listens on path (a stale socket file left by a dead process is replaced;
  * one a live process listens on is not: -EADDRINUSE). The file is made
  * 0600. Returns the listener or NULL with *err a negative errno (-EINVAL
- * for a path that does not fit a unix socket address). */
+ * or -ENAMETOOLONG for a path that is not a unix socket address). */
 struct ipc_listener *ipc_listen(struct event_base *base, const char *path, ipc_auth_fn *auth,
 	ipc_frame_fn *fn, void *arg, int *err);
 /* Closes the listener and its connections, removes the socket file. NULL

@@ -11,6 +11,7 @@
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 int
@@ -123,4 +124,17 @@ net_shed(int lfd, int *spare_fd)
 	if (fd >= 0)
 		close(fd);
 	*spare_fd = net_spare_fd();
+}
+
+int
+net_unix_addr(const char *path, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof *sa);
+	sa->sun_family = AF_UNIX;
+	if (path[0] == '\0')
+		return -EINVAL;
+	if (strlen(path) >= sizeof sa->sun_path)
+		return -ENAMETOOLONG;
+	strcpy(sa->sun_path, path);
+	return 0;
 }

@@ -1,5 +1,6 @@
 /*
- * net — TCP listening sockets and address parsing for the public ports.
+ * net — TCP listening sockets and address parsing for the public ports,
+ * and the address of a unix socket.
  *
  * Every listener sets SO_REUSEPORT so several gateway processes on one host
  * share a port (the kernel spreads new connections over them), and is
@@ -10,6 +11,7 @@
 
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include "common/attr.h"
 
@@ -27,6 +29,10 @@ MUST_CHECK int net_spare_fd(void);
  * spin. Frees the spare fd, accepts and closes one pending connection (the
  * peer sees it refused instead of hanging), and takes the spare again. */
 void net_shed(int lfd, int *spare_fd);
+
+/* Fills sa with the unix socket address of path (a file name, copied):
+ * 0, -EINVAL for an empty path, or -ENAMETOOLONG when it does not fit. */
+MUST_CHECK int net_unix_addr(const char *path, struct sockaddr_un *sa);
 
 /* Formats a peer address as "ip:port" into out. Returns out. */
 const char *net_addr_str(const struct sockaddr *sa, char *out, size_t n);

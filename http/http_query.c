@@ -7,17 +7,7 @@
 #include <limits.h>
 #include <string.h>
 
-static int
-http_query_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "common/hex.h"
 
 /* Decodes a form value (percent-encoding, '+' for space) into out. A
  * decoded NUL is malformed: out is used as a C string and must not lie
@@ -33,8 +23,8 @@ http_query_decode(const char *p, size_t n, char *out, size_t outlen)
 		} else if (c == '%') {
 			if (n - i < 3)
 				return -EINVAL;
-			int hi = http_query_hex(p[i + 1]);
-			int lo = http_query_hex(p[i + 2]);
+			int hi = hex_digit(p[i + 1]);
+			int lo = hex_digit(p[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return -EINVAL;
 			c = (char)(hi << 4 | lo);

@@ -22,6 +22,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/net.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "launcher/status.h"
@@ -57,11 +58,9 @@ int
 control_connect(const char *path)
 {
 	struct sockaddr_un sa;
-	if (strlen(path) >= sizeof sa.sun_path)
-		return -ENAMETOOLONG;
-	memset(&sa, 0, sizeof sa);
-	sa.sun_family = AF_UNIX;
-	strcpy(sa.sun_path, path);
+	int rc = net_unix_addr(path, &sa);
+	if (rc != 0)
+		return rc;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;

@@ -27,6 +27,7 @@
 #include "common/clock.h"
 #include "cluster/cluster.h"
 #include "common/config.h"
+#include "common/net.h"
 #include "common/log.h"
 #include "cluster/notify.h"
 #include "cluster/prog.h"
@@ -419,17 +420,15 @@ static int
 supervise_unix_socket(const char *path, int type)
 {
 	struct sockaddr_un sa;
-	if (strlen(path) >= sizeof sa.sun_path)
-		return -ENAMETOOLONG;
-	memset(&sa, 0, sizeof sa);
-	sa.sun_family = AF_UNIX;
-	strcpy(sa.sun_path, path);
+	int rc = net_unix_addr(path, &sa);
+	if (rc != 0)
+		return rc;
 	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	unlink(path);
 	mode_t old = umask(0077);
-	int rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
 	umask(old);
 	if (rc != 0 || (type == SOCK_STREAM && listen(fd, 16) != 0)) {
 		int e = errno;

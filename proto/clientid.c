@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/hex.h"
+
 static const char clientid_hex[] = "0123456789abcdef";
 
 void
@@ -29,18 +31,6 @@ clientid_format(uint64_t gateway, uint64_t seq, char out[CLIENTID_LEN + 1])
 	out[CLIENTID_LEN] = '\0';
 }
 
-static int
-clientid_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 bool
 clientid_parse(const char *s, size_t len, uint64_t *gateway, uint64_t *seq)
 {
@@ -49,7 +39,7 @@ clientid_parse(const char *s, size_t len, uint64_t *gateway, uint64_t *seq)
 	if (s == NULL || len != CLIENTID_LEN)
 		return false;
 	for (size_t i = 0; i < CLIENTID_LEN; i++) {
-		int v = clientid_digit(s[i]);
+		int v = hex_digit(s[i]);
 		if (v < 0)
 			return false;
 		if (i < 16)
