@@ -113,7 +113,10 @@ outlink_on_flush(evutil_socket_t fd, short what, void *arg)
 	outlink_flush(arg);
 }
 
-bool
+/* False once the link had a connection and has none now. A link that has
+ * not connected yet counts as up (it is still dialing). The state callback
+ * reports changes of it. */
+static bool
 outlink_up(const struct outlink *ol)
 {
 	if (!atomic_load(&ol->ever_connected))

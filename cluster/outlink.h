@@ -58,9 +58,6 @@ typedef void outlink_state_fn(void *arg, struct outlink *ol, bool up);
  * and arg are borrowed. */
 struct outlink *outlink_new(struct event_base *base, struct cluster *cl, const char *url,
 	size_t max_queue, outlink_state_fn *fn, void *arg, int *err);
-/* False once the link had a connection and has none now. A link that has
- * not connected yet counts as up (it is still dialing). */
-bool outlink_up(const struct outlink *ol);
 /* Closes the link; queued messages are discarded (their requests time out
  * at their senders). NULL is fine. */
 void outlink_free(struct outlink *ol);

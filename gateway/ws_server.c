@@ -1001,13 +1001,3 @@ ws_peer_ip(const struct ws_conn *c, char *out, size_t n)
 	return out;
 }
 
-const char *
-ws_peer(const struct ws_conn *c)
-{
-	static char out[64];
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof ss;
-	if (c->fd < 0 || getpeername(c->fd, (struct sockaddr *)&ss, &len) != 0)
-		return "-";
-	return net_addr_str((struct sockaddr *)&ss, out, sizeof out);
-}

@@ -155,8 +155,6 @@ bool ws_is_open(const struct ws_conn *c);
 /* The application's pointer for this connection. */
 void ws_set_user(struct ws_conn *c, void *user);
 void *ws_user(const struct ws_conn *c);
-/* The peer address "ip:port" (borrowed). */
-const char *ws_peer(const struct ws_conn *c);
 /* The peer's IP address as text into out (size n); "" when unknown.
  * Returns out. */
 const char *ws_peer_ip(const struct ws_conn *c, char *out, size_t n);

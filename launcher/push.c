@@ -44,7 +44,7 @@ struct push_cli_opts {
 	int ndata;
 };
 
-void
+static void
 push_cli_usage(FILE *f)
 {
 	fprintf(f,

@@ -22,7 +22,5 @@
 
 /* argv[1] is "push". Returns the exit status. */
 int push_cli_main(int argc, char **argv);
-/* The `gatecast push` lines of the usage text. */
-void push_cli_usage(FILE *f);
 
 #endif
