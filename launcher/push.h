@@ -18,8 +18,6 @@
 #ifndef GATECAST_LAUNCHER_PUSH_H
 #define GATECAST_LAUNCHER_PUSH_H
 
-#include <stdio.h>
-
 /* argv[1] is "push". Returns the exit status. */
 int push_cli_main(int argc, char **argv);
 
