@@ -8,6 +8,8 @@
 
 #include <event2/event.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -76,6 +78,32 @@ on_gone(void *arg, struct child *c)
 	g->n_at_call = g->t->n;
 }
 
+/* Waits (at most 10 s) until process pid runs the program named comm: a
+ * signal sent between fork and exec may meet the forked copy of the test
+ * (under valgrind, a copy whose signal handling is valgrind's), not the
+ * program the test means to signal. */
+static bool
+wait_exec(pid_t pid, const char *comm)
+{
+	char path[64], got[32];
+	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+	uint64_t deadline = clock_ms() + 10000;
+	while (clock_ms() < deadline) {
+		FILE *f = fopen(path, "r");
+		bool match = false;
+		if (f != NULL) {
+			match = fgets(got, sizeof got, f) != NULL && strcspn(got, "\n") == strlen(comm) &&
+				strncmp(got, comm, strlen(comm)) == 0;
+			fclose(f);
+		}
+		if (match)
+			return true;
+		struct timespec ts = {0, 5 * 1000000};
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
 /* Reaps until c stopped running, for at most 10 s. */
 static bool
 reap_until_exited(struct child_table *t, const pid_t *pid)
@@ -130,6 +158,7 @@ test_real_children(void)
 	struct child *r = child_add(&t, CHILD_WORKER, 5);
 	child_start(r);
 	tap_ok(r->pid > 0, "a second child runs");
+	tap_ok(wait_exec(r->pid, "sleep"), "it runs its program");
 	r->retiring = true;
 	kill(r->pid, SIGTERM);
 	uint64_t deadline = clock_ms() + 10000;
